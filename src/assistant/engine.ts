@@ -1,0 +1,98 @@
+/**
+ * The assistant seam: the worker hands an engine the asking user, the conversation history and the new
+ * input; the engine yields reasoning messages and growing snapshots of its answer with citations.
+ * Ids (`msg_`, `rs_`, `cite_`) and feedback are assigned by the core, never by an engine.
+ */
+
+/** The asking user, from the verified token (plus directory groups when known). */
+export interface AskingUser {
+  /** Token `sub`. */
+  id: string;
+  email?: string | undefined;
+  name?: string | undefined;
+  groups: string[];
+}
+
+/** Principals a document's access list is matched against: id, email, groups and `*`. */
+export function principalsOf(user: AskingUser): string[] {
+  const out = new Set<string>(['*', user.id]);
+  if (user.email) out.add(user.email.toLowerCase());
+  for (const g of user.groups) out.add(g);
+  return [...out];
+}
+
+export interface CitationAttribute {
+  key: string;
+  value: string;
+}
+
+/** A source the answer relied on. `key` is stable within one answer (e.g. a document or person id). */
+export interface EngineCitation {
+  key: string;
+  /** Absolute URL of the source. */
+  url: string;
+  /** Title shown to the user (CommonMark). */
+  title: string;
+  /** The passage relied on (CommonMark). */
+  body: string;
+  attributes: CitationAttribute[];
+}
+
+/** Where in the answer a citation applies: `offset` counts Unicode code points, placed just after the sentence. */
+export interface EngineReference {
+  key: string;
+  offset: number;
+}
+
+export type EngineEvent =
+  /** A reasoning message, sent once, whole. Must never name a source the user cannot see. */
+  | { type: 'reasoning'; text: string }
+  /**
+   * A snapshot of an assistant message: the whole text so far with its citations. Later snapshots with the
+   * same `messageIndex` (default 0) replace earlier ones; the last one is the final message.
+   */
+  | {
+      type: 'message';
+      messageIndex?: number;
+      text: string;
+      citations: EngineCitation[];
+      references: EngineReference[];
+    };
+
+/** One earlier message of the conversation, oldest first. */
+export interface HistoryMessage {
+  actor: 'USER' | 'ASSISTANT';
+  text: string;
+  /** Citations of an assistant message (url + attributes), so follow-ups can resolve "her", "that policy". */
+  citations: { url: string; title: string; attributes: CitationAttribute[] }[];
+}
+
+export interface EngineRequest {
+  user: AskingUser;
+  assistant: string;
+  conversationId: string;
+  responseId: string;
+  /** Earlier messages of the conversation, oldest first, not including `input`. */
+  history: HistoryMessage[];
+  input: string;
+  /** Aborted on timeout or shutdown; engines must stop promptly. */
+  signal: AbortSignal;
+}
+
+/** Anything that can answer. Throwing (or yielding nothing) ends the response FAILED with a clear error. */
+export interface Engine {
+  readonly name: string;
+  answer(req: EngineRequest): AsyncIterable<EngineEvent>;
+}
+
+/** An error whose message is safe to show the client in the response's `error` field. */
+export class EngineError extends Error {
+  constructor(
+    readonly code: 'ENGINE_TIMEOUT' | 'PROVIDER_ERROR' | 'INVALID_TOOL_CALL' | 'ENGINE_ERROR',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EngineError';
+  }
+}

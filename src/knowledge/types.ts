@@ -1,0 +1,55 @@
+/** What the assistant may ask of company knowledge. Every method enforces access lists inside its query. */
+
+export interface KnowledgeHit {
+  documentId: string;
+  chunkId: string;
+  /** Absolute URL of the document. */
+  url: string;
+  title: string;
+  /** Heading path of the chunk inside the document, e.g. "Reset steps", or '' for the lead. */
+  heading: string;
+  /** The chunk's plain text (what a citation quotes from). */
+  text: string;
+  /** ISO 8601, when known. */
+  updatedAt: string | null;
+  score: number;
+}
+
+export interface Person {
+  id: string;
+  name: string;
+  email: string;
+  title: string;
+  department: string;
+  location: string;
+  phone: string;
+  managerId: string | null;
+  managerName: string | null;
+  groups: string[];
+  /** Absolute URL of the directory entry. */
+  url: string;
+}
+
+export interface PersonMatch {
+  person: Person;
+  /** 1 = exact full-name match; lower for partial names and typos. */
+  score: number;
+}
+
+export interface SearchOptions {
+  limit?: number;
+}
+
+export interface Knowledge {
+  /** Ranked passages visible to `principals` (filtered before ranking). */
+  search(assistant: string, principals: readonly string[], query: string, opts?: SearchOptions): Promise<KnowledgeHit[]>;
+  /** People whose name (or email) matches `query`, tolerating case, partial names and small typos; best first. */
+  findPeople(assistant: string, query: string, opts?: SearchOptions): Promise<PersonMatch[]>;
+  getPerson(assistant: string, id: string): Promise<Person | null>;
+  getPersonByEmail(assistant: string, email: string): Promise<Person | null>;
+  directReports(assistant: string, personId: string): Promise<Person[]>;
+  /** Head of a department (the person in it whose manager is outside it), if any. */
+  departmentHead(assistant: string, department: string): Promise<Person | null>;
+  /** Known department names (for routing questions like "who leads finance"). */
+  departments(assistant: string): Promise<string[]>;
+}
