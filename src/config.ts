@@ -1,0 +1,215 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+/** The default assistant: the name the upstream docs' examples use. */
+export const DEFAULT_ASSISTANT = 'acmecorp-conversations-rest-api';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) =>
+  typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(v),
+);
+
+const assistantSchema = z.object({
+  name: z.string().min(1).max(128),
+  /** Principals (user ids, emails, groups, `*`) allowed to use this assistant. */
+  allow: z.array(z.string().min(1)).default(['*']),
+});
+
+const publicKeySchema = z.object({
+  alg: z.enum(['RS256', 'ES256', 'EdDSA']),
+  /** SPKI PEM text. */
+  pem: z.string().min(1),
+  kid: z.string().optional(),
+});
+
+const clientSchema = z.object({
+  client_id: z.string().min(1),
+  /** `sha256:<hex>` of the client secret; secrets are never stored in clear. */
+  secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex chars>'),
+  /** The user the issued token speaks for (defaults to `client:<client_id>`). */
+  sub: z.string().optional(),
+  email: z.string().optional(),
+  name: z.string().optional(),
+  groups: z.array(z.string()).default([]),
+});
+
+const backendSchema = z.object({
+  /** Expected `iss` of the assertion. */
+  issuer: z.string().min(1),
+  alg: z.enum(['RS256', 'ES256', 'EdDSA']),
+  pem: z.string().min(1),
+});
+
+const schema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8080),
+  /** Embedded database and generated keys live here. */
+  dataDir: z.string().min(1).default('./.parley'),
+  /** `postgres://…`: run on PostgreSQL instead of the embedded database. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+  databasePoolSize: positiveInt.default(10),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Loads the Acme Corp demo data into the default assistant when it has no documents yet. */
+  demoData: bool.default(true),
+  assistants: z.array(assistantSchema).min(1).default([{ name: DEFAULT_ASSISTANT, allow: ['*'] }]),
+  auth: z
+    .object({
+      /** Base64 or text secret for HS256; generated into the data dir (or the database) when absent. */
+      hsSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+      issuer: z.string().default('parley'),
+      audience: z.string().default('parley'),
+      /** Accept tokens from these issuers/audiences too (identity providers). */
+      acceptIssuers: z.array(z.string()).default([]),
+      acceptAudiences: z.array(z.string()).default([]),
+      publicKeys: z.array(publicKeySchema).default([]),
+      jwksUrl: z.url().optional(),
+      tokenTtlSeconds: positiveInt.default(3600),
+      clients: z.array(clientSchema).default([]),
+      backends: z.array(backendSchema).default([]),
+      /** Group whose members may call /admin endpoints. */
+      adminGroup: z.string().default('parley-admins'),
+    })
+    .default({
+      issuer: 'parley',
+      audience: 'parley',
+      acceptIssuers: [],
+      acceptAudiences: [],
+      publicKeys: [],
+      tokenTtlSeconds: 3600,
+      clients: [],
+      backends: [],
+      adminGroup: 'parley-admins',
+    }),
+  rateLimit: z
+    .object({
+      max: positiveInt.default(600),
+      windowSeconds: positiveInt.default(60),
+      redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis://').optional(),
+    })
+    .default({ max: 600, windowSeconds: 60 }),
+  engine: z
+    .object({
+      kind: z.enum(['offline', 'openai-compatible']).default('offline'),
+      baseUrl: z.url().optional(),
+      model: z.string().optional(),
+      apiKey: z.string().optional(),
+      timeoutMs: positiveInt.default(60000),
+    })
+    .default({ kind: 'offline', timeoutMs: 60000 })
+    .refine((e) => e.kind === 'offline' || (e.baseUrl && e.model), {
+      message: 'engine.baseUrl and engine.model are required for openai-compatible',
+      path: ['baseUrl'],
+    }),
+  embeddings: z
+    .object({ baseUrl: z.url(), model: z.string().min(1), apiKey: z.string().optional() })
+    .optional(),
+  responses: z
+    .object({
+      timeoutSeconds: positiveInt.default(120),
+      maxAttempts: positiveInt.default(3),
+      leaseSeconds: positiveInt.default(30),
+      /** Responses one worker process answers at once. */
+      concurrency: positiveInt.default(4),
+    })
+    .default({ timeoutSeconds: 120, maxAttempts: 3, leaseSeconds: 30, concurrency: 4 }),
+  worker: bool.default(true),
+  /** Maximum request body, bytes (contract: 1 MiB). */
+  bodyLimit: positiveInt.default(1024 * 1024),
+  /** Seconds between SSE keep-alive comments (contract: at most 15). */
+  keepAliveSeconds: z.coerce.number().positive().max(15).default(15),
+});
+
+export type Config = z.infer<typeof schema>;
+export type AssistantConfig = z.infer<typeof assistantSchema>;
+
+/** A configuration problem, naming the field. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Environment variables and the field each sets (environment wins over the config file). */
+const ENV_FIELDS: [string, string[]][] = [
+  ['HOST', ['host']],
+  ['PORT', ['port']],
+  ['PARLEY_DATA_DIR', ['dataDir']],
+  ['DATABASE_URL', ['databaseUrl']],
+  ['PARLEY_DB_POOL_SIZE', ['databasePoolSize']],
+  ['LOG_LEVEL', ['logLevel']],
+  ['PARLEY_DEMO_DATA', ['demoData']],
+  ['PARLEY_JWT_SECRET', ['auth', 'hsSecret']],
+  ['PARLEY_JWT_ISSUER', ['auth', 'issuer']],
+  ['PARLEY_JWT_AUDIENCE', ['auth', 'audience']],
+  ['PARLEY_JWKS_URL', ['auth', 'jwksUrl']],
+  ['RATE_LIMIT_MAX', ['rateLimit', 'max']],
+  ['RATE_LIMIT_WINDOW_SECONDS', ['rateLimit', 'windowSeconds']],
+  ['REDIS_URL', ['rateLimit', 'redisUrl']],
+  ['PARLEY_ENGINE', ['engine', 'kind']],
+  ['LLM_BASE_URL', ['engine', 'baseUrl']],
+  ['LLM_MODEL', ['engine', 'model']],
+  ['LLM_API_KEY', ['engine', 'apiKey']],
+  ['LLM_TIMEOUT_MS', ['engine', 'timeoutMs']],
+  ['RESPONSE_TIMEOUT_SECONDS', ['responses', 'timeoutSeconds']],
+  ['RESPONSE_CONCURRENCY', ['responses', 'concurrency']],
+  ['PARLEY_WORKER', ['worker']],
+];
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let obj = target;
+  for (const key of path.slice(0, -1)) {
+    const next = obj[key];
+    if (typeof next !== 'object' || next === null) obj[key] = {};
+    obj = obj[key] as Record<string, unknown>;
+  }
+  obj[path[path.length - 1]!] = value;
+}
+
+/** Reads `PARLEY_CONFIG` (YAML or JSON) if set, else `./parley.config.yaml` if present. */
+function readConfigFile(env: Env): Record<string, unknown> {
+  const explicit = env['PARLEY_CONFIG'];
+  const path = explicit ?? (existsSync('parley.config.yaml') ? 'parley.config.yaml' : undefined);
+  if (!path) return {};
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = YAML.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold an object`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Builds and validates the configuration once, at start. Throws ConfigError naming the bad field. */
+export function loadConfig(env: Env = process.env, overrides: Record<string, unknown> = {}): Config {
+  const raw = readConfigFile(env);
+  for (const [name, path] of ENV_FIELDS) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, value);
+  }
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.join('.') || '(root)';
+    const envName = ENV_FIELDS.find(([, p]) => p.join('.') === field)?.[0];
+    throw new ConfigError(`invalid configuration: ${field}${envName ? ` (${envName})` : ''}: ${issue.message}`);
+  }
+  const cfg = result.data;
+  const names = new Set<string>();
+  for (const a of cfg.assistants) {
+    if (names.has(a.name)) throw new ConfigError(`invalid configuration: assistants: duplicate name ${a.name}`);
+    names.add(a.name);
+  }
+  return cfg;
+}

@@ -1,0 +1,26 @@
+import type { AskingUser } from '../assistant/engine.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../store/db.ts';
+import type { Keys } from '../store/secrets.ts';
+
+/** What core functions need, passed in from main.ts (no module-level singletons). */
+export interface CoreDeps {
+  db: Db;
+  keys: Keys;
+  config: Config;
+  now: () => Date;
+}
+
+/** Who is calling and through which assistant; everything a user sees is scoped by both. */
+export interface Caller {
+  user: AskingUser;
+  assistant: string;
+}
+
+/** NOTIFY channels. */
+export const CHANNEL_JOBS = 'parley_jobs';
+export const CHANNEL_EVENTS = 'parley_events';
+
+export function iso(v: Date | string): string {
+  return (v instanceof Date ? v : new Date(v)).toISOString();
+}

@@ -1,0 +1,57 @@
+import type { StreamEventType } from '../protocol/schemas.ts';
+import type { Queryable } from '../store/db.ts';
+import { CHANNEL_EVENTS } from './deps.ts';
+
+/**
+ * Appends one event to a response's log inside the caller's transaction: the next sequence number comes from
+ * the response row (`last_seq`), the stored `data` is the exact JSON line sent over SSE, and a NOTIFY tells
+ * every node's streams to read on (delivered at commit).
+ *
+ * `fence`: the worker's lease id; when the response is no longer leased to it, nothing is written and null is
+ * returned, so a worker that lost its lease cannot write over the one that took over.
+ */
+export async function appendEvent(
+  q: Queryable,
+  responseId: string,
+  type: StreamEventType,
+  payload: Record<string, unknown>,
+  fence?: string,
+): Promise<number | null> {
+  const rows = fence
+    ? await q.query<{ last_seq: number }>(
+        `UPDATE responses SET last_seq = last_seq + 1 WHERE id = $1 AND lease_owner = $2 RETURNING last_seq`,
+        [responseId, fence],
+      )
+    : await q.query<{ last_seq: number }>(`UPDATE responses SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, [
+        responseId,
+      ]);
+  const seq = rows[0]?.last_seq;
+  if (seq === undefined) return null;
+  const data = JSON.stringify({ event_type: type, sequence_number: seq, ...payload });
+  await q.query(`INSERT INTO response_events (response_id, seq, event_type, data) VALUES ($1, $2, $3, $4)`, [
+    responseId,
+    seq,
+    type,
+    data,
+  ]);
+  await q.query(`SELECT pg_notify($1, $2)`, [CHANNEL_EVENTS, responseId]);
+  return seq;
+}
+
+export interface StoredEvent {
+  seq: number;
+  event_type: StreamEventType;
+  data: string;
+}
+
+/** Events of a response after `afterSeq`, in order. */
+export async function readEvents(q: Queryable, responseId: string, afterSeq: number, limit = 500): Promise<StoredEvent[]> {
+  return q.query<StoredEvent>(
+    `SELECT seq, event_type, data FROM response_events WHERE response_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [responseId, afterSeq, limit],
+  );
+}
+
+export function isTerminal(type: StreamEventType): boolean {
+  return type === 'RESPONSE_COMPLETED' || type === 'RESPONSE_FAILED';
+}

@@ -1,0 +1,92 @@
+import type { Keys } from '../store/secrets.ts';
+import type { Citation, Content, ContentReference, Conversation, Message, OutputItem, Response } from '../protocol/schemas.ts';
+import { iso } from './deps.ts';
+import { callbackIdFor } from './feedback-tokens.ts';
+
+export interface ConversationRow {
+  id: string;
+  title: string | null;
+  archived: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function renderConversation(r: ConversationRow): Conversation {
+  const out: Conversation = {
+    conversation_id: r.id,
+    archived: r.archived,
+    created_at: iso(r.created_at),
+    updated_at: iso(r.updated_at),
+  };
+  if (r.title !== null) out.title = r.title;
+  return out;
+}
+
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  response_id: string;
+  actor: 'USER' | 'ASSISTANT';
+  text: string;
+  citations: Citation[] | null;
+  content_references: ContentReference[] | null;
+  created_at: Date;
+}
+
+export const MESSAGE_COLUMNS = 'id, conversation_id, response_id, actor, text, citations, content_references, created_at';
+
+export function commonmark(text: string): Content {
+  return { type: 'COMMONMARK_TEXT', commonmark_text: { text } };
+}
+
+/** A stored message on the wire; assistant messages carry their feedback callback ids. */
+export function renderMessage(keys: Keys, r: MessageRow): Message {
+  if (r.actor === 'USER') {
+    return {
+      message_id: r.id,
+      conversation_id: r.conversation_id,
+      response_id: r.response_id,
+      actor: 'USER',
+      content: { type: 'PLAIN_TEXT', plain_text: { text: r.text } },
+      created_at: iso(r.created_at),
+    };
+  }
+  return {
+    message_id: r.id,
+    conversation_id: r.conversation_id,
+    response_id: r.response_id,
+    actor: 'ASSISTANT',
+    content: commonmark(r.text),
+    created_at: iso(r.created_at),
+    citations: r.citations ?? [],
+    content_references: r.content_references ?? [],
+    feedback: {
+      helpful: { callback_id: callbackIdFor(keys, r.id, 'HELPFUL') },
+      unhelpful: { callback_id: callbackIdFor(keys, r.id, 'UNHELPFUL') },
+    },
+  };
+}
+
+export interface ResponseRow {
+  id: string;
+  conversation_id: string;
+  status: Response['status'];
+  created_at: Date;
+  completed_at: Date | null;
+  error: { code: string; message: string } | null;
+}
+
+export const RESPONSE_COLUMNS = 'id, conversation_id, status, created_at, completed_at, error';
+
+export function renderResponse(r: ResponseRow, outputs: OutputItem[]): Response {
+  const out: Response = {
+    response_id: r.id,
+    conversation_id: r.conversation_id,
+    status: r.status,
+    created_at: iso(r.created_at),
+    completed_at: r.completed_at ? iso(r.completed_at) : null,
+    outputs,
+  };
+  if (r.status === 'FAILED' && r.error) out.error = r.error;
+  return out;
+}

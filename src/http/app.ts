@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CoreDeps } from '../core/deps.ts';
+import type { TokenSettings, TokenVerifier } from '../core/tokens.ts';
+import type { NotifyHub } from '../jobs/hub.ts';
+import { ApiError } from '../protocol/errors.ts';
+import { apiAuthHook } from './auth.ts';
+import { installErrorHandling } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { betaRoutes } from './routes/beta.ts';
+import { oauthRoutes } from './routes/oauth.ts';
+
+export interface AppOptions {
+  deps: CoreDeps;
+  verifier: TokenVerifier;
+  tokens: TokenSettings;
+  events: NotifyHub;
+  metrics: Metrics;
+  logger: Logger;
+  /** Shared rate-limit store across nodes; in-memory per node when absent. */
+  redis?: Redis | undefined;
+  ingest: (payload: unknown) => Promise<unknown>;
+}
+
+export const TRACE_HEADER = 'x-moveworks-root-uuid';
+
+/** Builds the HTTP app: every route, hook and handler; no listening (tests use `inject`). */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { deps, metrics } = opts;
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    genReqId: () => randomUUID(),
+    requestIdLogLabel: 'trace_id',
+    requestIdHeader: false,
+    bodyLimit: deps.config.bodyLimit,
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.decorateRequest('caller', null);
+  app.decorateRequest('isAdmin', false);
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are built by our renderers from the same schemas' types; validating them again on every reply
+  // would cost more than the rest of a GET. The conformance check and tests validate them instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installErrorHandling(app);
+
+  // A fresh trace id on every response, errors, 404s and SSE included (contract §2).
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header(TRACE_HEADER, req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requestDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Parley Conversations API (BETA dialect)', version: '0.1.0', description: 'Wire-compatible with the Conversations API at /rest/v1beta1.' },
+      servers: [{ url: '/rest/v1beta1' }],
+      components: { securitySchemes: { BearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ BearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+    hideUntagged: true,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', logLevel: 'warn' });
+
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
+    try {
+      await deps.db.query('SELECT 1');
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send(new ApiError('SERVICE_UNAVAILABLE', 'database unavailable').toBody());
+    }
+  });
+  app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.get('/openapi.json', { logLevel: 'warn' }, async () => app.swagger());
+
+  await app.register(oauthRoutes(deps.config, opts.tokens));
+  await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));
+
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', apiAuthHook(opts.verifier, deps.config));
+      await api.register(fastifyRateLimit, {
+        max: deps.config.rateLimit.max,
+        timeWindow: deps.config.rateLimit.windowSeconds * 1000,
+        hook: 'preParsing',
+        enableDraftSpec: true,
+        ...(opts.redis ? { redis: opts.redis, nameSpace: 'parley-rl:' } : {}),
+        keyGenerator: (req) => `${req.caller?.user.id ?? req.ip}`,
+        errorResponseBuilder: (_req, ctx) =>
+          new ApiError('RATE_LIMIT_EXCEEDED', `rate limit of ${ctx.max} requests per ${deps.config.rateLimit.windowSeconds} s exceeded`, {
+            headers: { 'retry-after': String(Math.max(1, Math.ceil(ctx.ttl / 1000))) },
+          }),
+      });
+      await api.register(betaRoutes, { deps, events: opts.events, metrics });
+    },
+    { prefix: '/rest/v1beta1' },
+  );
+
+  return app;
+}

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { CoreDeps } from '../../core/deps.ts';
+import { exportFeedback } from '../../core/feedback.ts';
+import type { TokenVerifier } from '../../core/tokens.ts';
+import { ApiError } from '../../protocol/errors.ts';
+import { authenticate } from '../auth.ts';
+
+export interface AdminRouteDeps {
+  deps: CoreDeps;
+  verifier: TokenVerifier;
+  /** Applies an already-parsed ingest payload (from `parley ingest` talking to a running server). */
+  ingest: (payload: unknown) => Promise<unknown>;
+}
+
+const feedbackQuery = z.object({ assistant: z.string().optional(), since: z.iso.datetime().optional() });
+
+/** Operator endpoints; the token must carry the admin group (config `auth.adminGroup`). */
+export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook('onRequest', async (req) => {
+      await authenticate(verifier, req);
+      if (!req.isAdmin) throw new ApiError('FORBIDDEN', `admin endpoints need the ${deps.config.auth.adminGroup} group`);
+    });
+
+    // Ingest payloads carry whole documents: allow more than the API's 1 MiB.
+    app.post('/admin/v1/ingest', { bodyLimit: 64 * 1024 * 1024 }, async (req) => {
+      if (typeof req.body !== 'object' || req.body === null) throw new ApiError('INVALID_INPUT', 'body must be a JSON object');
+      return ingest(req.body);
+    });
+
+    app.get('/admin/v1/feedback', async (req) => {
+      const q = feedbackQuery.safeParse(req.query);
+      if (!q.success) throw new ApiError('INVALID_INPUT', q.error.issues[0]?.message ?? 'invalid query');
+      const since = q.data.since ? new Date(q.data.since) : undefined;
+      return { feedback: await exportFeedback(deps, { assistant: q.data.assistant, since }) };
+    });
+  };
+}

@@ -1,0 +1,190 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createConversation, getConversation, listConversations, updateConversation } from '../../core/conversations.ts';
+import type { CoreDeps } from '../../core/deps.ts';
+import { listEvents } from '../../core/events.ts';
+import { submitFeedback } from '../../core/feedback.ts';
+import { withIdempotency } from '../../core/idempotency.ts';
+import { listConversationMessages, listResponseMessages } from '../../core/messages.ts';
+import { createResponse, getResponse, requireResponse } from '../../core/responses.ts';
+import type { NotifyHub } from '../../jobs/hub.ts';
+import { ApiError } from '../../protocol/errors.ts';
+import * as S from '../../protocol/schemas.ts';
+import { requireCaller } from '../auth.ts';
+import type { Metrics } from '../metrics.ts';
+import { streamEvents } from '../sse.ts';
+
+export interface BetaRouteDeps {
+  deps: CoreDeps;
+  events: NotifyHub;
+  metrics: Metrics;
+}
+
+const errors = {
+  400: S.ErrorResponse,
+  401: S.ErrorResponse,
+  403: S.ErrorResponse,
+  404: S.ErrorResponse,
+  429: S.ErrorResponse,
+  500: S.ErrorResponse,
+};
+const headers = z.object({ 'assistant-name': z.string().optional(), 'idempotency-key': z.string().optional() }).loose();
+
+function idempotencyKey(req: FastifyRequest): string | undefined {
+  const v = req.headers['idempotency-key'];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Contract §5: `Accept` absent, `*​/*` or including text/event-stream; anything else is 406. */
+function acceptsEventStream(req: FastifyRequest): boolean {
+  const accept = req.headers.accept;
+  if (!accept) return true;
+  return accept.split(',').some((part) => {
+    const type = part.split(';')[0]!.trim().toLowerCase();
+    return type === 'text/event-stream' || type === '*/*' || type === 'text/*';
+  });
+}
+
+/** The BETA dialect (`/rest/v1beta1`): every endpoint of the upstream file plus the resume extension. */
+export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics }) => {
+  const keepAliveMs = deps.config.keepAliveSeconds * 1000;
+
+  app.get(
+    '/conversations',
+    { schema: { operationId: 'list-conversations', tags: ['conversations'], querystring: S.ListConversationsQuery, response: { 200: S.ListConversationsResponse, ...errors } } },
+    async (req) => listConversations(deps, requireCaller(req), req.query),
+  );
+
+  app.post(
+    '/conversations',
+    { schema: { operationId: 'create-conversation', tags: ['conversations'], headers, body: S.CreateConversationRequest, response: { 201: S.Conversation, ...errors } } },
+    async (req, reply) => {
+      const caller = requireCaller(req);
+      const body = req.body ?? {};
+      const result = await withIdempotency(deps, caller.user.id, idempotencyKey(req), `conversation:${caller.assistant}`, body, async () => ({
+        status: 201,
+        body: await createConversation(deps, caller, { title: body.title }),
+      }));
+      return reply.status(result.status).send(result.body);
+    },
+  );
+
+  app.get(
+    '/conversations/:conversation_id',
+    { schema: { operationId: 'get-conversation', tags: ['conversations'], params: S.ConversationParams, response: { 200: S.Conversation, ...errors } } },
+    async (req) => getConversation(deps, requireCaller(req), req.params.conversation_id),
+  );
+
+  app.patch(
+    '/conversations/:conversation_id',
+    { schema: { operationId: 'update-conversation', tags: ['conversations'], params: S.ConversationParams, body: S.UpdateConversationRequest, response: { 200: S.Conversation, ...errors } } },
+    async (req) => updateConversation(deps, requireCaller(req), req.params.conversation_id, req.body),
+  );
+
+  app.get(
+    '/conversations/:conversation_id/events',
+    { schema: { operationId: 'list-events', tags: ['conversations'], params: S.ConversationParams, querystring: S.ListEventsQuery, response: { 200: S.ListEventsResponse, ...errors } } },
+    async (req) => listEvents(deps, requireCaller(req), req.params.conversation_id, req.query),
+  );
+
+  const createOnce = async (req: FastifyRequest<{ Params: { conversation_id: string }; Body: { input: { text: string } } }>) => {
+    const caller = requireCaller(req);
+    const convId = req.params.conversation_id;
+    return withIdempotency(deps, caller.user.id, idempotencyKey(req), `response:${caller.assistant}:${convId}`, req.body, async () => ({
+      status: 202,
+      body: await createResponse(deps, caller, convId, req.body.input.text),
+    }));
+  };
+
+  app.post(
+    '/conversations/:conversation_id/responses',
+    { schema: { operationId: 'create-response', tags: ['responses'], headers, params: S.ConversationParams, body: S.CreateResponseRequest, response: { 202: S.Response, ...errors } } },
+    async (req, reply) => {
+      const result = await createOnce(req);
+      return reply.status(result.status).send(result.body);
+    },
+  );
+
+  app.post(
+    '/conversations/:conversation_id/responses/stream',
+    {
+      schema: {
+        operationId: 'create-response-stream',
+        tags: ['responses'],
+        description: 'Creates a response and streams its events as Server-Sent Events.',
+        headers,
+        params: S.ConversationParams,
+        body: S.CreateResponseRequest,
+        response: { 200: z.string().describe('text/event-stream'), 406: S.ErrorResponse, ...errors },
+      },
+    },
+    async (req, reply) => {
+      if (!acceptsEventStream(req)) throw new ApiError('NOT_ACCEPTABLE', 'this endpoint only produces text/event-stream');
+      const result = await createOnce(req);
+      const response = result.body as S.Response;
+      if (result.replayed) {
+        await streamEvents(reply, deps, events, metrics, response.response_id, 0, { keepAliveMs });
+        return;
+      }
+      const first = { seq: 1, event_type: 'RESPONSE_CREATED' as const, data: JSON.stringify({ event_type: 'RESPONSE_CREATED', sequence_number: 1, response }) };
+      await streamEvents(reply, deps, events, metrics, response.response_id, 0, { keepAliveMs, first });
+    },
+  );
+
+  app.get(
+    '/conversations/:conversation_id/responses/:response_id',
+    { schema: { operationId: 'get-response', tags: ['responses'], params: S.ResponseParams, response: { 200: S.Response, ...errors } } },
+    async (req) => getResponse(deps, requireCaller(req), req.params.conversation_id, req.params.response_id),
+  );
+
+  app.get(
+    '/conversations/:conversation_id/responses/:response_id/stream',
+    {
+      schema: {
+        operationId: 'resume-response-stream',
+        tags: ['responses'],
+        description: 'Extension: replays the events after Last-Event-ID (or ?starting_after=N), then continues live.',
+        params: S.ResponseParams,
+        querystring: z.object({ starting_after: z.string().regex(/^\d{1,9}$/, 'starting_after must be a sequence number').transform(Number).optional() }),
+        response: { 200: z.string().describe('text/event-stream'), 406: S.ErrorResponse, ...errors },
+      },
+    },
+    async (req: FastifyRequest<{ Params: { conversation_id: string; response_id: string }; Querystring: { starting_after?: number } }>, reply: FastifyReply) => {
+      if (!acceptsEventStream(req)) throw new ApiError('NOT_ACCEPTABLE', 'this endpoint only produces text/event-stream');
+      const caller = requireCaller(req);
+      const row = await requireResponse(deps.db, caller, req.params.conversation_id, req.params.response_id);
+      const lastEventId = req.headers['last-event-id'];
+      let after = req.query.starting_after ?? 0;
+      if (typeof lastEventId === 'string' && lastEventId !== '') {
+        if (!/^\d{1,9}$/.test(lastEventId)) throw new ApiError('INVALID_INPUT', 'Last-Event-ID must be a sequence number');
+        after = Number(lastEventId);
+      }
+      await streamEvents(reply, deps, events, metrics, row.id, after, { keepAliveMs });
+    },
+  );
+
+  app.get(
+    '/conversations/:conversation_id/messages',
+    { schema: { operationId: 'list-conversation-messages', tags: ['messages'], params: S.ConversationParams, querystring: S.ListQuery, response: { 200: S.ListConversationMessagesResponse, ...errors } } },
+    async (req) => listConversationMessages(deps, requireCaller(req), req.params.conversation_id, req.query),
+  );
+
+  app.get(
+    '/conversations/:conversation_id/responses/:response_id/messages',
+    { schema: { operationId: 'list-response-messages', tags: ['messages'], params: S.ResponseParams, response: { 200: S.ListResponseMessagesResponse, ...errors } } },
+    async (req) => listResponseMessages(deps, requireCaller(req), req.params.conversation_id, req.params.response_id),
+  );
+
+  app.post(
+    '/conversations/:conversation_id/responses/:response_id/messages/:message_id/feedback',
+    { config: { validationCode: 'INVALID_REQUEST' }, schema: { operationId: 'submit-feedback', tags: ['messages'], params: S.FeedbackParams, body: S.SubmitFeedbackRequest, response: { 200: S.SubmitFeedbackResponse, ...errors } } },
+    async (req) =>
+      submitFeedback(
+        deps,
+        requireCaller(req),
+        { conversationId: req.params.conversation_id, responseId: req.params.response_id, messageId: req.params.message_id },
+        req.body,
+      ),
+  );
+};

@@ -1,0 +1,108 @@
+import type { FastifyReply } from 'fastify';
+import type { CoreDeps } from '../core/deps.ts';
+import { isTerminal, readEvents, type StoredEvent } from '../core/event-log.ts';
+import type { NotifyHub } from '../jobs/hub.ts';
+import type { Metrics } from './metrics.ts';
+
+/** How often a stream re-reads the log even without a notification (covers a dropped LISTEN connection). */
+const FALLBACK_POLL_MS = 2000;
+
+export function frame(e: Pick<StoredEvent, 'seq' | 'event_type' | 'data'>): string {
+  return `id: ${e.seq}\nevent: ${e.event_type}\ndata: ${e.data}\n\n`;
+}
+
+/**
+ * Streams a response's event log as SSE from `afterSeq` on, live until the terminal event, then closes
+ * (contract §5). Reads the same log on any node; wakes on NOTIFY. Closing the connection never cancels the
+ * response. `first` is an event already in hand (the RESPONSE_CREATED of a fresh create) sent at once.
+ */
+export async function streamEvents(
+  reply: FastifyReply,
+  deps: CoreDeps,
+  hub: NotifyHub,
+  metrics: Metrics,
+  responseId: string,
+  afterSeq: number,
+  opts: { keepAliveMs: number; first?: StoredEvent | undefined },
+): Promise<void> {
+  const res = reply.raw;
+  reply.hijack();
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v as string | number | string[];
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  metrics.openStreams.inc();
+
+  let last = afterSeq;
+  let closed = false;
+  let done = false;
+  let dirty = true;
+  let wake: (() => void) | null = null;
+  const kick = () => {
+    dirty = true;
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const off = hub.on(responseId, kick);
+  const onClose = () => {
+    closed = true;
+    kick();
+  };
+  res.on('close', onClose);
+  const keepAlive = setInterval(() => {
+    if (!closed) res.write(': keep-alive\n\n');
+  }, opts.keepAliveMs);
+
+  const write = (e: StoredEvent) => {
+    if (e.seq <= last) return;
+    res.write(frame(e));
+    last = e.seq;
+    if (isTerminal(e.event_type)) done = true;
+  };
+
+  try {
+    if (opts.first) write(opts.first);
+    while (!closed && !done) {
+      if (dirty) {
+        dirty = false;
+        const events = await readEvents(deps.db, responseId, last);
+        for (const e of events) {
+          write(e);
+          if (done) break;
+        }
+        if (events.length >= 500) dirty = true;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          dirty = true;
+          wake = null;
+          resolve();
+        }, FALLBACK_POLL_MS);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  } catch (err) {
+    // A fault of the stream itself (not of the answer): tell the client, then close (contract §5: ERROR).
+    if (!closed) {
+      res.write(`event: ERROR\ndata: ${JSON.stringify({ error: { code: 'STREAM_ERROR', message: 'The event stream failed; resume with Last-Event-ID.' } })}\n\n`);
+    }
+    reply.log.error({ err, response_id: responseId }, 'stream failed');
+  } finally {
+    off();
+    clearInterval(keepAlive);
+    res.off('close', onClose);
+    metrics.openStreams.dec();
+    if (!res.writableEnded) res.end();
+  }
+}

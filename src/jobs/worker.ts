@@ -1,0 +1,472 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { EngineError, type AskingUser, type Engine, type EngineEvent, type HistoryMessage } from '../assistant/engine.ts';
+import { truncateCodePoints } from '../assistant/text.ts';
+import { type CoreDeps } from '../core/deps.ts';
+import { appendEvent } from '../core/event-log.ts';
+import { callbackIdFor } from '../core/feedback-tokens.ts';
+import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
+import { newId } from '../protocol/ids.ts';
+import type { Citation, ContentReference, Message, OutputItem } from '../protocol/schemas.ts';
+import type { Queryable } from '../store/db.ts';
+import type { NotifyHub } from './hub.ts';
+
+/** Earlier messages handed to the engine. */
+const HISTORY_LIMIT = 20;
+const IDLE_POLL_MS = 5000;
+const REAP_EVERY_MS = 5000;
+
+interface ClaimedRow extends ResponseRow {
+  user_claims: AskingUser;
+  assistant: string;
+  input_message_id: string;
+  attempts: number;
+  deadline_at: Date;
+  lease_owner: string;
+}
+
+export interface WorkerHooks {
+  /** Called once per response that reaches a terminal state in this process. */
+  onFinished?: (status: 'COMPLETED' | 'FAILED', seconds: number) => void;
+}
+
+class LeaseLost extends Error {}
+
+/**
+ * Answers responses. The response row is the job: claimed with FOR UPDATE SKIP LOCKED and a lease, woken by
+ * NOTIFY, FIFO within a conversation, every output and status change appended to the response's event log.
+ */
+export class Worker {
+  private running = false;
+  private readonly loops: Promise<void>[] = [];
+  private wake: (() => void)[] = [];
+  private reaper: NodeJS.Timeout | null = null;
+  private offJobs: (() => void) | null = null;
+  private readonly inFlight = new Map<string, AbortController>();
+  readonly id = `w-${randomBytes(4).toString('hex')}`;
+
+  constructor(
+    private readonly deps: CoreDeps,
+    private readonly engine: Engine,
+    private readonly jobs: NotifyHub,
+    private readonly log: Logger,
+    private readonly hooks: WorkerHooks = {},
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.offJobs = this.jobs.onAny(() => this.wakeAll());
+    for (let i = 0; i < this.deps.config.responses.concurrency; i++) this.loops.push(this.loop());
+    this.reaper = setInterval(() => {
+      this.reap().catch((err: unknown) => this.log.error({ err }, 'reaper failed'));
+    }, REAP_EVERY_MS);
+    this.reaper.unref();
+    void this.reap().catch((err: unknown) => this.log.error({ err }, 'reaper failed'));
+  }
+
+  /** Stops claiming; waits for answers in flight up to `graceMs`, then aborts them and hands their leases back. */
+  async stop(graceMs = 10000): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.offJobs?.();
+    if (this.reaper) clearInterval(this.reaper);
+    this.wakeAll();
+    const timer = setTimeout(() => {
+      for (const ac of this.inFlight.values()) ac.abort(new Error('shutdown'));
+    }, graceMs);
+    await Promise.allSettled(this.loops);
+    clearTimeout(timer);
+  }
+
+  private wakeAll(): void {
+    const w = this.wake;
+    this.wake = [];
+    for (const fn of w) fn();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake.push(done);
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let row: ClaimedRow | null = null;
+      try {
+        row = await this.claim();
+      } catch (err) {
+        this.log.error({ err }, 'claim failed');
+        await this.sleep(1000);
+        continue;
+      }
+      if (!row) {
+        await this.sleep(IDLE_POLL_MS);
+        continue;
+      }
+      await this.process(row);
+    }
+  }
+
+  /** Claims the oldest answerable response: CREATED, or IN_PROGRESS with an expired lease and budget left. */
+  async claim(): Promise<ClaimedRow | null> {
+    const { maxAttempts, leaseSeconds } = this.deps.config.responses;
+    const lease = `${this.id}:${randomBytes(6).toString('hex')}`;
+    const rows = await this.deps.db.query<ClaimedRow>(
+      `WITH next AS (
+         SELECT r.id FROM responses r
+         WHERE r.status IN ('CREATED', 'IN_PROGRESS')
+           AND (r.status = 'CREATED' OR r.lease_until < now())
+           AND r.attempts < $2
+           AND r.deadline_at > now()
+           AND NOT EXISTS (
+             SELECT 1 FROM responses p
+             WHERE p.conversation_id = r.conversation_id AND p.pos < r.pos AND p.status IN ('CREATED', 'IN_PROGRESS'))
+         ORDER BY r.pos LIMIT 1
+         FOR UPDATE SKIP LOCKED)
+       UPDATE responses r
+          SET status = 'IN_PROGRESS', attempts = r.attempts + 1, lease_owner = $1,
+              lease_until = now() + make_interval(secs => $3), started_at = COALESCE(r.started_at, now())
+         FROM next WHERE r.id = next.id
+       RETURNING r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error, r.user_claims, r.assistant,
+                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner`,
+      [lease, maxAttempts, leaseSeconds],
+    );
+    return rows[0] ?? null;
+  }
+
+  private async process(row: ClaimedRow): Promise<void> {
+    const started = Date.now();
+    const lease = row.lease_owner;
+    const ac = new AbortController();
+    this.inFlight.set(row.id, ac);
+    const msLeft = new Date(row.deadline_at).getTime() - Date.now();
+    const timeout = setTimeout(() => ac.abort(new EngineError('ENGINE_TIMEOUT', 'timeout')), Math.max(0, msLeft));
+    const renew = setInterval(
+      () => {
+        this.deps.db
+          .query(`UPDATE responses SET lease_until = now() + make_interval(secs => $3) WHERE id = $1 AND lease_owner = $2 RETURNING id`, [
+            row.id,
+            lease,
+            this.deps.config.responses.leaseSeconds,
+          ])
+          .then((r) => {
+            if (r.length === 0) ac.abort(new LeaseLost('lease lost'));
+          })
+          .catch((err: unknown) => this.log.warn({ err, response_id: row.id }, 'lease renewal failed'));
+      },
+      (this.deps.config.responses.leaseSeconds * 1000) / 3,
+    );
+    const log = this.log.child({ response_id: row.id, conversation_id: row.conversation_id, attempt: row.attempts });
+    try {
+      const outcome = await this.answer(row, lease, ac.signal);
+      if (outcome) this.hooks.onFinished?.(outcome, (Date.now() - started) / 1000);
+      log.info({ status: outcome, ms: Date.now() - started }, 'response finished');
+    } catch (err) {
+      if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
+        log.warn('lease lost; another worker or the reaper owns this response now');
+      } else if (ac.signal.aborted && (ac.signal.reason as Error)?.message === 'shutdown') {
+        // Hand the lease back so another node picks the response up at once.
+        await this.deps.db
+          .query(`UPDATE responses SET lease_until = now() WHERE id = $1 AND lease_owner = $2`, [row.id, lease])
+          .catch(() => undefined);
+        log.warn('released on shutdown');
+      } else {
+        const error = toClientError(err, ac.signal, this.deps.config.responses.timeoutSeconds);
+        if (error.code === 'ENGINE_ERROR') log.error({ err }, 'engine failed');
+        else log.warn({ err: (err as Error).message, code: error.code }, 'response failed');
+        try {
+          const ok = await failResponse(this.deps, row.id, error, lease);
+          if (ok) this.hooks.onFinished?.('FAILED', (Date.now() - started) / 1000);
+        } catch (e) {
+          log.error({ err: e }, 'could not record failure');
+        }
+      }
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(renew);
+      this.inFlight.delete(row.id);
+    }
+  }
+
+  /** Runs the engine and records everything it yields; returns the terminal status written. */
+  private async answer(row: ClaimedRow, lease: string, signal: AbortSignal): Promise<'COMPLETED' | 'FAILED' | null> {
+    const { db } = this.deps;
+    const now = () => this.deps.now();
+    // Outputs of an earlier attempt that died are replaced by this attempt's.
+    await db.tx(async (q) => {
+      if (row.attempts === 1) {
+        const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
+        if ((await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease)) === null) throw new LeaseLost();
+      } else {
+        await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
+      }
+    });
+
+    const { history, input } = await loadHistory(db, row);
+    const outputs: OutputItem[] = [];
+    const messageSlots = new Map<number, { idx: number; id: string; createdAt: string; message: Message }>();
+    const citationIds = new Map<string, string>();
+
+    const record = async (idx: number, itemId: string, item: OutputItem) => {
+      outputs[idx] = item;
+      await db.tx(async (q) => {
+        if ((await appendEvent(q, row.id, 'RESPONSE_OUTPUT_DELTA', { output: item }, lease)) === null) throw new LeaseLost();
+        await q.query(
+          `INSERT INTO response_outputs (response_id, idx, item_id, item) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (response_id, idx) DO UPDATE SET item = EXCLUDED.item`,
+          [row.id, idx, itemId, JSON.stringify(item)],
+        );
+      });
+    };
+
+    const iterator = this.engine.answer({
+      user: row.user_claims,
+      assistant: row.assistant,
+      conversationId: row.conversation_id,
+      responseId: row.id,
+      history,
+      input,
+      signal,
+    });
+    for await (const ev of iterator as AsyncIterable<EngineEvent>) {
+      if (signal.aborted) throw signal.reason;
+      switch (ev.type) {
+        case 'reasoning': {
+          const id = newId('rs');
+          const item: OutputItem = {
+            type: 'REASONING_MESSAGE',
+            reasoning_message: {
+              reasoning_message_id: id,
+              conversation_id: row.conversation_id,
+              response_id: row.id,
+              content: commonmark(ev.text),
+              created_at: now().toISOString(),
+            },
+          };
+          await record(outputs.length, id, item);
+          break;
+        }
+        case 'message': {
+          const key = ev.messageIndex ?? 0;
+          let slot = messageSlots.get(key);
+          const message = buildMessage(row, slot?.id ?? newId('msg'), slot?.createdAt ?? now().toISOString(), ev, citationIds);
+          if (!slot) {
+            slot = { idx: outputs.length, id: message.message_id, createdAt: message.created_at, message };
+            messageSlots.set(key, slot);
+          }
+          slot.message = message;
+          await record(slot.idx, slot.id, { type: 'MESSAGE', message });
+          break;
+        }
+        default: {
+          const never: never = ev;
+          throw new Error(`unknown engine event ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    if (signal.aborted) throw signal.reason;
+    if (messageSlots.size === 0) throw new EngineError('ENGINE_ERROR', 'The assistant produced no answer.');
+    return this.complete(row, lease, outputs, [...messageSlots.values()], input);
+  }
+
+  private async complete(
+    row: ClaimedRow,
+    lease: string,
+    outputs: OutputItem[],
+    slots: { idx: number; id: string; message: Message }[],
+    input: string,
+  ): Promise<'COMPLETED'> {
+    const completedAt = this.deps.now();
+    await this.deps.db.tx(async (q) => {
+      for (const slot of slots) {
+        // The last snapshot equals the final message, feedback included (contract §5).
+        const final: Message = {
+          ...slot.message,
+          feedback: {
+            helpful: { callback_id: callbackIdFor(this.deps.keys, slot.id, 'HELPFUL') },
+            unhelpful: { callback_id: callbackIdFor(this.deps.keys, slot.id, 'UNHELPFUL') },
+          },
+        };
+        const item: OutputItem = { type: 'MESSAGE', message: final };
+        outputs[slot.idx] = item;
+        if ((await appendEvent(q, row.id, 'RESPONSE_OUTPUT_DELTA', { output: item }, lease)) === null) throw new LeaseLost();
+        await q.query(`UPDATE response_outputs SET item = $3 WHERE response_id = $1 AND idx = $2`, [row.id, slot.idx, JSON.stringify(item)]);
+        await q.query(
+          `INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, citations, content_references, created_at)
+           VALUES ($1, $2, $3, $4, 'ASSISTANT', $5, $6, $7, $8)`,
+          [
+            slot.id,
+            row.conversation_id,
+            row.id,
+            row.user_claims.id,
+            textOf(final),
+            JSON.stringify(final.citations ?? []),
+            JSON.stringify(final.content_references ?? []),
+            new Date(final.created_at),
+          ],
+        );
+        await q.query(
+          `INSERT INTO conversation_events (id, conversation_id, user_id, assistant, message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [newId('evt'), row.conversation_id, row.user_claims.id, row.assistant, slot.id, completedAt],
+        );
+      }
+      const response = renderResponse({ ...row, status: 'COMPLETED', completed_at: completedAt, error: null }, outputs);
+      if ((await appendEvent(q, row.id, 'RESPONSE_COMPLETED', { response }, lease)) === null) throw new LeaseLost();
+      await q.query(`UPDATE responses SET status = 'COMPLETED', completed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1`, [
+        row.id,
+        completedAt,
+      ]);
+      await q.query(`UPDATE conversations SET title = COALESCE(title, $2), updated_at = $3 WHERE id = $1`, [
+        row.conversation_id,
+        titleFrom(input),
+        completedAt,
+      ]);
+    });
+    return 'COMPLETED';
+  }
+
+  /**
+   * Fails what can no longer finish: past its deadline, or abandoned by a dead worker with no retries left.
+   * Runs on every node; SKIP LOCKED keeps them from doing the same row twice.
+   */
+  async reap(): Promise<number> {
+    const { maxAttempts, timeoutSeconds } = this.deps.config.responses;
+    const rows = await this.deps.db.query<{ id: string; timed_out: boolean }>(
+      `SELECT id, deadline_at <= now() AS timed_out FROM responses
+       WHERE status IN ('CREATED', 'IN_PROGRESS')
+         AND (deadline_at <= now() OR (status = 'IN_PROGRESS' AND lease_until < now() AND attempts >= $1))
+       ORDER BY pos LIMIT 100`,
+      [maxAttempts],
+    );
+    let n = 0;
+    for (const r of rows) {
+      const error = r.timed_out
+        ? { code: 'TIMEOUT', message: `The response did not complete within ${timeoutSeconds} seconds.` }
+        : { code: 'WORKER_LOST', message: 'The response could not be completed after several attempts.' };
+      if (await failResponse(this.deps, r.id, error)) {
+        n++;
+        this.hooks.onFinished?.('FAILED', 0);
+      }
+    }
+    return n;
+  }
+}
+
+/** Marks a response FAILED with a client-safe error and appends RESPONSE_FAILED; false when it was already final or not ours. */
+export async function failResponse(deps: CoreDeps, responseId: string, error: { code: string; message: string }, lease?: string): Promise<boolean> {
+  const completedAt = deps.now();
+  return deps.db.tx(async (q) => {
+    const rows = await q.query<ResponseRow & { lease_owner: string | null }>(
+      `SELECT id, conversation_id, status, created_at, completed_at, error, lease_owner FROM responses
+       WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE SKIP LOCKED`,
+      [responseId],
+    );
+    const row = rows[0];
+    if (!row || (lease !== undefined && row.lease_owner !== lease)) return false;
+    const outputs = (await q.query<{ item: OutputItem }>(`SELECT item FROM response_outputs WHERE response_id = $1 ORDER BY idx`, [responseId])).map(
+      (o) => o.item,
+    );
+    await q.query(
+      `UPDATE responses SET status = 'FAILED', completed_at = $2, error = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1`,
+      [responseId, completedAt, JSON.stringify(error)],
+    );
+    const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
+    await appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
+    return true;
+  });
+}
+
+function toClientError(err: unknown, signal: AbortSignal, timeoutSeconds: number): { code: string; message: string } {
+  const reason = signal.aborted ? signal.reason : undefined;
+  if ((reason instanceof EngineError && reason.code === 'ENGINE_TIMEOUT') || (err instanceof EngineError && err.code === 'ENGINE_TIMEOUT' && signal.aborted)) {
+    return { code: 'TIMEOUT', message: `The response did not complete within ${timeoutSeconds} seconds.` };
+  }
+  if (err instanceof EngineError) return { code: err.code, message: err.message };
+  return { code: 'ENGINE_ERROR', message: 'The assistant failed to answer. Please try again.' };
+}
+
+function buildMessage(
+  row: ClaimedRow,
+  id: string,
+  createdAt: string,
+  ev: Extract<EngineEvent, { type: 'message' }>,
+  citationIds: Map<string, string>,
+): Message {
+  const citeId = (key: string) => {
+    let c = citationIds.get(key);
+    if (!c) {
+      c = newId('cite');
+      citationIds.set(key, c);
+    }
+    return c;
+  };
+  const known = new Set(ev.citations.map((c) => c.key));
+  const references: ContentReference[] = ev.references
+    .filter((r) => known.has(r.key))
+    .map((r) => ({ citation_id: citeId(r.key), offset: r.offset }))
+    .sort((a, b) => a.offset - b.offset);
+  const referenced = new Set(ev.references.map((r) => r.key));
+  const seen = new Set<string>();
+  const citations: Citation[] = [];
+  for (const c of ev.citations) {
+    // Unique per message, and only what the text points at (contract §6).
+    if (seen.has(c.key) || !referenced.has(c.key)) continue;
+    seen.add(c.key);
+    citations.push({
+      citation_id: citeId(c.key),
+      url: c.url,
+      display: { title: commonmark(c.title), body: commonmark(c.body), attributes: c.attributes },
+    });
+  }
+  return {
+    message_id: id,
+    conversation_id: row.conversation_id,
+    response_id: row.id,
+    actor: 'ASSISTANT',
+    content: commonmark(ev.text),
+    created_at: createdAt,
+    citations,
+    content_references: references,
+  };
+}
+
+function textOf(m: Message): string {
+  return m.content.type === 'COMMONMARK_TEXT' ? m.content.commonmark_text.text : m.content.plain_text.text;
+}
+
+/** A title made from the exchange: the first line of the question, at most 80 characters, cut at a word. */
+export function titleFrom(input: string): string {
+  const line = input.replace(/\s+/g, ' ').trim();
+  if (Array.from(line).length <= 80) return line;
+  const cut = truncateCodePoints(line, 79);
+  const space = cut.lastIndexOf(' ');
+  return (space > 40 ? cut.slice(0, space) : cut) + '…';
+}
+
+async function loadHistory(q: Queryable, row: ClaimedRow): Promise<{ history: HistoryMessage[]; input: string }> {
+  const rows = await q.query<{ id: string; actor: 'USER' | 'ASSISTANT'; text: string; citations: Citation[] | null }>(
+    `SELECT id, actor, text, citations FROM messages
+     WHERE conversation_id = $1 AND pos <= (SELECT pos FROM messages WHERE id = $2)
+     ORDER BY pos DESC LIMIT $3`,
+    [row.conversation_id, row.input_message_id, HISTORY_LIMIT + 1],
+  );
+  rows.reverse();
+  const inputRow = rows.pop();
+  const history = rows.map((m) => ({
+    actor: m.actor,
+    text: m.text,
+    citations: (m.citations ?? []).map((c) => ({
+      url: c.url,
+      title: c.display.title.type === 'COMMONMARK_TEXT' ? c.display.title.commonmark_text.text : '',
+      attributes: c.display.attributes,
+    })),
+  }));
+  return { history, input: inputRow?.text ?? '' };
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+
+/**
+ * Wire shapes of the BETA Conversations API (`/rest/v1beta1`), one schema per shape. Request schemas
+ * validate; response schemas document (/openapi.json) and type the renderers. Field names and enums follow
+ * the upstream OpenAPI file exactly.
+ */
+
+export const ResponseStatus = z.enum(['CREATED', 'IN_PROGRESS', 'COMPLETED', 'FAILED']);
+export type ResponseStatus = z.infer<typeof ResponseStatus>;
+export const Actor = z.enum(['USER', 'ASSISTANT']);
+export type Actor = z.infer<typeof Actor>;
+export const StreamEventType = z.enum([
+  'RESPONSE_CREATED',
+  'RESPONSE_IN_PROGRESS',
+  'RESPONSE_OUTPUT_DELTA',
+  'RESPONSE_COMPLETED',
+  'RESPONSE_FAILED',
+  'ERROR',
+]);
+export type StreamEventType = z.infer<typeof StreamEventType>;
+
+const isoDate = z.string().meta({ format: 'date-time' });
+
+export const Content = z.union([
+  z.object({ type: z.literal('PLAIN_TEXT'), plain_text: z.object({ text: z.string() }) }),
+  z.object({ type: z.literal('COMMONMARK_TEXT'), commonmark_text: z.object({ text: z.string() }) }),
+]);
+export type Content = z.infer<typeof Content>;
+
+export const Attribute = z.object({ key: z.string(), value: z.string() });
+export const Citation = z.object({
+  citation_id: z.string(),
+  url: z.string(),
+  display: z.object({ title: Content, body: Content, attributes: z.array(Attribute) }),
+});
+export type Citation = z.infer<typeof Citation>;
+export const ContentReference = z.object({ citation_id: z.string(), offset: z.number().int() });
+export type ContentReference = z.infer<typeof ContentReference>;
+export const MessageFeedback = z.object({
+  helpful: z.object({ callback_id: z.string() }),
+  unhelpful: z.object({ callback_id: z.string() }),
+});
+
+export const Message = z.object({
+  message_id: z.string(),
+  conversation_id: z.string(),
+  response_id: z.string(),
+  actor: Actor,
+  content: Content,
+  citations: z.array(Citation).nullable().optional(),
+  content_references: z.array(ContentReference).nullable().optional(),
+  created_at: isoDate,
+  feedback: MessageFeedback.nullable().optional(),
+});
+export type Message = z.infer<typeof Message>;
+
+export const ReasoningMessage = z.object({
+  reasoning_message_id: z.string(),
+  conversation_id: z.string(),
+  response_id: z.string(),
+  content: Content,
+  created_at: isoDate,
+});
+export type ReasoningMessage = z.infer<typeof ReasoningMessage>;
+
+export const OutputItem = z.union([
+  z.object({ type: z.literal('MESSAGE'), message: Message }),
+  z.object({ type: z.literal('REASONING_MESSAGE'), reasoning_message: ReasoningMessage }),
+]);
+export type OutputItem = z.infer<typeof OutputItem>;
+
+export const ErrorDetail = z.object({ code: z.string(), message: z.string() });
+
+export const Response = z.object({
+  response_id: z.string(),
+  conversation_id: z.string(),
+  status: ResponseStatus,
+  created_at: isoDate,
+  completed_at: isoDate.nullable(),
+  outputs: z.array(OutputItem),
+  /** Extension (contract §4): present only when status is FAILED. */
+  error: ErrorDetail.optional(),
+});
+export type Response = z.infer<typeof Response>;
+
+export const Conversation = z.object({
+  conversation_id: z.string(),
+  title: z.string().optional(),
+  archived: z.boolean(),
+  created_at: isoDate,
+  updated_at: isoDate,
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+export const Metadata = z.object({ next_cursor: z.string().nullable() });
+
+export const ListConversationsResponse = z.object({ conversations: z.array(Conversation), metadata: Metadata });
+export const ListConversationMessagesResponse = z.object({ messages: z.array(Message), metadata: Metadata });
+export const ListResponseMessagesResponse = z.object({ messages: z.array(Message) });
+
+export const Event = z.object({
+  event_id: z.string(),
+  conversation_id: z.string(),
+  event_payload: z.object({ type: z.literal('MESSAGE_EVENT'), message: Message }),
+});
+export type Event = z.infer<typeof Event>;
+export const ListEventsResponse = z.object({ events: z.array(Event), metadata: Metadata });
+
+export const SubmitFeedbackResponse = z.object({ status: z.literal('SUBMITTED') });
+
+export const ErrorResponse = z.object({ error: ErrorDetail });
+
+// ------------------------------------------------------------------ requests
+
+/** Counts code points, as the contract measures text. */
+const cpLength = (s: string) => Array.from(s).length;
+
+export const CreateConversationRequest = z
+  .object({
+    title: z
+      .string()
+      .transform((s) => s.trim())
+      .refine((s) => cpLength(s) >= 1 && cpLength(s) <= 256, 'title must be 1-256 characters after trimming')
+      .optional(),
+  })
+  .nullish();
+
+export const UpdateConversationRequest = z.object({
+  title: z
+    .string()
+    .transform((s) => s.trim())
+    .refine((s) => cpLength(s) >= 1 && cpLength(s) <= 256, 'title must be 1-256 characters after trimming')
+    .optional(),
+  archived: z.boolean().optional(),
+});
+
+export const MAX_INPUT_CODE_POINTS = 32000;
+
+export const CreateResponseRequest = z.object({
+  input: z.object({
+    text: z
+      .string()
+      .refine((s) => s.trim().length > 0, 'input.text must not be empty')
+      .refine((s) => cpLength(s) <= MAX_INPUT_CODE_POINTS, `input.text must be at most ${MAX_INPUT_CODE_POINTS} characters`),
+  }),
+});
+
+export const SubmitFeedbackRequest = z.object({
+  callback_id: z.string().min(1),
+  additional_feedback: z.string().optional(),
+});
+
+/** `limit`: an integer 1–100 written in decimal; anything else is INVALID_INPUT (contract §7). */
+export const Limit = z
+  .string()
+  .regex(/^\d{1,3}$/, 'limit must be an integer between 1 and 100')
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 100, 'limit must be an integer between 1 and 100');
+
+export const ListQuery = z.object({ cursor: z.string().optional(), limit: Limit.optional() });
+export const ListConversationsQuery = ListQuery.extend({
+  archived: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+});
+export const ListEventsQuery = ListQuery.extend({
+  starting_after: z.string().optional(),
+  ending_at: z.string().optional(),
+});
+
+export const ConversationParams = z.object({ conversation_id: z.string() });
+export const ResponseParams = z.object({ conversation_id: z.string(), response_id: z.string() });
+export const FeedbackParams = ResponseParams.extend({ message_id: z.string() });
