@@ -6,20 +6,20 @@ const TTL_MS = 24 * 3600 * 1000;
 /** A claim older than this with no result is taken to belong to a crashed writer and may be taken over. */
 const STALE_CLAIM_MS = 60 * 1000;
 
-export type IdempotentResult = { status: number; body: unknown };
+export type IdempotentResult<T> = { status: number; body: T };
 
 /**
  * Runs `work` at most once per (user, key, operation) within 24 h (contract §2): same body → the original
  * result; different body → 422; a duplicate while the first is still being written → 409.
  */
-export async function withIdempotency(
+export async function withIdempotency<T>(
   deps: CoreDeps,
   userId: string,
   key: string | undefined,
   operation: string,
   request: unknown,
-  work: () => Promise<IdempotentResult>,
-): Promise<IdempotentResult & { replayed: boolean }> {
+  work: () => Promise<IdempotentResult<T>>,
+): Promise<IdempotentResult<T> & { replayed: boolean }> {
   if (key === undefined) return { ...(await work()), replayed: false };
   if (key.length < 1 || key.length > 255) throw new ApiError('INVALID_INPUT', 'Idempotency-Key must be 1-255 characters');
   const hash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
@@ -34,7 +34,7 @@ export async function withIdempotency(
     [userId, key, operation, hash, now, new Date(now.getTime() - TTL_MS), new Date(now.getTime() - STALE_CLAIM_MS)],
   );
   if (claimed.length === 0) {
-    const rows = await deps.db.query<{ request_hash: string; status_code: number | null; body: unknown }>(
+    const rows = await deps.db.query<{ request_hash: string; status_code: number | null; body: T }>(
       `SELECT request_hash, status_code, body FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND operation = $3`,
       [userId, key, operation],
     );

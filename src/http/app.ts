@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -35,7 +35,7 @@ export const TRACE_HEADER = 'x-moveworks-root-uuid';
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { deps, metrics } = opts;
   const app = Fastify({
-    loggerInstance: opts.logger,
+    loggerInstance: opts.logger as FastifyBaseLogger,
     genReqId: () => randomUUID(),
     requestIdLogLabel: 'trace_id',
     requestIdHeader: false,
@@ -113,5 +113,5 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     { prefix: '/rest/v1beta1' },
   );
 
-  return app;
+  return app as unknown as FastifyInstance;
 }

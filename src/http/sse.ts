@@ -23,7 +23,7 @@ export async function streamEvents(
   metrics: Metrics,
   responseId: string,
   afterSeq: number,
-  opts: { keepAliveMs: number; first?: StoredEvent | undefined },
+  opts: { first?: StoredEvent | undefined } = {},
 ): Promise<void> {
   const res = reply.raw;
   reply.hijack();
@@ -58,7 +58,7 @@ export async function streamEvents(
   res.on('close', onClose);
   const keepAlive = setInterval(() => {
     if (!closed) res.write(': keep-alive\n\n');
-  }, opts.keepAliveMs);
+  }, deps.config.keepAliveSeconds * 1000);
 
   const write = (e: StoredEvent) => {
     if (e.seq <= last) return;

@@ -451,11 +451,13 @@ export function titleFrom(input: string): string {
 }
 
 async function loadHistory(q: Queryable, row: ClaimedRow): Promise<{ history: HistoryMessage[]; input: string }> {
+  // Ordered by response, then message: a conversation reads Q1 A1 Q2 A2 even when Q2 was posted before A1
+  // existed. FIFO answering means every earlier response is final by now.
   const rows = await q.query<{ id: string; actor: 'USER' | 'ASSISTANT'; text: string; citations: Citation[] | null }>(
-    `SELECT id, actor, text, citations FROM messages
-     WHERE conversation_id = $1 AND pos <= (SELECT pos FROM messages WHERE id = $2)
-     ORDER BY pos DESC LIMIT $3`,
-    [row.conversation_id, row.input_message_id, HISTORY_LIMIT + 1],
+    `SELECT m.id, m.actor, m.text, m.citations FROM messages m JOIN responses r ON r.id = m.response_id
+     WHERE m.conversation_id = $1 AND r.pos <= (SELECT pos FROM responses WHERE id = $2)
+     ORDER BY r.pos DESC, m.pos DESC LIMIT $3`,
+    [row.conversation_id, row.id, HISTORY_LIMIT + 1],
   );
   rows.reverse();
   const inputRow = rows.pop();

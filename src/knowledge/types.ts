@@ -13,6 +13,13 @@ export interface KnowledgeHit {
   /** ISO 8601, when known. */
   updatedAt: string | null;
   score: number;
+  /**
+   * Added by Parley's knowledge layer: share (0–1) of the query's content terms found in this passage (title, heading
+   * or body), each term weighted by its rarity. A low value means the passage only shares common words.
+   */
+  coverage?: number;
+  /** Cosine similarity to the query when dense retrieval is configured and this passage was a dense match. */
+  similarity?: number;
 }
 
 export interface Person {

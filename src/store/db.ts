@@ -83,7 +83,8 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
     extensions['vector'] = vector;
   }
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir, { extensions: extensions as never });
+  const db = new PGlite(dataDir, { extensions: extensions as Record<string, never> });
+  await db.waitReady;
   let hasVector = false;
   if (opts.vector) {
     await db.exec('CREATE EXTENSION IF NOT EXISTS vector');

@@ -1,2 +1,4 @@
 // Imports every test file of this folder.
-export {};
+import './conversations.test.ts';
+import './responses.test.ts';
+import './stream.test.ts';

@@ -48,7 +48,6 @@ function acceptsEventStream(req: FastifyRequest): boolean {
 
 /** The BETA dialect (`/rest/v1beta1`): every endpoint of the upstream file plus the resume extension. */
 export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics }) => {
-  const keepAliveMs = deps.config.keepAliveSeconds * 1000;
 
   app.get(
     '/conversations',
@@ -88,12 +87,11 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
     async (req) => listEvents(deps, requireCaller(req), req.params.conversation_id, req.query),
   );
 
-  const createOnce = async (req: FastifyRequest<{ Params: { conversation_id: string }; Body: { input: { text: string } } }>) => {
+  const createOnce = async (req: FastifyRequest, convId: string, body: { input: { text: string } }) => {
     const caller = requireCaller(req);
-    const convId = req.params.conversation_id;
-    return withIdempotency(deps, caller.user.id, idempotencyKey(req), `response:${caller.assistant}:${convId}`, req.body, async () => ({
+    return withIdempotency(deps, caller.user.id, idempotencyKey(req), `response:${caller.assistant}:${convId}`, body, async () => ({
       status: 202,
-      body: await createResponse(deps, caller, convId, req.body.input.text),
+      body: await createResponse(deps, caller, convId, body.input.text),
     }));
   };
 
@@ -101,7 +99,7 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
     '/conversations/:conversation_id/responses',
     { schema: { operationId: 'create-response', tags: ['responses'], headers, params: S.ConversationParams, body: S.CreateResponseRequest, response: { 202: S.Response, ...errors } } },
     async (req, reply) => {
-      const result = await createOnce(req);
+      const result = await createOnce(req, req.params.conversation_id, req.body);
       return reply.status(result.status).send(result.body);
     },
   );
@@ -121,14 +119,14 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
     },
     async (req, reply) => {
       if (!acceptsEventStream(req)) throw new ApiError('NOT_ACCEPTABLE', 'this endpoint only produces text/event-stream');
-      const result = await createOnce(req);
-      const response = result.body as S.Response;
+      const result = await createOnce(req, req.params.conversation_id, req.body);
+      const response = result.body;
       if (result.replayed) {
-        await streamEvents(reply, deps, events, metrics, response.response_id, 0, { keepAliveMs });
+        await streamEvents(reply, deps, events, metrics, response.response_id, 0, {});
         return;
       }
       const first = { seq: 1, event_type: 'RESPONSE_CREATED' as const, data: JSON.stringify({ event_type: 'RESPONSE_CREATED', sequence_number: 1, response }) };
-      await streamEvents(reply, deps, events, metrics, response.response_id, 0, { keepAliveMs, first });
+      await streamEvents(reply, deps, events, metrics, response.response_id, 0, { first });
     },
   );
 
@@ -160,7 +158,7 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
         if (!/^\d{1,9}$/.test(lastEventId)) throw new ApiError('INVALID_INPUT', 'Last-Event-ID must be a sequence number');
         after = Number(lastEventId);
       }
-      await streamEvents(reply, deps, events, metrics, row.id, after, { keepAliveMs });
+      await streamEvents(reply, deps, events, metrics, row.id, after, {});
     },
   );
 

@@ -25,11 +25,12 @@ CREATE TABLE kb_chunks (
   ord          integer NOT NULL,
   title        text NOT NULL,
   heading      text NOT NULL,
+  keywords     text NOT NULL DEFAULT '',
   body         text NOT NULL,
   access       text[] NOT NULL,
   tsv          tsvector GENERATED ALWAYS AS (
                  setweight(to_tsvector('english', title), 'A') ||
-                 setweight(to_tsvector('english', heading), 'B') ||
+                 setweight(to_tsvector('english', heading || ' ' || keywords), 'B') ||
                  setweight(to_tsvector('english', body), 'C')) STORED
 );
 CREATE INDEX kb_chunks_tsv_idx ON kb_chunks USING gin (tsv);

@@ -1,0 +1,109 @@
+import { Command, Option } from 'commander';
+import { ConfigError, DEFAULT_ASSISTANT, loadConfig, type Config } from '../config.ts';
+
+const program = new Command();
+program.name('parley').description('Self-hostable Conversations API server').showHelpAfterError();
+
+function config(overrides: Record<string, unknown> = {}): Config {
+  try {
+    return loadConfig(process.env, overrides);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+program
+  .command('serve', { isDefault: true })
+  .description('serve the API (and answer responses unless --no-worker)')
+  .option('--no-worker', 'serve HTTP only; run `parley worker` elsewhere')
+  .action(async (opts: { worker: boolean }) => {
+    const cfg = config();
+    const { serve } = await import('../main.ts');
+    await serve(cfg, { worker: opts.worker && cfg.worker });
+  });
+
+program
+  .command('worker')
+  .description('answer responses only (no HTTP); needs DATABASE_URL, since the embedded database is one process')
+  .action(async () => {
+    const cfg = config();
+    if (!cfg.databaseUrl) {
+      process.stderr.write('parley: `parley worker` needs DATABASE_URL (the embedded database cannot be shared between processes)\n');
+      process.exit(2);
+    }
+    const { createParley } = await import('../main.ts');
+    const parley = await createParley(cfg, { worker: true });
+    parley.logger.info({ worker: parley.worker?.id }, 'worker running');
+    const stop = async () => {
+      await parley.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', () => void stop());
+  });
+
+program
+  .command('token')
+  .description('print a bearer token for a user (signed with this installation\'s key)')
+  .requiredOption('--user <email>', 'the user (email or id); becomes the token subject')
+  .option('--name <name>', 'display name claim')
+  .option('--groups <g1,g2>', 'comma-separated groups claim', '')
+  .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+  .option('--admin', 'add the admin group (for /admin endpoints and remote ingest)')
+  .action(async (opts: { user: string; name?: string; groups: string; ttl: string; admin?: boolean }) => {
+    const cfg = config();
+    const { mintToken } = await import('./token.ts');
+    const groups = opts.groups.split(',').map((g) => g.trim()).filter(Boolean);
+    if (opts.admin) groups.push(cfg.auth.adminGroup);
+    const ttl = Number(opts.ttl);
+    if (!Number.isInteger(ttl) || ttl <= 0) {
+      process.stderr.write('parley: --ttl must be a positive integer\n');
+      process.exit(2);
+    }
+    process.stdout.write((await mintToken(cfg, { user: opts.user, name: opts.name, groups, ttl })) + '\n');
+  });
+
+program
+  .command('ingest')
+  .description('load documents (Markdown, text, HTML) and people (CSV, JSON) into an assistant\'s knowledge')
+  .argument('<path>', 'file or directory')
+  .option('--assistant <name>', 'assistant to load into', DEFAULT_ASSISTANT)
+  .option('--prune', 'remove documents whose files are gone')
+  .addOption(new Option('--server <url>', 'send to a running server instead of opening the database').env('PARLEY_URL'))
+  .action(async (path: string, opts: { assistant: string; prune?: boolean; server?: string }) => {
+    const cfg = config();
+    const { ingestCommand } = await import('./ingest-target.ts');
+    process.exitCode = await ingestCommand(cfg, path, { assistant: opts.assistant, prune: Boolean(opts.prune), server: opts.server });
+  });
+
+program
+  .command('feedback')
+  .description('export stored feedback as JSON lines')
+  .option('--assistant <name>', 'only this assistant')
+  .option('--since <iso>', 'only feedback updated since')
+  .action(async (opts: { assistant?: string; since?: string }) => {
+    const cfg = config({ demoData: false });
+    const { withDatabase } = await import('./ingest-target.ts');
+    const { exportFeedback } = await import('../core/feedback.ts');
+    await withDatabase(cfg, async (deps) => {
+      for (const row of await exportFeedback(deps, { assistant: opts.assistant, since: opts.since ? new Date(opts.since) : undefined })) {
+        process.stdout.write(JSON.stringify(row) + '\n');
+      }
+    });
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const cfg = config({ demoData: false });
+    const { withDatabase } = await import('./ingest-target.ts');
+    await withDatabase(cfg, async () => undefined);
+    process.stdout.write('migrations applied\n');
+  });
+
+await program.parseAsync(process.argv);

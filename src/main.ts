@@ -1,0 +1,208 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import type { Engine } from './assistant/engine.ts';
+import { DEFAULT_ASSISTANT, type Config } from './config.ts';
+import { CHANNEL_EVENTS, CHANNEL_JOBS, type CoreDeps } from './core/deps.ts';
+import { TokenVerifier, type TokenSettings } from './core/tokens.ts';
+import { buildApp } from './http/app.ts';
+import { Metrics } from './http/metrics.ts';
+import { NotifyHub } from './jobs/hub.ts';
+import { Worker } from './jobs/worker.ts';
+import { openDatabase, type Db } from './store/db.ts';
+import { migrate } from './store/migrate.ts';
+import { deriveKeys, readOrCreateSecretFile, readOrCreateSecretRow } from './store/secrets.ts';
+import { createKnowledge, type ParleyKnowledge } from './knowledge/index.ts';
+import type { Knowledge } from './knowledge/types.ts';
+import { ingestPayloadSchema, loadDemoData, type IngestPayload } from './knowledge/index.ts';
+import { ApiError } from './protocol/errors.ts';
+
+export interface Parley {
+  config: Config;
+  db: Db;
+  app: FastifyInstance;
+  deps: CoreDeps;
+  worker: Worker | null;
+  knowledge: ParleyKnowledge;
+  tokens: TokenSettings;
+  logger: Logger;
+  /** Stops accepting requests, lets answers in flight finish (or hands them back), closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Run the worker loop in this process (default: config.worker). */
+  worker?: boolean;
+  /** Override the engine (tests use a scripted one). */
+  engine?: Engine;
+  logger?: Logger;
+  /** Use this database instead of opening one (tests share one). */
+  db?: Db;
+  /** Skip migrations (when the caller already ran them). */
+  migrated?: boolean;
+}
+
+/** Where the embedded database of a data dir lives. */
+export function embeddedDbDir(dataDir: string): string {
+  return join(dataDir, 'db');
+}
+
+/** The lock a running server holds on an embedded data dir (PGlite is one process per data dir). */
+export function serverLockPath(dataDir: string): string {
+  return join(dataDir, 'server.json');
+}
+
+/** Reads the running server's lock: its pid and address, if that process is alive. */
+export function runningServer(dataDir: string): { pid: number; url: string } | null {
+  const path = serverLockPath(dataDir);
+  if (!existsSync(path)) return null;
+  try {
+    const info = JSON.parse(readFileSync(path, 'utf8')) as { pid: number; url: string };
+    process.kill(info.pid, 0);
+    return info;
+  } catch {
+    return null;
+  }
+}
+
+/** Composition root: builds every part from the configuration. Does not listen. */
+export async function createParley(config: Config, opts: StartOptions = {}): Promise<Parley> {
+  const logger = opts.logger ?? pino({ level: config.logLevel, base: { service: 'parley' } });
+  const embedded = !config.databaseUrl;
+  if (embedded && !opts.db) {
+    const other = runningServer(config.dataDir);
+    if (other && other.pid !== process.pid) {
+      throw new Error(`the embedded database in ${config.dataDir} is in use by process ${other.pid} (${other.url}); stop it or use DATABASE_URL`);
+    }
+  }
+  const db =
+    opts.db ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: embeddedDbDir(config.dataDir),
+      vector: Boolean(config.embeddings),
+      poolSize: config.databasePoolSize,
+      onError: (err) => logger.error({ err }, 'database connection error'),
+    }));
+  if (!opts.migrated) {
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+  }
+
+  const master = db.kind === 'embedded' ? readOrCreateSecretFile(config.dataDir) : await readOrCreateSecretRow(db);
+  const keys = deriveKeys(master);
+  const tokens: TokenSettings = {
+    hsKey: config.auth.hsSecret ? new TextEncoder().encode(config.auth.hsSecret) : keys.jwt,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    acceptIssuers: config.auth.acceptIssuers,
+    acceptAudiences: config.auth.acceptAudiences,
+    publicKeys: config.auth.publicKeys,
+    jwksUrl: config.auth.jwksUrl,
+    ttlSeconds: config.auth.tokenTtlSeconds,
+  };
+  const verifier = new TokenVerifier(tokens, config.auth.adminGroup);
+  const deps: CoreDeps = { db, keys, config, now: () => new Date() };
+
+  const knowledge = createKnowledge(db, config.embeddings ? { embeddings: config.embeddings } : {});
+  if (config.demoData && config.assistants.some((a) => a.name === DEFAULT_ASSISTANT)) {
+    const loaded = await loadDemoData(db, DEFAULT_ASSISTANT);
+    if (loaded) logger.info({ assistant: DEFAULT_ASSISTANT }, 'demo data loaded');
+  }
+  const engine = opts.engine ?? (await loadEngine(config, knowledge));
+
+  const metrics = new Metrics(db);
+  const events = new NotifyHub(db, CHANNEL_EVENTS);
+  const jobs = new NotifyHub(db, CHANNEL_JOBS);
+  await events.start();
+  const runWorker = opts.worker ?? config.worker;
+  let worker: Worker | null = null;
+  if (runWorker) {
+    await jobs.start();
+    worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) });
+  }
+  const redis = config.rateLimit.redisUrl
+    ? new Redis(config.rateLimit.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+
+  const app = await buildApp({
+    deps,
+    verifier,
+    tokens,
+    events,
+    metrics,
+    logger,
+    redis,
+    ingest: (payload) => {
+      const parsed = ingestPayloadSchema.safeParse(payload);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new ApiError('INVALID_INPUT', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid ingest payload'}`);
+      }
+      return knowledge.ingest(parsed.data as IngestPayload);
+    },
+  });
+  worker?.start();
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    db,
+    app,
+    deps,
+    worker,
+    knowledge,
+    tokens,
+    logger,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await worker?.stop();
+        await events.stop();
+        await jobs.stop();
+        redis?.disconnect();
+        if (!opts.db) await db.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Loads only the configured engine: the language-model one pulls in the `ai` SDK, which offline users never need. */
+async function loadEngine(config: Config, knowledge: Knowledge): Promise<Engine> {
+  if (config.engine.kind === 'openai-compatible') {
+    const { createLlmEngine } = await import('./assistant/llm/index.ts');
+    return createLlmEngine({
+      baseUrl: config.engine.baseUrl!,
+      model: config.engine.model!,
+      apiKey: config.engine.apiKey,
+      knowledge,
+      timeoutMs: config.engine.timeoutMs,
+    });
+  }
+  const { createOfflineEngine } = await import('./assistant/offline/index.ts');
+  return createOfflineEngine({ knowledge });
+}
+
+/** Starts a server process: listens, writes the embedded-data-dir lock, shuts down cleanly on signals. */
+export async function serve(config: Config, opts: StartOptions = {}): Promise<Parley> {
+  const parley = await createParley(config, opts);
+  const address = await parley.app.listen({ host: config.host, port: config.port });
+  const lock = serverLockPath(config.dataDir);
+  if (!config.databaseUrl) writeFileSync(lock, JSON.stringify({ pid: process.pid, url: address }));
+  parley.logger.info({ address, database: parley.db.kind, worker: Boolean(parley.worker) }, 'parley is serving');
+  const shutdown = async (signal: string) => {
+    parley.logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 30000);
+    force.unref();
+    await parley.close();
+    if (!config.databaseUrl) rmSync(lock, { force: true });
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  return parley;
+}
