@@ -1,2 +1,4 @@
 // Imports every test file of this folder.
-export {};
+import './markers.test.ts';
+import './sources.test.ts';
+import './llm-engine.test.ts';

@@ -1,0 +1,108 @@
+/**
+ * The two tools the model may call. Both run with the asking user's principals only, so a tool result (and
+ * therefore the model) never holds a document the user may not see.
+ */
+import { tool } from 'ai';
+import { z } from 'zod';
+import type { Knowledge, KnowledgeHit, Person } from '../../knowledge/types.ts';
+import { truncateCodePoints } from '../text.ts';
+import { personSummary, type SourceRegistry } from './sources.ts';
+
+const SEARCH_LIMIT = 6;
+const PEOPLE_LIMIT = 3;
+const MAX_PASSAGE = 1500;
+const MAX_REPORTS = 15;
+
+export interface ToolContext {
+  knowledge: Knowledge;
+  assistant: string;
+  principals: readonly string[];
+  sources: SourceRegistry;
+}
+
+/** The tool set handed to `streamText`. */
+export function buildTools(ctx: ToolContext) {
+  return {
+    search_knowledge: tool({
+      description:
+        'Search the company knowledge base (policies, how-tos, announcements, documents). ' +
+        'Returns numbered passages; cite them as [n].',
+      inputSchema: z.object({
+        query: z.string().trim().min(1).max(500).describe('What to look for, in a few keywords or a short question'),
+      }),
+      execute: async ({ query }) => searchKnowledge(ctx, query),
+    }),
+    lookup_person: tool({
+      description:
+        'Look up a person in the company directory by name or email: role, department, email, location, ' +
+        'manager and direct reports. Returns numbered entries; cite them as [n].',
+      inputSchema: z.object({
+        name: z.string().trim().min(1).max(200).describe("The person's name (full or partial) or email"),
+      }),
+      execute: async ({ name }) => lookupPerson(ctx, name),
+    }),
+  };
+}
+
+/** The reasoning message shown while a tool runs: it repeats the model's query, never a document. */
+export function reasoningFor(toolName: string, input: unknown): string | null {
+  const arg = (key: string): string => {
+    const v = input !== null && typeof input === 'object' ? (input as Record<string, unknown>)[key] : undefined;
+    return typeof v === 'string' ? truncateCodePoints(v.trim(), 200) : '';
+  };
+  if (toolName === 'search_knowledge') return `Searching the knowledge base for “${arg('query')}”`;
+  if (toolName === 'lookup_person') return `Looking up ${arg('name')} in the directory`;
+  return null;
+}
+
+async function searchKnowledge(ctx: ToolContext, query: string): Promise<string> {
+  const hits = await ctx.knowledge.search(ctx.assistant, ctx.principals, query, { limit: SEARCH_LIMIT });
+  if (hits.length === 0) return `No documents matched “${query}”.`;
+  return hits.map((hit) => formatHit(ctx.sources.addHit(hit), hit)).join('\n\n');
+}
+
+function formatHit(n: number, hit: KnowledgeHit): string {
+  const lines = [`[${n}] ${hit.title}${hit.heading ? ` — ${hit.heading}` : ''}`, `URL: ${hit.url}`];
+  if (hit.updatedAt) lines.push(`Updated: ${hit.updatedAt}`);
+  lines.push(truncateCodePoints(hit.text, MAX_PASSAGE));
+  return lines.join('\n');
+}
+
+async function lookupPerson(ctx: ToolContext, name: string): Promise<string> {
+  const matches = await ctx.knowledge.findPeople(ctx.assistant, name, { limit: PEOPLE_LIMIT });
+  if (matches.length === 0) return `Nobody in the directory matched “${name}”.`;
+  const entries: string[] = [];
+  for (const [i, { person }] of matches.slice(0, PEOPLE_LIMIT).entries()) {
+    const reports = await ctx.knowledge.directReports(ctx.assistant, person.id);
+    entries.push(formatPerson(ctx.sources.addPerson(person), person, reports));
+    // The best match's manager gets an entry of its own, so "who is her manager" can cite the manager.
+    if (i === 0 && person.managerId) {
+      const manager = await ctx.knowledge.getPerson(ctx.assistant, person.managerId);
+      if (manager) {
+        const n = ctx.sources.addPerson(manager);
+        entries.push(`${formatPerson(n, manager, [])}\n(Manager of ${person.name})`);
+      }
+    }
+  }
+  return entries.join('\n\n');
+}
+
+function formatPerson(n: number, p: Person, reports: readonly Person[]): string {
+  const lines = [`[${n}] ${p.name}`, personSummary(p)];
+  const fields: [string, string][] = [
+    ['Title', p.title],
+    ['Department', p.department],
+    ['Email', p.email],
+    ['Phone', p.phone],
+    ['Location', p.location],
+    ['Manager', p.managerName ?? ''],
+    ['Directory entry', p.url],
+  ];
+  for (const [label, value] of fields) if (value) lines.push(`${label}: ${value}`);
+  if (reports.length > 0) {
+    const shown = reports.slice(0, MAX_REPORTS).map((r) => (r.title ? `${r.name} (${r.title})` : r.name));
+    const more = reports.length > MAX_REPORTS ? `, and ${reports.length - MAX_REPORTS} more` : '';
+    lines.push(`Direct reports (${reports.length}): ${shown.join(', ')}${more}`);
+  }
+  return lines.join('\n');
+}
