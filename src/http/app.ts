@@ -96,6 +96,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       api.addHook('onRequest', apiAuthHook(opts.verifier, deps.config));
+      // Bodies are JSON only (contract §7): drop Fastify's built-in text/plain parser so it becomes 415.
+      api.removeContentTypeParser('text/plain');
       await api.register(fastifyRateLimit, {
         max: deps.config.rateLimit.max,
         timeWindow: deps.config.rateLimit.windowSeconds * 1000,

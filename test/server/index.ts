@@ -2,3 +2,6 @@
 import './conversations.test.ts';
 import './responses.test.ts';
 import './stream.test.ts';
+import './auth.test.ts';
+import './hostile.test.ts';
+import './feedback-events.test.ts';
