@@ -5,3 +5,4 @@ import './stream.test.ts';
 import './auth.test.ts';
 import './hostile.test.ts';
 import './feedback-events.test.ts';
+import './cluster.test.ts';

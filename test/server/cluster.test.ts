@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { signUserToken } from '../../src/core/tokens.ts';
+import { onPostgres, uniq } from '../support/db.ts';
+import { ASSISTANT, BASE, TEST_SECRET, parseSse } from '../support/server.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/parley.mjs', import.meta.url));
+
+/** Starts `parley serve` as its own process on the test PostgreSQL; resolves with its base URL. */
+function startNode(extraArgs: string[]): Promise<{ proc: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [BIN, 'serve', ...extraArgs], {
+      env: {
+        ...process.env,
+        DATABASE_URL: process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'],
+        PORT: '0',
+        HOST: '127.0.0.1',
+        PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-node-')),
+        PARLEY_JWT_SECRET: TEST_SECRET,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`node did not start: ${out}${err}`)), 60000);
+    proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /"address":"(http:\/\/[^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1]! });
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code}: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+describe('two server processes on one PostgreSQL', { skip: !onPostgres() && 'needs PostgreSQL (TEST_DATABASE_URL)' }, () => {
+  let a: { proc: ChildProcess; url: string };
+  let b: { proc: ChildProcess; url: string };
+  before(async () => {
+    // A serves HTTP only; B serves HTTP and runs the worker.
+    [a, b] = await Promise.all([startNode(['--no-worker']), startNode([])]);
+  });
+  after(() => {
+    for (const n of [a, b]) n?.proc.kill('SIGTERM');
+  });
+
+  it('a response created on one node is streamed from the other and answered by its worker', async () => {
+    const token = await signUserToken(
+      { hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' },
+      { sub: uniq('cluster'), email: 'maya.chen@acme.example' },
+      600,
+    );
+    const headers = { authorization: `Bearer ${token}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json' };
+    const conv = await (await fetch(`${a.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json();
+    const created = await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ input: { text: 'How do I reset my VPN password?' } }),
+    });
+    assert.equal(created.status, 202);
+    const resp = await created.json();
+    // stream it from the other node
+    const stream = await fetch(`${b.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}/stream`, { headers });
+    assert.equal(stream.status, 200);
+    const { events } = parseSse(await stream.text());
+    assert.equal(events[0]!.event, 'RESPONSE_CREATED');
+    assert.equal(events.at(-1)!.event, 'RESPONSE_COMPLETED');
+    assert.deepEqual(events.map((e) => Number(e.id)), events.map((_, i) => i + 1));
+    // and node A, which has no worker, serves the finished answer too
+    const polled = await (await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}`, { headers })).json();
+    assert.equal(polled.status, 'COMPLETED');
+    assert.deepEqual(polled, JSON.parse(events.at(-1)!.data!).response);
+  });
+
+  it('a stream opened on the node without a worker goes live as the other node answers', async () => {
+    const token = await signUserToken({ hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' }, { sub: uniq('cluster') }, 600);
+    const headers = { authorization: `Bearer ${token}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json', accept: 'text/event-stream' };
+    const conv = await (await fetch(`${b.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json();
+    const res = await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses/stream`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ input: { text: 'Who is the Chief Financial Officer?' } }),
+    });
+    assert.equal(res.status, 200);
+    const { events } = parseSse(await res.text());
+    assert.equal(events.at(-1)!.event, 'RESPONSE_COMPLETED');
+    assert.ok(events.some((e) => e.event === 'RESPONSE_IN_PROGRESS'));
+  });
+});
