@@ -63,14 +63,14 @@ describe('two server processes on one PostgreSQL', { skip: !onPostgres() && 'nee
       600,
     );
     const headers = { authorization: `Bearer ${token}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json' };
-    const conv = await (await fetch(`${a.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json();
+    const conv = (await (await fetch(`${a.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json()) as { conversation_id: string };
     const created = await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses`, {
       method: 'POST',
       headers,
       body: JSON.stringify({ input: { text: 'How do I reset my VPN password?' } }),
     });
     assert.equal(created.status, 202);
-    const resp = await created.json();
+    const resp = (await created.json()) as { response_id: string };
     // stream it from the other node
     const stream = await fetch(`${b.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}/stream`, { headers });
     assert.equal(stream.status, 200);
@@ -79,7 +79,7 @@ describe('two server processes on one PostgreSQL', { skip: !onPostgres() && 'nee
     assert.equal(events.at(-1)!.event, 'RESPONSE_COMPLETED');
     assert.deepEqual(events.map((e) => Number(e.id)), events.map((_, i) => i + 1));
     // and node A, which has no worker, serves the finished answer too
-    const polled = await (await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}`, { headers })).json();
+    const polled = (await (await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}`, { headers })).json()) as { status: string };
     assert.equal(polled.status, 'COMPLETED');
     assert.deepEqual(polled, JSON.parse(events.at(-1)!.data!).response);
   });
@@ -87,7 +87,7 @@ describe('two server processes on one PostgreSQL', { skip: !onPostgres() && 'nee
   it('a stream opened on the node without a worker goes live as the other node answers', async () => {
     const token = await signUserToken({ hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' }, { sub: uniq('cluster') }, 600);
     const headers = { authorization: `Bearer ${token}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json', accept: 'text/event-stream' };
-    const conv = await (await fetch(`${b.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json();
+    const conv = (await (await fetch(`${b.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json()) as { conversation_id: string };
     const res = await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses/stream`, {
       method: 'POST',
       headers,

@@ -6,3 +6,4 @@ import './auth.test.ts';
 import './hostile.test.ts';
 import './feedback-events.test.ts';
 import './cluster.test.ts';
+import './ops.test.ts';

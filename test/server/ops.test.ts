@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { BASE, startTestServer, waitTerminal, type TestServer } from '../support/server.ts';
+
+describe('operations: health, metrics, OpenAPI, configuration', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer();
+  });
+  after(() => s.close());
+
+  it('serves health and readiness', async () => {
+    assert.deepEqual((await s.parley.app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
+    assert.deepEqual((await s.parley.app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' });
+  });
+
+  it('exposes Prometheus metrics for requests, responses, queue and streams', async () => {
+    const t = await s.token();
+    const conv = (await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations`, headers: s.headers(t), payload: {} })).json().conversation_id;
+    const id = (await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations/${conv}/responses`, headers: s.headers(t), payload: { input: { text: 'metrics' } } })).json().response_id;
+    await waitTerminal(s, t, conv, id);
+    const text = (await s.parley.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(text, /parley_http_request_duration_seconds_bucket\{.*route="\/rest\/v1beta1\/conversations\/:conversation_id\/responses\/:response_id"/);
+    assert.match(text, /parley_response_duration_seconds_count\{status="COMPLETED"\} [1-9]/);
+    assert.match(text, /parley_queue_depth\{status="CREATED"\} \d+/);
+    assert.match(text, /parley_open_streams 0/);
+  });
+
+  it('serves an OpenAPI document generated from the validating schemas, and a reference page', async () => {
+    const doc = (await s.parley.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    assert.equal(doc.openapi, '3.1.0');
+    const ops = Object.values(doc.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((p) => Object.values(p).map((o) => o.operationId));
+    for (const op of [
+      'list-conversations',
+      'create-conversation',
+      'get-conversation',
+      'update-conversation',
+      'list-events',
+      'create-response',
+      'create-response-stream',
+      'get-response',
+      'list-conversation-messages',
+      'list-response-messages',
+      'submit-feedback',
+    ]) {
+      assert.ok(ops.includes(op), op);
+    }
+    const body = doc.paths['/rest/v1beta1/conversations/{conversation_id}/responses'].post.requestBody.content['application/json'].schema;
+    assert.ok(JSON.stringify(body).includes('"text"'));
+    const page = await s.parley.app.inject({ method: 'GET', url: '/docs/' });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /<html/i);
+  });
+
+  it('validates configuration at start, naming the field', () => {
+    const bad: [Record<string, string>, RegExp][] = [
+      [{ PORT: 'eighty' }, /port \(PORT\)/],
+      [{ DATABASE_URL: 'mysql://x' }, /databaseUrl \(DATABASE_URL\)/],
+      [{ RATE_LIMIT_MAX: '-1' }, /rateLimit\.max/],
+      [{ PARLEY_ENGINE: 'openai-compatible' }, /engine\.baseUrl/],
+      [{ PARLEY_JWT_SECRET: 'short' }, /auth\.hsSecret/],
+      [{ LOG_LEVEL: 'loud' }, /logLevel/],
+    ];
+    for (const [env, re] of bad) {
+      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && re.test(err.message), JSON.stringify(env));
+    }
+    const ok = loadConfig({ PORT: '9000', PARLEY_ENGINE: 'openai-compatible', LLM_BASE_URL: 'http://127.0.0.1:11434/v1', LLM_MODEL: 'llama3' });
+    assert.equal(ok.port, 9000);
+    assert.equal(ok.engine.kind, 'openai-compatible');
+    assert.equal(ok.assistants[0]!.name, 'acmecorp-conversations-rest-api');
+  });
+});
