@@ -24,7 +24,9 @@ export interface Parley {
   db: Db;
   app: FastifyInstance;
   deps: CoreDeps;
-  worker: Worker | null;
+  worker: Worker;
+  /** Whether this process claims and answers responses (always reaps). */
+  claiming: boolean;
   knowledge: ParleyKnowledge;
   tokens: TokenSettings;
   logger: Logger;
@@ -118,11 +120,8 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   const jobs = new NotifyHub(db, CHANNEL_JOBS);
   await events.start();
   const runWorker = opts.worker ?? config.worker;
-  let worker: Worker | null = null;
-  if (runWorker) {
-    await jobs.start();
-    worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) });
-  }
+  if (runWorker) await jobs.start();
+  const worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) });
   const redis = config.rateLimit.redisUrl
     ? new Redis(config.rateLimit.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false })
     : undefined;
@@ -145,7 +144,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
       return knowledge.ingest(parsed.data as IngestPayload);
     },
   });
-  worker?.start();
+  worker.start({ claim: runWorker });
 
   let closing: Promise<void> | null = null;
   return {
@@ -154,13 +153,14 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     app,
     deps,
     worker,
+    claiming: runWorker,
     knowledge,
     tokens,
     logger,
     close() {
       closing ??= (async () => {
         await app.close();
-        await worker?.stop();
+        await worker.stop();
         await events.stop();
         await jobs.stop();
         redis?.disconnect();
@@ -193,7 +193,7 @@ export async function serve(config: Config, opts: StartOptions = {}): Promise<Pa
   const address = await parley.app.listen({ host: config.host, port: config.port });
   const lock = serverLockPath(config.dataDir);
   if (!config.databaseUrl) writeFileSync(lock, JSON.stringify({ pid: process.pid, url: address }));
-  parley.logger.info({ address, database: parley.db.kind, worker: Boolean(parley.worker) }, 'parley is serving');
+  parley.logger.info({ address, database: parley.db.kind, worker: parley.claiming }, 'parley is serving');
   const shutdown = async (signal: string) => {
     parley.logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30000);

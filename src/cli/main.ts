@@ -37,7 +37,7 @@ program
     }
     const { createParley } = await import('../main.ts');
     const parley = await createParley(cfg, { worker: true });
-    parley.logger.info({ worker: parley.worker?.id }, 'worker running');
+    parley.logger.info({ worker: parley.worker.id }, 'worker running');
     const stop = async () => {
       await parley.close();
       process.exit(0);

@@ -53,11 +53,17 @@ export class Worker {
     private readonly hooks: WorkerHooks = {},
   ) {}
 
-  start(): void {
+  /**
+   * Starts the reaper and, unless `claim` is false, the claim loops. HTTP-only nodes still reap, so a response
+   * reaches a terminal state by its deadline even when every worker process is gone.
+   */
+  start(opts: { claim?: boolean } = {}): void {
     if (this.running) return;
     this.running = true;
-    this.offJobs = this.jobs.onAny(() => this.wakeAll());
-    for (let i = 0; i < this.deps.config.responses.concurrency; i++) this.loops.push(this.loop());
+    if (opts.claim !== false) {
+      this.offJobs = this.jobs.onAny(() => this.wakeAll());
+      for (let i = 0; i < this.deps.config.responses.concurrency; i++) this.loops.push(this.loop());
+    }
     this.reaper = setInterval(() => {
       this.reap().catch((err: unknown) => this.log.error({ err }, 'reaper failed'));
     }, REAP_EVERY_MS);

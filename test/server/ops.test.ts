@@ -46,7 +46,7 @@ describe('operations: health, metrics, OpenAPI, configuration', () => {
     ]) {
       assert.ok(ops.includes(op), op);
     }
-    const body = doc.paths['/rest/v1beta1/conversations/{conversation_id}/responses'].post.requestBody.content['application/json'].schema;
+    const body = doc.paths['/conversations/{conversation_id}/responses'].post.requestBody.content['application/json'].schema;
     assert.ok(JSON.stringify(body).includes('"text"'));
     const page = await s.parley.app.inject({ method: 'GET', url: '/docs/' });
     assert.equal(page.statusCode, 200);

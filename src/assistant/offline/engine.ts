@@ -1,0 +1,95 @@
+/**
+ * The offline engine: answers from the directory and the knowledge base with no model and no network. Routing is
+ * by wording, answers are templated (people) or extractive (knowledge), and every claim carries its citation.
+ */
+import type { Engine, EngineEvent, EngineRequest } from '../engine.ts';
+import { resolvePrincipals } from '../../knowledge/principals.ts';
+import { AnswerBuilder } from './compose.ts';
+import type { OfflineKnowledge } from './directory-cite.ts';
+import { answerKnowledge } from './knowledge.ts';
+import { answerElliptical, answerPeople, type PeopleOutcome } from './people.ts';
+import { nameSpans, peopleCueOf, smallTalkOf, type SmallTalk } from './router.ts';
+
+export interface OfflineEngineOptions {
+  knowledge: OfflineKnowledge;
+  /** Snapshots per answer (default 8): the answer streams in about this many growing steps. */
+  maxSnapshots?: number;
+}
+
+/** Creates the built-in engine (the default when no language model is configured). */
+export function createOfflineEngine(opts: OfflineEngineOptions): Engine {
+  return {
+    name: 'offline',
+    answer: (req) => answer(opts, req),
+  };
+}
+
+async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGenerator<EngineEvent> {
+  const k = opts.knowledge;
+  const input = req.input.trim();
+  const ctx = { k, assistant: req.assistant, history: req.history };
+  let reasoning: string[] = [];
+  let built: AnswerBuilder;
+
+  const talk = smallTalkOf(input);
+  if (talk) {
+    built = smallTalk(talk);
+  } else {
+    const cue = peopleCueOf(input);
+    let people: PeopleOutcome | null = null;
+    if (cue) people = await answerPeople(ctx, input, cue);
+    else if (followsPeopleAnswer(req) && input.split(/\s+/).length <= 8) people = await answerElliptical(ctx, input);
+    throwIfAborted(req.signal);
+    if (people) {
+      reasoning = people.reasoning;
+      built = people.answer;
+    } else {
+      const principals = await resolvePrincipals(k, req.assistant, req.user);
+      const notAPerson = cue?.strong ? nameSpans(input).find((s) => s.whole)?.text : undefined;
+      const out = await answerKnowledge({ k, assistant: req.assistant, principals, question: input, alsoSearched: notAPerson });
+      reasoning = out.reasoning;
+      built = out.answer;
+    }
+  }
+  for (const text of reasoning) {
+    throwIfAborted(req.signal);
+    yield { type: 'reasoning', text };
+  }
+  for (const snap of built.snapshots(opts.maxSnapshots ?? 8)) {
+    throwIfAborted(req.signal);
+    yield snap;
+  }
+}
+
+/** The previous assistant message cited directory entries (so a bare name can reuse the last question's intent). */
+function followsPeopleAnswer(req: EngineRequest): boolean {
+  const last = [...req.history].reverse().find((m) => m.actor === 'ASSISTANT');
+  return Boolean(last?.citations.some((c) => c.attributes.some((a) => a.key === 'EMAIL')));
+}
+
+function smallTalk(kind: SmallTalk): AnswerBuilder {
+  const a = new AnswerBuilder();
+  switch (kind) {
+    case 'greeting':
+      a.add('Hi! I can look people up in the company directory and find answers in the knowledge base.');
+      a.add('Ask me something like “Who does Maya Chen report to?” or “How do I reset my VPN password?”');
+      break;
+    case 'thanks':
+      a.add("You're welcome! Ask me anything else about people or company policies.");
+      break;
+    case 'bye':
+      a.add('Goodbye! Come back any time.');
+      break;
+    case 'help':
+      a.add('I answer two kinds of questions:');
+      a.item('- **People**: who someone reports to, who reports to them, their email, phone, title, department or location, and who leads a department.', [], true);
+      a.item('- **Policies and how-tos**: I search the knowledge base articles you have access to and quote the relevant passages, with links to the sources.');
+      a.paragraph('Try “What is Maya Chen’s email?” or “How many PTO days do I get?”');
+      break;
+  }
+  return a;
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}

@@ -1,0 +1,146 @@
+/** HTML → CommonMark for ingestion: keeps headings, paragraphs, lists, code and tables; drops chrome and scripts. */
+import { parse, HTMLElement, TextNode, type Node } from 'node-html-parser';
+
+export interface HtmlDocument {
+  title: string | null;
+  /** `<meta name="...">` values, lower-cased names (e.g. `updated`, `access`, `url`). */
+  meta: Record<string, string>;
+  markdown: string;
+}
+
+const SKIP = new Set(['script', 'style', 'noscript', 'template', 'nav', 'header', 'footer', 'svg', 'head', 'iframe', 'form', 'button']);
+const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'aside', 'body', 'html', 'figure', 'figcaption', 'dl', 'dd', 'dt', 'details', 'summary']);
+
+export function htmlToMarkdown(html: string): HtmlDocument {
+  const root = parse(html, { comment: false, blockTextElements: { script: false, style: false, pre: true } });
+  const meta: Record<string, string> = {};
+  for (const m of root.querySelectorAll('meta')) {
+    // Namespaced names ("acme:url", "og:title", "dc.date") count by their last part.
+    const name = (m.getAttribute('name') ?? m.getAttribute('property') ?? '').toLowerCase().replace(/^.*[:.]/, '');
+    const content = m.getAttribute('content');
+    if (name && content !== undefined) meta[name] = content;
+  }
+  const canonical = root.querySelector('link[rel="canonical"]')?.getAttribute('href');
+  if (canonical && !meta['url']) meta['url'] = canonical;
+  const titleEl = root.querySelector('title');
+  const h1 = root.querySelector('h1');
+  const title = clean(titleEl?.text ?? '') || clean(h1?.text ?? '') || null;
+  const out: string[] = [];
+  const body = root.querySelector('body') ?? root;
+  walk(body, out);
+  return { title, meta, markdown: out.join('\n\n').replace(/\n{3,}/g, '\n\n').trim() };
+}
+
+function walk(node: Node, out: string[]): void {
+  let inline = '';
+  const flushInline = () => {
+    const t = clean(inline);
+    if (t) out.push(t);
+    inline = '';
+  };
+  for (const child of node.childNodes) {
+    if (child instanceof TextNode) {
+      inline += decode(child.rawText);
+      continue;
+    }
+    if (!(child instanceof HTMLElement)) continue;
+    const tag = child.rawTagName?.toLowerCase() ?? '';
+    if (SKIP.has(tag)) continue;
+    const h = tag.match(/^h([1-6])$/);
+    if (h) {
+      flushInline();
+      const t = clean(inlineText(child));
+      if (t) out.push(`${'#'.repeat(Number(h[1]))} ${t}`);
+    } else if (tag === 'ul' || tag === 'ol') {
+      flushInline();
+      let n = 1;
+      const items: string[] = [];
+      for (const li of child.childNodes) {
+        if (!(li instanceof HTMLElement) || li.rawTagName.toLowerCase() !== 'li') continue;
+        const t = clean(inlineText(li));
+        if (t) items.push(`${tag === 'ol' ? `${n++}.` : '-'} ${t}`);
+      }
+      // Each item is its own block to the chunker; a single line break keeps them one list.
+      if (items.length) out.push(items.join('\n'));
+    } else if (tag === 'pre') {
+      flushInline();
+      out.push('```\n' + decode(child.text).replace(/\n+$/, '') + '\n```');
+    } else if (tag === 'table') {
+      flushInline();
+      const rows = child.querySelectorAll('tr').map((tr) =>
+        tr.childNodes
+          .filter((c): c is HTMLElement => c instanceof HTMLElement && /^t[hd]$/i.test(c.rawTagName))
+          .map((c) => clean(inlineText(c)).replace(/\|/g, '\\|')),
+      );
+      const lines = rows.filter((r) => r.length).map((r) => `| ${r.join(' | ')} |`);
+      if (lines.length) {
+        const cols = rows[0]!.length;
+        lines.splice(1, 0, `|${' --- |'.repeat(cols)}`);
+        out.push(lines.join('\n'));
+      }
+    } else if (tag === 'br') {
+      inline += ' ';
+    } else if (tag === 'blockquote') {
+      flushInline();
+      const t = clean(inlineText(child));
+      if (t) out.push('> ' + t);
+    } else if (BLOCK.has(tag) || tag === 'li') {
+      flushInline();
+      walk(child, out);
+    } else {
+      inline += inlineMarkdown(child);
+    }
+  }
+  flushInline();
+}
+
+function inlineText(el: HTMLElement): string {
+  let s = '';
+  for (const c of el.childNodes) {
+    if (c instanceof TextNode) s += decode(c.rawText);
+    else if (c instanceof HTMLElement) {
+      const tag = c.rawTagName.toLowerCase();
+      if (SKIP.has(tag)) continue;
+      if (tag === 'ul' || tag === 'ol' || tag === 'p' || tag === 'div' || tag === 'br') s += ' ';
+      s += tag === 'ul' || tag === 'ol' ? inlineText(c) : inlineMarkdown(c);
+    }
+  }
+  return s;
+}
+
+function inlineMarkdown(el: HTMLElement): string {
+  const tag = el.rawTagName.toLowerCase();
+  const inner = inlineText(el);
+  switch (tag) {
+    case 'strong':
+    case 'b':
+      return inner.trim() ? `**${inner.trim()}**` : inner;
+    case 'em':
+    case 'i':
+      return inner.trim() ? `*${inner.trim()}*` : inner;
+    case 'code':
+      return '`' + decode(el.text) + '`';
+    case 'a': {
+      const href = el.getAttribute('href');
+      return href && /^(https?:|mailto:)/.test(href) && inner.trim() ? `[${inner.trim()}](${href})` : inner;
+    }
+    default:
+      return inner;
+  }
+}
+
+function clean(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', hellip: '…', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', copy: '©', reg: '®', trade: '™', euro: '€', pound: '£' };
+
+function decode(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+      return Number.isFinite(cp) && cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}

@@ -1,0 +1,44 @@
+/** The knowledge layer behind the `Knowledge` interface: passages with access lists and the people directory. */
+import type { Db } from '../store/db.ts';
+import { createEmbedder, type Embedder, type EmbeddingsConfig } from './embeddings.ts';
+import { applyIngest } from './ingest.ts';
+import { Directory } from './people.ts';
+import { searchPassages } from './search.ts';
+import type { IngestPayload, IngestSummary } from './sources.ts';
+import type { Knowledge, Person, PersonMatch } from './types.ts';
+
+export interface KnowledgeOptions {
+  /** OpenAI-compatible embeddings endpoint; used only when the database has pgvector. */
+  embeddings?: EmbeddingsConfig | undefined;
+  /** Base of directory entry URLs for people whose source gives none (default https://directory.acme.example/people/). */
+  directoryBaseUrl?: string | undefined;
+}
+
+/** Parley's Knowledge, with a few additions the offline engine and the ingest endpoint use. */
+export interface ParleyKnowledge extends Knowledge {
+  /** The directory entry an earlier answer cited, by its URL. */
+  getPersonByUrl(assistant: string, url: string): Promise<Person | null>;
+  /** People whose job title contains every word asked for ("CTO", "VP of Sales"); acronyms expanded. */
+  findPeopleByTitle(assistant: string, title: string): Promise<PersonMatch[]>;
+  /** Applies parsed sources (see `applyIngest`), embedding new passages when embeddings are configured. */
+  ingest(payload: IngestPayload): Promise<IngestSummary>;
+}
+
+/** Builds the knowledge layer on a migrated database. */
+export function createKnowledge(db: Db, opts: KnowledgeOptions = {}): ParleyKnowledge {
+  const directory = new Directory(db, opts.directoryBaseUrl);
+  const embedder: Embedder | undefined = opts.embeddings ? createEmbedder(opts.embeddings) : undefined;
+  return {
+    search: (assistant, principals, query, o) =>
+      searchPassages(db, { assistant, principals, query, limit: o?.limit ?? 8, embedder, hasVector: db.hasVector }),
+    findPeople: (assistant, query, o) => directory.find(assistant, query, o?.limit ?? 5),
+    getPerson: (assistant, id) => directory.get(assistant, id),
+    getPersonByEmail: (assistant, email) => directory.getByEmail(assistant, email),
+    getPersonByUrl: (assistant, url) => directory.getByUrl(assistant, url),
+    findPeopleByTitle: (assistant, title) => directory.findByTitle(assistant, title),
+    directReports: (assistant, id) => directory.directReports(assistant, id),
+    departmentHead: (assistant, department) => directory.departmentHead(assistant, department),
+    departments: (assistant) => directory.departments(assistant),
+    ingest: (payload) => applyIngest(db, payload, { embedder }),
+  };
+}
