@@ -7,3 +7,4 @@ import './hostile.test.ts';
 import './feedback-events.test.ts';
 import './cluster.test.ts';
 import './ops.test.ts';
+import './recovery.test.ts';
