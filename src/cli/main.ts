@@ -106,4 +106,10 @@ program
     process.stdout.write('migrations applied\n');
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Operator-facing: one clear line, not a stack trace.
+  process.stderr.write(`parley: ${(err as Error).message}\n`);
+  process.exit(1);
+}
