@@ -8,3 +8,4 @@ import './feedback-events.test.ts';
 import './cluster.test.ts';
 import './ops.test.ts';
 import './recovery.test.ts';
+import './admin.test.ts';
