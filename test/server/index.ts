@@ -9,3 +9,4 @@ import './cluster.test.ts';
 import './ops.test.ts';
 import './recovery.test.ts';
 import './admin.test.ts';
+import './shared-limits.test.ts';
