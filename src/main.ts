@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Engine } from './assistant/engine.ts';
 import { DEFAULT_ASSISTANT, type Config } from './config.ts';
-import { CHANNEL_EVENTS, CHANNEL_JOBS, type CoreDeps } from './core/deps.ts';
+import { CHANNEL_EVENTS, CHANNEL_JOBS, makeDeps, type CoreDeps } from './core/deps.ts';
 import { TokenVerifier, type TokenSettings } from './core/tokens.ts';
 import { buildApp } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
@@ -106,7 +106,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     ttlSeconds: config.auth.tokenTtlSeconds,
   };
   const verifier = new TokenVerifier(tokens, config.auth.adminGroup);
-  const deps: CoreDeps = { db, keys, config, now: () => new Date() };
+  const deps: CoreDeps = makeDeps(db, keys, config);
 
   const knowledge = createKnowledge(db, config.embeddings ? { embeddings: config.embeddings } : {});
   if (config.demoData && config.assistants.some((a) => a.name === DEFAULT_ASSISTANT)) {

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { CoreDeps } from '../core/deps.ts';
+import { makeDeps, type CoreDeps } from '../core/deps.ts';
 import { embeddedDbDir, runningServer } from '../main.ts';
 import { openDatabase } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
@@ -17,7 +17,7 @@ export async function withDatabase<T>(cfg: Config, fn: (deps: CoreDeps) => Promi
   try {
     await migrate(db);
     const master = db.kind === 'embedded' ? readOrCreateSecretFile(cfg.dataDir) : await readOrCreateSecretRow(db);
-    return await fn({ db, keys: deriveKeys(master), config: cfg, now: () => new Date() });
+    return await fn(makeDeps(db, deriveKeys(master), cfg));
   } finally {
     await db.close();
   }

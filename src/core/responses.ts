@@ -3,8 +3,7 @@ import { isId, newId } from '../protocol/ids.ts';
 import type { OutputItem, Response } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 import { requireConversation } from './conversations.ts';
-import { CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
-import { appendEvent } from './event-log.ts';
+import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
 import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts';
 
 /**
@@ -17,29 +16,36 @@ export async function createResponse(deps: CoreDeps, caller: Caller, conversatio
   const responseId = newId('resp');
   const messageId = newId('msg');
   const deadline = new Date(now.getTime() + deps.config.responses.timeoutSeconds * 1000);
-  return deps.db.tx(async (q) => {
-    const conv = await q.query(
-      `UPDATE conversations SET updated_at = $4 WHERE id = $1 AND user_id = $2 AND assistant = $3 RETURNING id`,
-      [conversationId, caller.user.id, caller.assistant, now],
-    );
-    if (conv.length === 0) throw notFound('conversation');
-    await q.query(
-      `INSERT INTO responses (id, conversation_id, user_id, assistant, status, input_message_id, user_claims, created_at, deadline_at)
-       VALUES ($1, $2, $3, $4, 'CREATED', $5, $6, $7, $8)`,
-      [responseId, conversationId, caller.user.id, caller.assistant, messageId, JSON.stringify(caller.user), now, deadline],
-    );
-    await q.query(
-      `INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, created_at) VALUES ($1, $2, $3, $4, 'USER', $5, $6)`,
-      [messageId, conversationId, responseId, caller.user.id, text, now],
-    );
-    const response = renderResponse(
-      { id: responseId, conversation_id: conversationId, status: 'CREATED', created_at: now, completed_at: null, error: null },
-      [],
-    );
-    await appendEvent(q, responseId, 'RESPONSE_CREATED', { response });
-    await q.query(`SELECT pg_notify($1, $2)`, [CHANNEL_JOBS, responseId]);
-    return response;
-  });
+  const response = renderResponse(
+    { id: responseId, conversation_id: conversationId, status: 'CREATED', created_at: now, completed_at: null, error: null },
+    [],
+  );
+  const event = JSON.stringify({ event_type: 'RESPONSE_CREATED', sequence_number: 1, response });
+  // One statement, one round trip: data-modifying CTEs run atomically, and nothing is written unless the
+  // conversation is the caller's. This is the hot path of every question (and of the first SSE byte).
+  const rows = await deps.db.query<{ ok: number }>(
+    `WITH conv AS (
+       UPDATE conversations SET updated_at = $4::timestamptz
+        WHERE id = $1::text AND user_id = $2::text AND assistant = $3::text RETURNING id
+     ), resp AS (
+       INSERT INTO responses (id, conversation_id, user_id, assistant, status, input_message_id, user_claims, created_at, deadline_at, last_seq)
+       SELECT $5::text, conv.id, $2::text, $3::text, 'CREATED', $6::text, $7::jsonb, $4::timestamptz, $8::timestamptz, 1 FROM conv
+       RETURNING id
+     ), msg AS (
+       INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, created_at)
+       SELECT $6::text, conv.id, $5::text, $2::text, 'USER', $9::text, $4::timestamptz FROM conv
+       RETURNING id
+     ), ev AS (
+       INSERT INTO response_events (response_id, seq, event_type, data)
+       SELECT resp.id, 1, 'RESPONSE_CREATED', $10::text FROM resp
+       RETURNING response_id
+     )
+     SELECT 1 AS ok, pg_notify($11::text, $5::text), pg_notify($12::text, $5::text)
+       FROM conv, ev, msg`,
+    [conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline, text, event, CHANNEL_EVENTS, CHANNEL_JOBS],
+  );
+  if (rows.length === 0) throw notFound('conversation');
+  return response;
 }
 
 /** The caller's response row (404 unless it belongs to them and to that conversation). */
@@ -60,8 +66,11 @@ export async function loadOutputs(q: Queryable, responseId: string): Promise<Out
 
 /** GET response: assistant outputs only, in production order (contract §4). */
 export async function getResponse(deps: CoreDeps, caller: Caller, conversationId: string, responseId: string): Promise<Response> {
-  // One round trip: the row and its outputs together.
   if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
+  const key = `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}\u0000${responseId}`;
+  const cached = deps.finished.get(key);
+  if (cached) return cached;
+  // One round trip: the row and its outputs together.
   const rows = await deps.db.query<ResponseRow & { outputs: OutputItem[] | null }>(
     `SELECT r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error,
             (SELECT json_agg(o.item ORDER BY o.idx) FROM response_outputs o WHERE o.response_id = r.id) AS outputs
@@ -70,7 +79,9 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   );
   const row = rows[0];
   if (!row) throw notFound('response');
-  return renderResponse(row, row.outputs ?? []);
+  const response = renderResponse(row, row.outputs ?? []);
+  if (row.status === 'COMPLETED' || row.status === 'FAILED') deps.finished.set(key, response);
+  return response;
 }
 
 export { requireConversation };

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { EngineError, type AskingUser, type Engine, type EngineEvent, type HistoryMessage } from '../assistant/engine.ts';
 import { truncateCodePoints } from '../assistant/text.ts';
 import { type CoreDeps } from '../core/deps.ts';
-import { appendEvent } from '../core/event-log.ts';
+import { appendDelta, appendEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
@@ -23,6 +23,7 @@ interface ClaimedRow extends ResponseRow {
   attempts: number;
   deadline_at: Date;
   lease_owner: string;
+  last_seq: number;
 }
 
 export interface WorkerHooks {
@@ -141,7 +142,7 @@ export class Worker {
               lease_until = now() + make_interval(secs => $3), started_at = COALESCE(r.started_at, now())
          FROM next WHERE r.id = next.id
        RETURNING r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error, r.user_claims, r.assistant,
-                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner`,
+                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq`,
       [lease, maxAttempts, leaseSeconds],
     );
     return rows[0] ?? null;
@@ -206,10 +207,13 @@ export class Worker {
     const { db } = this.deps;
     const now = () => this.deps.now();
     // Outputs of an earlier attempt that died are replaced by this attempt's.
+    let seq = row.last_seq;
     await db.tx(async (q) => {
       if (row.attempts === 1) {
         const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
-        if ((await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease)) === null) throw new LeaseLost();
+        const s = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
+        if (s === null) throw new LeaseLost();
+        seq = s;
       } else {
         await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
       }
@@ -222,14 +226,8 @@ export class Worker {
 
     const record = async (idx: number, itemId: string, item: OutputItem) => {
       outputs[idx] = item;
-      await db.tx(async (q) => {
-        if ((await appendEvent(q, row.id, 'RESPONSE_OUTPUT_DELTA', { output: item }, lease)) === null) throw new LeaseLost();
-        await q.query(
-          `INSERT INTO response_outputs (response_id, idx, item_id, item) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (response_id, idx) DO UPDATE SET item = EXCLUDED.item`,
-          [row.id, idx, itemId, JSON.stringify(item)],
-        );
-      });
+      seq += 1;
+      if (!(await appendDelta(db, { responseId: row.id, lease, seq, idx, itemId, item }))) throw new LeaseLost();
     };
 
     const iterator = this.engine.answer({
