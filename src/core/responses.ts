@@ -10,7 +10,7 @@ import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts'
  * Stores the user message, the response (which is the job) and its RESPONSE_CREATED event in one
  * transaction, then wakes the workers. Never waits for the assistant (contract §4).
  */
-export async function createResponse(deps: CoreDeps, caller: Caller, conversationId: string, text: string): Promise<Response> {
+export async function createResponse(deps: CoreDeps, caller: Caller, conversationId: string, text: string, traceId?: string): Promise<Response> {
   if (!isId('conv', conversationId)) throw notFound('conversation');
   const now = deps.now();
   const responseId = newId('resp');
@@ -28,8 +28,8 @@ export async function createResponse(deps: CoreDeps, caller: Caller, conversatio
        UPDATE conversations SET updated_at = $4::timestamptz
         WHERE id = $1::text AND user_id = $2::text AND assistant = $3::text RETURNING id
      ), resp AS (
-       INSERT INTO responses (id, conversation_id, user_id, assistant, status, input_message_id, user_claims, created_at, deadline_at, last_seq)
-       SELECT $5::text, conv.id, $2::text, $3::text, 'CREATED', $6::text, $7::jsonb, $4::timestamptz, $8::timestamptz, 1 FROM conv
+       INSERT INTO responses (id, conversation_id, user_id, assistant, status, input_message_id, user_claims, created_at, deadline_at, last_seq, trace_id)
+       SELECT $5::text, conv.id, $2::text, $3::text, 'CREATED', $6::text, $7::jsonb, $4::timestamptz, $8::timestamptz, 1, $13::text FROM conv
        RETURNING id
      ), msg AS (
        INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, created_at)
@@ -42,7 +42,7 @@ export async function createResponse(deps: CoreDeps, caller: Caller, conversatio
      )
      SELECT 1 AS ok, pg_notify($11::text, $5::text), pg_notify($12::text, $5::text)
        FROM conv, ev, msg`,
-    [conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline, text, event, CHANNEL_EVENTS, CHANNEL_JOBS],
+    [conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline, text, event, CHANNEL_EVENTS, CHANNEL_JOBS, traceId ?? null],
   );
   if (rows.length === 0) throw notFound('conversation');
   return response;

@@ -24,6 +24,7 @@ interface ClaimedRow extends ResponseRow {
   deadline_at: Date;
   lease_owner: string;
   last_seq: number;
+  trace_id: string | null;
 }
 
 export interface WorkerHooks {
@@ -142,7 +143,7 @@ export class Worker {
               lease_until = now() + make_interval(secs => $3), started_at = COALESCE(r.started_at, now())
          FROM next WHERE r.id = next.id
        RETURNING r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error, r.user_claims, r.assistant,
-                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq`,
+                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq, r.trace_id`,
       [lease, maxAttempts, leaseSeconds],
     );
     return rows[0] ?? null;
@@ -170,7 +171,7 @@ export class Worker {
       },
       (this.deps.config.responses.leaseSeconds * 1000) / 3,
     );
-    const log = this.log.child({ response_id: row.id, conversation_id: row.conversation_id, attempt: row.attempts });
+    const log = this.log.child({ trace_id: row.trace_id, response_id: row.id, conversation_id: row.conversation_id, attempt: row.attempts });
     try {
       const outcome = await this.answer(row, lease, ac.signal);
       if (outcome) this.hooks.onFinished?.(outcome, (Date.now() - started) / 1000);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { BASE, startTestServer, waitTerminal, type TestServer } from '../support/server.ts';
 
@@ -70,4 +71,25 @@ describe('operations: health, metrics, OpenAPI, configuration', () => {
     assert.equal(ok.engine.kind, 'openai-compatible');
     assert.equal(ok.assistants[0]!.name, 'acmecorp-conversations-rest-api');
   });
+});
+
+// Its own suite: no other server's worker may claim the response and log it elsewhere.
+describe('trace ids in logs', () => {
+  it('writes the trace id on the request log line and on the worker lines of the response it created', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = { write: (l: string) => lines.push(JSON.parse(l) as Record<string, unknown>) };
+    const logged = await startTestServer({ logger: pino({ level: 'info' }, sink) });
+    try {
+      const t = await logged.token();
+      const conv = (await logged.parley.app.inject({ method: 'POST', url: `${BASE}/conversations`, headers: logged.headers(t), payload: {} })).json().conversation_id;
+      const r = await logged.parley.app.inject({ method: 'POST', url: `${BASE}/conversations/${conv}/responses`, headers: logged.headers(t), payload: { input: { text: 'trace me' } } });
+      const trace = r.headers['x-moveworks-root-uuid'];
+      await waitTerminal(logged, t, conv, r.json().response_id);
+      assert.ok(lines.some((l) => l['trace_id'] === trace && l['msg'] === 'request completed'), 'request line');
+      assert.ok(lines.some((l) => l['trace_id'] === trace && l['msg'] === 'response finished' && l['response_id'] === r.json().response_id), 'worker line');
+    } finally {
+      await logged.close();
+    }
+  });
+
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Engine } from '../../src/assistant/engine.ts';
 import { loadConfig } from '../../src/config.ts';
 import { signUserToken } from '../../src/core/tokens.ts';
@@ -24,7 +24,9 @@ export interface TestServer {
 }
 
 /** A server on the shared test database with a scripted engine and a known HS256 secret. */
-export async function startTestServer(opts: { engine?: Engine; env?: Record<string, string>; worker?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { engine?: Engine; env?: Record<string, string>; worker?: boolean; logger?: Logger } = {},
+): Promise<TestServer> {
   const db = await testDb();
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   const config = loadConfig({
@@ -39,7 +41,7 @@ export async function startTestServer(opts: { engine?: Engine; env?: Record<stri
     db,
     migrated: true,
     engine,
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.worker === undefined ? {} : { worker: opts.worker }),
   });
   await parley.app.ready();

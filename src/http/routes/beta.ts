@@ -91,7 +91,7 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
     const caller = requireCaller(req);
     return withIdempotency(deps, caller.user.id, idempotencyKey(req), `response:${caller.assistant}:${convId}`, body, async () => ({
       status: 202,
-      body: await createResponse(deps, caller, convId, body.input.text),
+      body: await createResponse(deps, caller, convId, body.input.text, req.id),
     }));
   };
 
