@@ -116,6 +116,10 @@ const schema = z.object({
     })
     .default({ timeoutSeconds: 120, maxAttempts: 3, leaseSeconds: 30, concurrency: 4 }),
   worker: bool.default(true),
+  /** Browser origins allowed to call the API (CORS); `*` for any. Empty: no CORS headers. */
+  corsOrigins: z
+    .union([z.array(z.string().min(1)), z.string().transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))])
+    .default([]),
   /** Maximum request body, bytes (contract: 1 MiB). */
   bodyLimit: positiveInt.default(1024 * 1024),
   /** Seconds between SSE keep-alive comments (contract: at most 15). */
@@ -156,6 +160,7 @@ const ENV_FIELDS: [string, string[]][] = [
   ['RESPONSE_TIMEOUT_SECONDS', ['responses', 'timeoutSeconds']],
   ['RESPONSE_CONCURRENCY', ['responses', 'concurrency']],
   ['PARLEY_WORKER', ['worker']],
+  ['PARLEY_CORS_ORIGINS', ['corsOrigins']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -16,6 +17,7 @@ import type { Metrics } from './metrics.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { betaRoutes } from './routes/beta.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { OpenStreams } from './sse.ts';
 
 export interface AppOptions {
   deps: CoreDeps;
@@ -61,6 +63,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requestDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
+
+  const open = new OpenStreams();
+  app.addHook('preClose', async () => open.endAll());
+
+  if (deps.config.corsOrigins.length) {
+    await app.register(fastifyCors, {
+      origin: deps.config.corsOrigins.includes('*') ? true : deps.config.corsOrigins,
+      methods: ['GET', 'POST', 'PATCH'],
+      allowedHeaders: ['authorization', 'assistant-name', 'content-type', 'idempotency-key', 'last-event-id', 'accept'],
+      exposedHeaders: [TRACE_HEADER, 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'],
+      maxAge: 600,
+    });
+  }
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -110,7 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
             headers: { 'retry-after': String(Math.max(1, Math.ceil(ctx.ttl / 1000))) },
           }),
       });
-      await api.register(betaRoutes, { deps, events: opts.events, metrics });
+      await api.register(betaRoutes, { deps, events: opts.events, metrics, open });
     },
     { prefix: '/rest/v1beta1' },
   );

@@ -4,6 +4,24 @@ import { isTerminal, readEvents, type StoredEvent } from '../core/event-log.ts';
 import type { NotifyHub } from '../jobs/hub.ts';
 import type { Metrics } from './metrics.ts';
 
+/**
+ * The streams open on this node. On shutdown they are ended (not cancelled: the responses go on), so a
+ * draining node does not wait for answers another node is producing; clients resume with Last-Event-ID.
+ */
+export class OpenStreams {
+  private readonly ends = new Set<() => void>();
+  add(end: () => void): () => void {
+    this.ends.add(end);
+    return () => this.ends.delete(end);
+  }
+  endAll(): void {
+    for (const end of [...this.ends]) end();
+  }
+  get size(): number {
+    return this.ends.size;
+  }
+}
+
 /** How often a stream re-reads the log even without a notification (covers a dropped LISTEN connection). */
 const FALLBACK_POLL_MS = 2000;
 
@@ -21,6 +39,7 @@ export async function streamEvents(
   deps: CoreDeps,
   hub: NotifyHub,
   metrics: Metrics,
+  open: OpenStreams,
   responseId: string,
   afterSeq: number,
   opts: { first?: StoredEvent | undefined } = {},
@@ -56,6 +75,7 @@ export async function streamEvents(
     kick();
   };
   res.on('close', onClose);
+  const unregister = open.add(onClose);
   const keepAlive = setInterval(() => {
     if (!closed) res.write(': keep-alive\n\n');
   }, deps.config.keepAliveSeconds * 1000);
@@ -100,6 +120,7 @@ export async function streamEvents(
     reply.log.error({ err, response_id: responseId }, 'stream failed');
   } finally {
     off();
+    unregister();
     clearInterval(keepAlive);
     res.off('close', onClose);
     metrics.openStreams.dec();

@@ -10,3 +10,4 @@ import './ops.test.ts';
 import './recovery.test.ts';
 import './admin.test.ts';
 import './shared-limits.test.ts';
+import './cors-shutdown.test.ts';

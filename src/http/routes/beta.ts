@@ -13,12 +13,13 @@ import { ApiError } from '../../protocol/errors.ts';
 import * as S from '../../protocol/schemas.ts';
 import { requireCaller } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
-import { streamEvents } from '../sse.ts';
+import { streamEvents, type OpenStreams } from '../sse.ts';
 
 export interface BetaRouteDeps {
   deps: CoreDeps;
   events: NotifyHub;
   metrics: Metrics;
+  open: OpenStreams;
 }
 
 const errors = {
@@ -47,7 +48,7 @@ function acceptsEventStream(req: FastifyRequest): boolean {
 }
 
 /** The BETA dialect (`/rest/v1beta1`): every endpoint of the upstream file plus the resume extension. */
-export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics }) => {
+export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics, open }) => {
 
   app.get(
     '/conversations',
@@ -122,11 +123,11 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
       const result = await createOnce(req, req.params.conversation_id, req.body);
       const response = result.body;
       if (result.replayed) {
-        await streamEvents(reply, deps, events, metrics, response.response_id, 0, {});
+        await streamEvents(reply, deps, events, metrics, open, response.response_id, 0, {});
         return;
       }
       const first = { seq: 1, event_type: 'RESPONSE_CREATED' as const, data: JSON.stringify({ event_type: 'RESPONSE_CREATED', sequence_number: 1, response }) };
-      await streamEvents(reply, deps, events, metrics, response.response_id, 0, { first });
+      await streamEvents(reply, deps, events, metrics, open, response.response_id, 0, { first });
     },
   );
 
@@ -158,7 +159,7 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
         if (!/^\d{1,9}$/.test(lastEventId)) throw new ApiError('INVALID_INPUT', 'Last-Event-ID must be a sequence number');
         after = Number(lastEventId);
       }
-      await streamEvents(reply, deps, events, metrics, row.id, after, {});
+      await streamEvents(reply, deps, events, metrics, open, row.id, after, {});
     },
   );
 
