@@ -1,11 +1,14 @@
+/** `parley ingest`: parse files, then apply them to the database or send them to a running server's admin endpoint. */
 import cliProgress from 'cli-progress';
 import { applyIngest } from '../knowledge/ingest.ts';
 import { parseSources } from '../knowledge/parse.ts';
-import type { IngestPayload, IngestSummary, SourceDocument } from '../knowledge/sources.ts';
+import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
 
-/** Documents per request when sending to a running server (keeps each body well under the admin limit). */
-const BATCH = 50;
+/** Request size per batch when sending to a server: well under the 1 MiB body limit, JSON overhead included. */
+const BATCH_BYTES = 512 * 1024;
+/** Entries per batch, so one request never holds the server's ingest lock for long. */
+const BATCH_ITEMS = 200;
 
 export interface IngestCommandOptions {
   path: string;
@@ -18,61 +21,109 @@ export interface IngestCommandOptions {
 
 /**
  * `parley ingest`: parses the files (bad ones are reported by path and reason, the rest still load), applies
- * them to the database or posts them in batches to a running server, shows progress on a terminal, and ends
- * with one summary line. Returns the process exit code (1 when any file failed).
+ * them to the database in one transaction or posts them in batches to a running server, shows progress on a
+ * terminal, and ends with one summary line. Returns the process exit code (1 when any file failed).
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
   const parsed = parseSources(opts.path);
-  const total = parsed.documents.length + (parsed.people.length ? 1 : 0);
+  const total = parsed.documents.length + parsed.people.length;
   const bar = opts.isTTY
-    ? new cliProgress.SingleBar({ format: 'ingest [{bar}] {value}/{total} {what}', stream: opts.out as NodeJS.WriteStream, hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { format: 'ingest [{bar}] {value}/{total} {what}', stream: opts.out as NodeJS.WriteStream, hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
   bar?.start(total, 0, { what: '' });
-
-  const batches: SourceDocument[][] = [];
-  for (let i = 0; i < parsed.documents.length; i += BATCH) batches.push(parsed.documents.slice(i, i + BATCH));
-  if (batches.length === 0) batches.push([]);
-  const keepPaths = parsed.documents.map((d) => d.path);
-  const sum: IngestSummary = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, errors: [] };
-
-  for (let i = 0; i < batches.length; i++) {
-    const last = i === batches.length - 1;
-    const payload: IngestPayload = {
-      assistant: opts.assistant,
-      root: parsed.root,
-      // Only the last batch prunes, and it keeps what earlier batches sent.
-      prune: opts.prune && last,
-      documents: batches[i]!,
-      people: last ? parsed.people : [],
-      keepPaths,
-      ...(last ? { errors: parsed.errors } : {}),
-    };
-    const result = opts.target.kind === 'db' ? await applyIngest(opts.target.db, payload) : await post(opts.target.baseUrl, opts.target.token, payload);
-    sum.added += result.added;
-    sum.updated += result.updated;
-    sum.unchanged += result.unchanged;
-    sum.removed += result.removed;
-    sum.people += result.people;
-    sum.errors.push(...result.errors);
-    bar?.increment(batches[i]!.length + (last && parsed.people.length ? 1 : 0), { what: batches[i]![0]?.path ?? '' });
+  let sum: IngestSummary;
+  try {
+    if (opts.target.kind === 'db') {
+      sum = await applyIngest(
+        opts.target.db,
+        { assistant: opts.assistant, root: parsed.root, prune: opts.prune, documents: parsed.documents, people: parsed.people, errors: parsed.errors },
+        { onProgress: (done) => bar?.update(done, { what: parsed.documents[done - 1]?.path ?? '' }) },
+      );
+    } else {
+      sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, errors: [] };
+      const payloads = batches(opts, parsed);
+      let done = 0;
+      for (const payload of payloads) {
+        const r = await post(opts.target.baseUrl, opts.target.token, payload);
+        sum.added += r.added;
+        sum.updated += r.updated;
+        sum.unchanged += r.unchanged;
+        sum.removed += r.removed;
+        sum.people += r.people;
+        sum.errors.push(...r.errors);
+        done += payload.documents.length + payload.people.length;
+        bar?.update(done, { what: payload.documents.at(-1)?.path ?? 'people' });
+      }
+    }
+  } finally {
+    bar?.stop();
   }
-  bar?.stop();
   for (const e of sum.errors) opts.out.write(`${e.path}: ${e.reason}\n`);
-  const docs = sum.added + sum.updated + sum.unchanged;
-  opts.out.write(
-    `ingested ${docs} document${docs === 1 ? '' : 's'} (${sum.added} added, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.removed} removed), ` +
-      `${sum.people} people, ${sum.errors.length} error${sum.errors.length === 1 ? '' : 's'}\n`,
-  );
+  opts.out.write(summaryLine(sum) + '\n');
   return sum.errors.length ? 1 : 0;
 }
 
+/** `ingested 48 documents (3 added, 1 updated, 44 unchanged, 0 removed), 162 people, 1 error` */
+export function summaryLine(sum: IngestSummary): string {
+  const docs = sum.added + sum.updated + sum.unchanged;
+  return (
+    `ingested ${docs} document${docs === 1 ? '' : 's'} (${sum.added} added, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.removed} removed), ` +
+    `${sum.people} people, ${sum.errors.length} error${sum.errors.length === 1 ? '' : 's'}`
+  );
+}
+
+/**
+ * Splits an ingest into requests by size. Only the last one prunes, and it names every path and person id of the
+ * whole ingest so that what earlier batches sent is kept.
+ */
+function batches(opts: IngestCommandOptions, parsed: ReturnType<typeof parseSources>): IngestPayload[] {
+  const items: ({ kind: 'doc'; v: SourceDocument } | { kind: 'person'; v: SourcePerson })[] = [
+    ...parsed.documents.map((v) => ({ kind: 'doc' as const, v })),
+    ...parsed.people.map((v) => ({ kind: 'person' as const, v })),
+  ];
+  const out: IngestPayload[] = [];
+  let cur: IngestPayload = fresh();
+  let bytes = 0;
+  function fresh(): IngestPayload {
+    return { assistant: opts.assistant, root: parsed.root, prune: false, documents: [], people: [] };
+  }
+  for (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item.v)) + 1;
+    const count = cur.documents.length + cur.people.length;
+    if (count > 0 && (bytes + size > BATCH_BYTES || count >= BATCH_ITEMS)) {
+      out.push(cur);
+      cur = fresh();
+      bytes = 0;
+    }
+    if (item.kind === 'doc') cur.documents.push(item.v);
+    else cur.people.push(item.v);
+    bytes += size;
+  }
+  out.push(cur);
+  const last = out[out.length - 1]!;
+  last.prune = opts.prune;
+  last.errors = parsed.errors;
+  if (opts.prune) {
+    last.keepPaths = parsed.documents.map((d) => d.path);
+    // Without a directory in the sources, people are left alone (applyIngest prunes people only when given some).
+    if (parsed.people.length) last.keepPeople = parsed.people.map((p) => p.id);
+  }
+  return out;
+}
+
 async function post(baseUrl: string, token: string, payload: IngestPayload): Promise<IngestSummary> {
-  const res = await fetch(`${baseUrl}/admin/v1/ingest`, {
+  const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/admin/v1/ingest`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(payload),
   });
   const body = (await res.json().catch(() => null)) as IngestSummary | { error?: { message?: string } } | null;
-  if (!res.ok) throw new Error(`server refused the ingest (${res.status}): ${(body as { error?: { message?: string } })?.error?.message ?? 'no details'}`);
+  if (!res.ok) {
+    const message = (body as { error?: { message?: string } } | null)?.error?.message ?? 'no details';
+    throw new Error(`server refused the ingest (${res.status}): ${message}`);
+  }
   return body as IngestSummary;
 }

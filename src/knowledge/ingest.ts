@@ -46,6 +46,9 @@ export const ingestPayloadSchema = z.object({
   errors: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
+/** Documents written per statement. */
+const WRITE_SLICE = 100;
+
 export interface ApplyOptions {
   /** When set (and the database has pgvector), new passages are embedded after the transaction. */
   embedder?: Embedder | undefined;
@@ -100,9 +103,8 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     people.push({ ...parsed.data, email: parsed.data.email.toLowerCase() });
   }
 
-  let changed = false;
   await db.tx(async (q) => {
-    // One ingest per assistant at a time: concurrent ones would race on the same documents.
+    // One ingest per assistant at a time: concurrent ones would race on the same documents and statistics.
     await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['kb:' + assistant]);
     const existing = new Map(
       (await q.query<{ path: string; content_hash: string }>(
@@ -110,27 +112,43 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
         [assistant, root],
       )).map((r) => [r.path, r.content_hash]),
     );
-    let done = 0;
+    const changedDocs: { d: SourceDocument; hash: string }[] = [];
     for (const d of docs) {
       const hash = contentHash(d, d.access);
       const prev = existing.get(d.path);
       if (prev === hash) summary.unchanged++;
       else {
-        await writeDocument(q, assistant, root, d, hash);
+        changedDocs.push({ d, hash });
         if (prev === undefined) summary.added++;
         else summary.updated++;
-        changed = true;
       }
-      opts.onProgress?.(++done, docs.length);
     }
+    // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap.
+    const replaced = changedDocs.filter((c) => existing.has(c.d.path)).map((c) => documentId(assistant, root, c.d.path));
+    if (replaced.length) await adjustStats(q, assistant, replaced, -1);
+    let done = summary.unchanged;
+    for (let i = 0; i < changedDocs.length; i += WRITE_SLICE) {
+      const slice = changedDocs.slice(i, i + WRITE_SLICE);
+      await writeDocuments(q, assistant, root, slice);
+      done += slice.length;
+      opts.onProgress?.(done, docs.length);
+    }
+    if (!changedDocs.length && docs.length) opts.onProgress?.(docs.length, docs.length);
+    if (changedDocs.length) await adjustStats(q, assistant, changedDocs.map((c) => documentId(assistant, root, c.d.path)), 1);
+    let changed = changedDocs.length > 0;
     if (payload.prune) {
       const keep = payload.keepPaths ?? docs.map((d) => d.path);
-      const removed = await q.query<{ id: string }>(
-        'DELETE FROM kb_documents WHERE assistant = $1 AND root = $2 AND NOT (path = ANY($3::text[])) RETURNING id',
+      const gone = await q.query<{ id: string }>(
+        'SELECT id FROM kb_documents WHERE assistant = $1 AND root = $2 AND NOT (path = ANY($3::text[]))',
         [assistant, root, keep],
       );
-      summary.removed = removed.length;
-      if (removed.length) changed = true;
+      if (gone.length) {
+        const ids = gone.map((g) => g.id);
+        await adjustStats(q, assistant, ids, -1);
+        await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
+        summary.removed = ids.length;
+        changed = true;
+      }
     }
     if (people.length) {
       await upsertPeople(q, assistant, people);
@@ -145,8 +163,14 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
       );
       if (gone.length) changed = true;
     }
-    if (changed) await refreshStats(q, assistant);
+    if (changed) await bumpVersion(q, assistant);
   });
+
+  if (summary.added + summary.updated > 0) {
+    // New index entries wait in the GIN pending list, which every search then scans linearly: merge them now,
+    // so the first questions after an ingest are as fast as the later ones.
+    await db.query(`SELECT gin_clean_pending_list('kb_chunks_tsv_idx'::regclass)`).catch(() => undefined);
+  }
 
   if (opts.embedder && db.hasVector) {
     try {
@@ -165,32 +189,57 @@ export function normalizeAccess(access: readonly string[]): string[] {
   return out.size ? [...out].sort() : ['*'];
 }
 
-async function writeDocument(q: Queryable, assistant: string, root: string, d: SourceDocument, hash: string): Promise<void> {
-  const id = documentId(assistant, root, d.path);
-  await q.query('DELETE FROM kb_chunks WHERE document_id = $1', [id]);
+/** Replaces documents and their passages, a slice of documents per statement (few round trips per ingest). */
+async function writeDocuments(q: Queryable, assistant: string, root: string, items: { d: SourceDocument; hash: string }[]): Promise<void> {
+  if (!items.length) return;
+  const ids = items.map(({ d }) => documentId(assistant, root, d.path));
+  await q.query('DELETE FROM kb_chunks WHERE document_id = ANY($1::text[])', [ids]);
   await q.query(
     `INSERT INTO kb_documents (id, assistant, root, path, format, url, title, updated_at, access, content_hash, ingested_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, now())
+     SELECT t.id, $1, $2, t.path, t.format, t.url, t.title, t.updated_at,
+            ARRAY(SELECT jsonb_array_elements_text(t.access::jsonb)), t.hash, now()
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[])
+            AS t(id, path, format, url, title, updated_at, access, hash)
      ON CONFLICT (id) DO UPDATE SET format = EXCLUDED.format, url = EXCLUDED.url, title = EXCLUDED.title,
        updated_at = EXCLUDED.updated_at, access = EXCLUDED.access, content_hash = EXCLUDED.content_hash,
        ingested_at = now()`,
-    [id, assistant, root, d.path, d.format, d.url, d.title, d.updatedAt, d.access, hash],
+    [
+      assistant,
+      root,
+      ids,
+      items.map(({ d }) => d.path),
+      items.map(({ d }) => d.format),
+      items.map(({ d }) => d.url),
+      items.map(({ d }) => d.title),
+      items.map(({ d }) => d.updatedAt),
+      items.map(({ d }) => JSON.stringify(d.access)),
+      items.map(({ hash }) => hash),
+    ],
   );
-  const chunks = chunkDocument(d.title, d.body);
-  if (!chunks.length) return;
+  const rows: { id: string; doc: string; ord: number; title: string; heading: string; keywords: string; body: string; access: string }[] = [];
+  items.forEach(({ d }, i) => {
+    const keywords = (d.tags ?? []).map((t) => t.replace(/[-_]+/g, ' ')).join(', ');
+    const access = JSON.stringify(d.access);
+    for (const c of chunkDocument(d.title, d.body)) {
+      rows.push({ id: `${ids[i]}_${c.ord}`, doc: ids[i]!, ord: c.ord, title: d.title, heading: c.heading, keywords, body: c.text, access });
+    }
+  });
+  if (!rows.length) return;
   await q.query(
     `INSERT INTO kb_chunks (id, document_id, assistant, ord, title, heading, keywords, body, access)
-     SELECT $1 || '_' || t.ord, $1, $2, t.ord, $3, t.heading, $8, t.body, $4::text[]
-       FROM unnest($5::int[], $6::text[], $7::text[]) AS t(ord, heading, body)`,
+     SELECT t.id, t.doc, $1, t.ord, t.title, t.heading, t.keywords, t.body, ARRAY(SELECT jsonb_array_elements_text(t.access::jsonb))
+       FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+            AS t(id, doc, ord, title, heading, keywords, body, access)`,
     [
-      id,
       assistant,
-      d.title,
-      d.access,
-      chunks.map((c) => c.ord),
-      chunks.map((c) => c.heading),
-      chunks.map((c) => c.text),
-      (d.tags ?? []).map((t) => t.replace(/[-_]+/g, ' ')).join(', '),
+      rows.map((r) => r.id),
+      rows.map((r) => r.doc),
+      rows.map((r) => r.ord),
+      rows.map((r) => r.title),
+      rows.map((r) => r.heading),
+      rows.map((r) => r.keywords),
+      rows.map((r) => r.body),
+      rows.map((r) => r.access),
     ],
   );
 }
@@ -223,19 +272,39 @@ async function upsertPeople(q: Queryable, assistant: string, people: SourcePerso
   );
 }
 
-/** Recomputes the per-assistant term statistics and bumps the version that caches watch. */
-async function refreshStats(q: Queryable, assistant: string): Promise<void> {
-  await q.query('DELETE FROM kb_terms WHERE assistant = $1', [assistant]);
-  // ts_stat takes the text of a query; the assistant name is quoted with format('%L').
+/**
+ * Adds (sign 1) or removes (sign -1) the passages of these documents to/from the term statistics: per access list,
+ * the number of passages and, per lexeme, the number of passages containing it.
+ */
+async function adjustStats(q: Queryable, assistant: string, documentIds: string[], sign: 1 | -1): Promise<void> {
   await q.query(
-    `INSERT INTO kb_terms (assistant, lexeme, df)
-     SELECT $1, word, ndoc FROM ts_stat(format('SELECT tsv FROM kb_chunks WHERE assistant = %L', $1::text))`,
-    [assistant],
+    `INSERT INTO kb_term_sets (assistant, access, chunks)
+     SELECT $1, access, $3 * count(*) FROM kb_chunks WHERE document_id = ANY($2::text[]) GROUP BY access
+     ON CONFLICT (assistant, access) DO UPDATE SET chunks = kb_term_sets.chunks + EXCLUDED.chunks`,
+    [assistant, documentIds, sign],
   );
+  // ts_stat (C) counts lexemes much faster than unnest + GROUP BY; it takes the text of a query, quoted with %L.
+  const sets = await q.query<{ access: string[] }>('SELECT DISTINCT access FROM kb_chunks WHERE document_id = ANY($1::text[])', [documentIds]);
+  for (const { access } of sets) {
+    await q.query(
+      `INSERT INTO kb_terms (assistant, access, lexeme, df)
+       SELECT $1, $2::text[], word, $4 * ndoc
+         FROM ts_stat(format('SELECT tsv FROM kb_chunks WHERE document_id = ANY(%L::text[]) AND access = %L::text[]', $3::text[], $2::text[]))
+       ON CONFLICT (assistant, lexeme, access) DO UPDATE SET df = kb_terms.df + EXCLUDED.df`,
+      [assistant, access, documentIds, sign],
+    );
+  }
+  if (sign < 0) {
+    await q.query('DELETE FROM kb_terms WHERE assistant = $1 AND df <= 0', [assistant]);
+    await q.query('DELETE FROM kb_term_sets WHERE assistant = $1 AND chunks <= 0', [assistant]);
+  }
+}
+
+/** Bumps the version that in-process caches (the people matcher) watch. */
+async function bumpVersion(q: Queryable, assistant: string): Promise<void> {
   await q.query(
-    `INSERT INTO kb_state (assistant, chunks, version, updated_at)
-     VALUES ($1, (SELECT count(*) FROM kb_chunks WHERE assistant = $1), 1, now())
-     ON CONFLICT (assistant) DO UPDATE SET chunks = EXCLUDED.chunks, version = kb_state.version + 1, updated_at = now()`,
+    `INSERT INTO kb_state (assistant, version, updated_at) VALUES ($1, 1, now())
+     ON CONFLICT (assistant) DO UPDATE SET version = kb_state.version + 1, updated_at = now()`,
     [assistant],
   );
 }

@@ -7,7 +7,8 @@ import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import matter from 'gray-matter';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { htmlToMarkdown } from './html.ts';
-import type { ParsedSources, SourceDocument, SourceError, SourcePerson } from './sources.ts';
+import { finishPeople, isRecord, peopleFromRows, type RawPerson } from './parse-people.ts';
+import type { ParsedSources, SourceDocument } from './sources.ts';
 
 export interface ParseOptions {
   /** Base of document URLs when a source gives none: base + relative path. */
@@ -116,6 +117,7 @@ export function parseDocument(file: string, rel: string, format: SourceDocument[
     meta = { ...meta, ...data };
   }
   body = body.replace(/\r\n?/g, '\n').trim();
+  if (format === 'text') body = textToMarkdown(body);
   const title = stringField(meta, ['title', 'name']) ?? htmlTitle ?? titleFromBody(body, format) ?? titleFromPath(rel);
   const url = stringField(meta, ['url', 'link', 'source_url', 'permalink', 'canonical']) ?? defaultUrl(rel, opts);
   if (!/^https?:\/\/\S+$/i.test(url)) throw new Error(`url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
@@ -132,12 +134,32 @@ export function parseDocument(file: string, rel: string, format: SourceDocument[
   };
 }
 
+/**
+ * Plain text has no markup, but a line on its own in capitals ("HOW LONG ITEMS ARE KEPT") is a heading: it becomes
+ * one, so chunks get heading paths and headings are not glued to the next sentence.
+ */
+export function textToMarkdown(text: string): string {
+  const paras = text.split(/\n\s*\n/);
+  return paras
+    .map((p, i) => {
+      const line = p.trim();
+      if (!line.includes('\n') && line.length <= 80 && /\p{Lu}{2}/u.test(line) && line === line.toUpperCase() && !/[.!?]$/.test(line)) {
+        const title = line.toLowerCase().replace(/^\p{L}/u, (c) => c.toUpperCase());
+        return `${i === 0 ? '#' : '##'} ${title}`;
+      }
+      return p;
+    })
+    .join('\n\n');
+}
+
 function titleFromBody(body: string, format: SourceDocument['format']): string | null {
   if (format === 'markdown') {
     const m = body.match(/^\s{0,3}#\s+(.+?)\s*#*\s*$/m);
     if (m) return m[1]!.trim();
   }
   if (format === 'text') {
+    const h1 = body.match(/^# (.+)$/m);
+    if (h1) return h1[1]!.trim();
     const [first, second] = body.split('\n');
     if (first && first.length <= 100 && !/[.!?:]$/.test(first.trim()) && (second === undefined || !second.trim())) return first.trim();
   }
@@ -210,127 +232,6 @@ function accessField(meta: Record<string, unknown>): string[] {
   return ['*'];
 }
 
-// ---------------------------------------------------------------- people
-
-const PERSON_FIELDS: Record<string, string[]> = {
-  id: ['id', 'employeeid', 'personid', 'userid', 'uid', 'employeenumber', 'staffid'],
-  name: ['name', 'fullname', 'displayname', 'employeename'],
-  first: ['firstname', 'givenname', 'first'],
-  last: ['lastname', 'surname', 'familyname', 'last'],
-  email: ['email', 'mail', 'emailaddress', 'workemail'],
-  title: ['title', 'jobtitle', 'role', 'position'],
-  department: ['department', 'dept', 'team', 'division', 'org'],
-  location: ['location', 'office', 'city', 'site'],
-  phone: ['phone', 'phonenumber', 'mobile', 'telephone', 'workphone', 'tel'],
-  manager: ['manager', 'managerid', 'manageremail', 'reportsto', 'managername', 'supervisor'],
-  groups: ['groups', 'group', 'accessgroups', 'memberof'],
-  url: ['url', 'profileurl', 'directoryurl', 'link'],
-};
-
-interface RawPerson extends SourcePerson {
-  managerRef: string;
-  where: string;
-}
-
-function peopleFromRows(rows: Record<string, unknown>[], rel: string): RawPerson[] {
-  const out: RawPerson[] = [];
-  rows.forEach((row, i) => {
-    if (!isRecord(row)) throw new Error(`entry ${i + 1} is not an object`);
-    const norm: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(row)) norm[k.toLowerCase().replace(/[^a-z0-9]/g, '')] = v;
-    const get = (field: string): string => {
-      for (const k of PERSON_FIELDS[field]!) {
-        const v = norm[k];
-        if (v === undefined || v === null) continue;
-        if (Array.isArray(v)) return v.map(String).join(';');
-        return String(v).trim();
-      }
-      return '';
-    };
-    const where = `${rel}:${i + 2}`; // CSV line (header is line 1); for JSON, entry number + 1
-    let name = get('name');
-    if (!name) name = [get('first'), get('last')].filter(Boolean).join(' ');
-    const email = get('email').toLowerCase();
-    const id = get('id') || (email ? email.split('@')[0]! : '') || slug(name);
-    if (!name || !id) {
-      out.push({ ...emptyPerson(), where, managerRef: '', name: '', id: '' });
-      return;
-    }
-    const groupsRaw = norm['groups'] ?? norm['group'] ?? norm['accessgroups'] ?? norm['memberof'];
-    const groups = Array.isArray(groupsRaw)
-      ? groupsRaw.map((g) => String(g).trim()).filter(Boolean)
-      : get('groups').split(/[;|,]/).map((g) => g.trim()).filter(Boolean);
-    const url = get('url');
-    out.push({
-      id,
-      name,
-      email,
-      title: get('title'),
-      department: get('department'),
-      location: get('location'),
-      phone: get('phone'),
-      managerId: null,
-      groups,
-      url: url && /^https?:\/\//.test(url) ? url : null,
-      managerRef: get('manager'),
-      where,
-    });
-  });
-  return out;
-}
-
-function emptyPerson(): SourcePerson {
-  return { id: '', name: '', email: '', title: '', department: '', location: '', phone: '', managerId: null, groups: [], url: null };
-}
-
-/** Drops invalid and duplicate rows (reported) and resolves managers by id, then email, then exact name. */
-function finishPeople(raw: RawPerson[]): { people: SourcePerson[]; errors: SourceError[] } {
-  const errors: SourceError[] = [];
-  const byId = new Map<string, RawPerson>();
-  for (const p of raw) {
-    if (!p.id || !p.name) {
-      errors.push({ path: p.where, reason: 'person needs a name (and an id or email)' });
-      continue;
-    }
-    if (byId.has(p.id)) {
-      errors.push({ path: p.where, reason: `duplicate person id ${p.id}` });
-      continue;
-    }
-    byId.set(p.id, p);
-  }
-  const byEmail = new Map<string, string>();
-  const byName = new Map<string, string | null>();
-  for (const p of byId.values()) {
-    if (p.email) byEmail.set(p.email, p.id);
-    const n = p.name.toLowerCase();
-    byName.set(n, byName.has(n) ? null : p.id);
-  }
-  const resolved: SourcePerson[] = [];
-  for (const p of byId.values()) {
-    const { managerRef, where, ...person } = p;
-    const ref = managerRef.trim();
-    if (ref) {
-      const m = byId.has(ref) ? ref : byEmail.get(ref.toLowerCase()) ?? byName.get(ref.toLowerCase()) ?? null;
-      if (m && m !== p.id) person.managerId = m;
-      else errors.push({ path: where, reason: `manager ${JSON.stringify(ref)} of ${p.name} is not in the directory` });
-    }
-    resolved.push(person);
-  }
-  return { people: resolved, errors };
-}
-
-function slug(s: string): string {
-  return s
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-|-$/g, '');
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -1,41 +1,12 @@
 /**
  * Retrieval: PostgreSQL full-text search over passages the asker may see (the access filter is in the same WHERE
- * clause as the match, so ranking only ever sees visible rows), AND first with an OR fallback, optionally fused
- * with dense vectors by reciprocal rank fusion.
+ * clause as the match, so ranking only ever sees visible rows): all terms first, then passages missing one term,
+ * two, …; optionally fused with dense vectors by reciprocal rank fusion.
  */
 import type { Db } from '../store/db.ts';
 import { ensureVectorTable, vectorLiteral, type Embedder } from './embeddings.ts';
+import { allLexemes, analyzeQuery, termPresent, termQuery, tsqueryOf, type QueryTerm } from './query.ts';
 import type { KnowledgeHit } from './types.ts';
-
-// Conversational filler that PostgreSQL's english stop list keeps but that never identifies a passage.
-const FILLER = new Set([
-  'please', 'tell', 'know', 'need', 'want', 'like', 'would', 'could', 'should', 'may', 'might', 'must', 'shall',
-  'get', 'got', 'getting', 'let', 'lets', 'anyone', 'someone', 'somebody', 'anything', 'something', 'thing', 'things',
-  'also', 'many', 'much', 'way', 'ways', 'go', 'going', 'make', 'sure', 'actually', 'really', 'hi', 'hello', 'hey',
-  'thanks', 'thank', 'info', 'information', 'question', 'explain', 'find', 'show', 'give', 'us', 'wondering',
-  'possible', 'able', 'ok', 'okay', 'yes', 'say', 'says', 'said', 'one', 'ever', 'use', 'using', 'work', 'company',
-  'acme', 'whats', 'hows', 'im', 'ive', 'id', 'dont', 'doesnt', 'cant', 'isnt', 'arent', 'wont', 'theres',
-  // Question shape ("how often", "how long", "what size"): says what kind of answer is wanted, not what it is about.
-  'often', 'long', 'fast', 'quickly', 'far', 'soon', 'late', 'early', 'size', 'kind', 'type', 'sort', 'allowed',
-  'minimum', 'maximum', 'happen', 'happens', 'exactly', 'currently', 'usually', 'normally', 'typically', 'still',
-  'supposed', 'required', 'okay',
-]);
-
-/** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
-export function queryWords(query: string): string[] {
-  return query
-    .toLowerCase()
-    .replace(/n['’]t\b/g, ' not')
-    .replace(/['’](s|re|ve|ll|d|m)\b/g, '')
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w && !FILLER.has(w));
-}
-
-export interface QueryTerm {
-  lexeme: string;
-  /** Inverse document frequency among the assistant's passages (BM25 form, always > 0). */
-  idf: number;
-}
 
 export interface SearchParams {
   assistant: string;
@@ -58,35 +29,45 @@ interface Row {
   matched: string[];
 }
 
-/** Stems the query with the english configuration and weighs each lexeme by rarity. */
-export async function analyzeQuery(db: Db, assistant: string, query: string): Promise<QueryTerm[]> {
-  const words = queryWords(query);
-  if (!words.length) return [];
-  const rows = await db.query<{ lexeme: string; df: number | null; n: number | null }>(
-    `SELECT l.lexeme, t.df, s.chunks AS n
-       FROM unnest(tsvector_to_array(to_tsvector('english', $2))) AS l(lexeme)
-       LEFT JOIN kb_terms t ON t.assistant = $1 AND t.lexeme = l.lexeme
-       LEFT JOIN kb_state s ON s.assistant = $1`,
-    [assistant, words.join(' ')],
-  );
-  return rows.map((r) => {
-    const n = Number(r.n ?? 0);
-    const df = Math.min(Number(r.df ?? 0), n);
-    return { lexeme: r.lexeme, idf: Math.log(1 + (n - df + 0.5) / (df + 0.5)) };
-  });
+interface Stage {
+  query: string;
+  /** Every term is required (ranked by ts_rank_cd alone). */
+  all: boolean;
+  /** Most passages ranked in this stage; bounds the cost when many passages match. */
+  cap: number;
 }
 
-function tsqueryOf(terms: readonly QueryTerm[], op: '&' | '|'): string {
-  // Lexemes come from to_tsvector over letters and digits only; quoting keeps them verbatim (no re-stemming).
-  return terms.map((t) => `'${t.lexeme.replace(/'/g, "''")}'`).join(` ${op} `);
+/**
+ * Passages with every term first; then, while too few are found, passages with all but one term, all but two, …
+ * (as `(a & b) | (a & c) | (b & c)`: the index intersects posting lists, so only real candidates are fetched and
+ * ranked); last, passages with just one of the two rarest terms. Natural questions often carry a word the answer
+ * does not use, and an OR of everything would make a common word pull in most of the index.
+ */
+function searchStages(terms: readonly QueryTerm[]): Stage[] {
+  const stages: Stage[] = [{ query: tsqueryOf(terms, '&'), all: true, cap: 2000 }];
+  if (terms.length < 2) return stages;
+  const top = [...terms].sort((a, b) => b.idf - a.idf).slice(0, 6);
+  for (let need = top.length - 1; need >= 2; need--) {
+    stages.push({ query: combinations(top, need).map((c) => `(${tsqueryOf(c, '&')})`).join(' | '), all: false, cap: 1000 });
+  }
+  stages.push({ query: tsqueryOf(top.slice(0, 2), '|'), all: false, cap: 500 });
+  return stages;
+}
+
+function combinations<T>(items: readonly T[], k: number): T[][] {
+  if (k === 0) return [[]];
+  if (items.length < k) return [];
+  const [first, ...rest] = items;
+  return [...combinations(rest, k - 1).map((c) => [first!, ...c]), ...combinations(rest, k)];
 }
 
 const SELECT_HITS = (match: string) => `
   SELECT c.id, c.document_id, c.title, c.heading, c.body, d.url, d.updated_at, c.rank,
          ARRAY(SELECT unnest(tsvector_to_array(c.tsv)) INTERSECT SELECT unnest($4::text[])) AS matched
     FROM (SELECT k.id, k.document_id, k.title, k.heading, k.body, k.tsv, ${match} AS rank
-            FROM kb_chunks k
-           WHERE k.assistant = $1 AND k.access && $2::text[] AND k.tsv @@ $3::tsquery
+            FROM (SELECT * FROM kb_chunks k
+                   WHERE k.assistant = $1 AND k.access && $2::text[] AND k.tsv @@ $3::tsquery
+                   LIMIT $6) k
            ORDER BY rank DESC, k.id
            LIMIT $5) c
     JOIN kb_documents d ON d.id = c.document_id
@@ -95,36 +76,50 @@ const SELECT_HITS = (match: string) => `
 /** Ranked passages for a question, each with the share of (rarity-weighted) query terms it contains. */
 export async function searchPassages(db: Db, p: SearchParams): Promise<KnowledgeHit[]> {
   const principals = [...new Set(p.principals.map((x) => x.toLowerCase()))];
-  const terms = await analyzeQuery(db, p.assistant, p.query);
+  const terms = await analyzeQuery(db, p.assistant, principals, p.query);
   if (!terms.length) return [];
-  const lexemes = terms.map((t) => t.lexeme);
+  const lexemes = allLexemes(terms);
   const fetch = Math.max(p.limit, 10);
-  const run = (op: '&' | '|', limit: number) =>
-    db.query<Row>(SELECT_HITS('ts_rank_cd(k.tsv, $3::tsquery)'), [p.assistant, principals, tsqueryOf(terms, op), lexemes, limit]);
-  // Passages with every term first; when there are too few, passages with some of the terms fill up the list
-  // (natural questions often carry a word the answer does not use).
-  let rows = await run('&', fetch);
-  if (rows.length < fetch && terms.length > 1) {
-    const seen = new Set(rows.map((r) => r.id));
-    rows = rows.concat((await run('|', fetch * 2)).filter((r) => !seen.has(r.id)));
+  // ts_rank_cd knows nothing of rarity: partial matches rank by the summed weight of the terms they contain.
+  // (Term queries hold only validated lexemes and the quotes added around them.)
+  const weighted = terms.map((t) => `(CASE WHEN k.tsv @@ '${termQuery(t).replace(/'/g, "''")}'::tsquery THEN ${t.idf.toFixed(4)} ELSE 0 END)`).join(' + ') || '0';
+  let rows: Row[] = [];
+  const seen = new Set<string>();
+  for (const stage of searchStages(terms)) {
+    const rank = stage.all ? 'ts_rank_cd(k.tsv, $3::tsquery)' : `${weighted} + 0.1 * ts_rank_cd(k.tsv, $3::tsquery)`;
+    const found = await db.query<Row>(SELECT_HITS(rank), [p.assistant, principals, stage.query, lexemes, fetch * (stage.all ? 1 : 2), stage.cap]);
+    // Ranks of different stages are on different scales: keep each relative to its stage's best.
+    const best = found.reduce((m, r) => Math.max(m, Number(r.rank)), 0) || 1;
+    for (const r of found) r.rank = Number(r.rank) / best;
+    for (const r of found) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      rows.push(r);
+    }
+    if (rows.length >= fetch) break;
   }
+  rows = rows.slice(0, fetch * 2);
 
   const total = terms.reduce((n, t) => n + t.idf, 0);
-  const idf = new Map(terms.map((t) => [t.lexeme, t.idf]));
-  const coverage = (matched: string[]) => matched.reduce((n, l) => n + (idf.get(l) ?? 0), 0) / (total || 1);
-  const maxRank = rows.reduce((m, r) => Math.max(m, Number(r.rank)), 0) || 1;
+  const coverage = (matched: string[]) => {
+    const present = new Set(matched);
+    return terms.reduce((n, t) => n + (termPresent(t, present) ? t.idf : 0), 0) / (total || 1);
+  };
   const hits = new Map<string, KnowledgeHit>();
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
-    // Coverage leads (how much of the question the passage speaks to), ts_rank_cd orders passages that cover as much.
-    hits.set(r.id, { ...toHit(r, cov + 0.25 * (Number(r.rank) / maxRank)), coverage: round(cov) });
+    // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov) });
   }
 
   if (p.embedder && p.hasVector) {
-    const dense = await denseSearch(db, p, principals, lexemes, fetch);
+    // An unreachable embeddings endpoint costs recall, not the answer: full text still works.
+    const dense = await denseSearch(db, p, principals, lexemes, fetch).catch(() => []);
     // Reciprocal rank fusion (k = 60): robust to the two scores having nothing in common.
     const fused = new Map<string, number>();
-    rows.forEach((r, i) => fused.set(r.id, 1 / (60 + i + 1)));
+    [...hits.values()]
+      .sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId))
+      .forEach((h, i) => fused.set(h.chunkId, 1 / (60 + i + 1)));
     dense.forEach((r, i) => {
       fused.set(r.id, (fused.get(r.id) ?? 0) + 1 / (60 + i + 1));
       const prev = hits.get(r.id);

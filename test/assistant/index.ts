@@ -1,2 +1,4 @@
 // Imports every test file of this folder.
-export {};
+import './compose.test.ts';
+import './offline-people.test.ts';
+import './offline-knowledge.test.ts';

@@ -1,2 +1,9 @@
 // Imports every test file of this folder.
-export {};
+import './parse.test.ts';
+import './chunk.test.ts';
+import './ingest.test.ts';
+import './search.test.ts';
+import './people.test.ts';
+import './embeddings.test.ts';
+import './demo.test.ts';
+import './cli-ingest.test.ts';

@@ -86,7 +86,10 @@ describe('trace ids in logs', () => {
       const trace = r.headers['x-moveworks-root-uuid'];
       await waitTerminal(logged, t, conv, r.json().response_id);
       assert.ok(lines.some((l) => l['trace_id'] === trace && l['msg'] === 'request completed'), 'request line');
-      assert.ok(lines.some((l) => l['trace_id'] === trace && l['msg'] === 'response finished' && l['response_id'] === r.json().response_id), 'worker line');
+      // The worker logs just after its commit, so the line may trail the COMPLETED status by a moment.
+      const workerLine = () => lines.some((l) => l['trace_id'] === trace && l['msg'] === 'response finished' && l['response_id'] === r.json().response_id);
+      for (let i = 0; i < 100 && !workerLine(); i++) await new Promise((res) => setTimeout(res, 20));
+      assert.ok(workerLine(), 'worker line');
     } finally {
       await logged.close();
     }

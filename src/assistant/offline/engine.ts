@@ -7,7 +7,7 @@ import { resolvePrincipals } from '../../knowledge/principals.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
 import { answerKnowledge } from './knowledge.ts';
-import { answerElliptical, answerPeople, type PeopleOutcome } from './people.ts';
+import { answerClarified, answerElliptical, answerPeople, type PeopleOutcome } from './people.ts';
 import { nameSpans, peopleCueOf, smallTalkOf, type SmallTalk } from './router.ts';
 
 export interface OfflineEngineOptions {
@@ -35,10 +35,12 @@ async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGen
   if (talk) {
     built = smallTalk(talk);
   } else {
-    const cue = peopleCueOf(input);
-    let people: PeopleOutcome | null = null;
-    if (cue) people = await answerPeople(ctx, input, cue);
-    else if (followsPeopleAnswer(req) && input.split(/\s+/).length <= 8) people = await answerElliptical(ctx, input);
+    // People questions are short; a long paste goes straight to the knowledge base (and keeps name matching cheap).
+    const cue = input.length <= 300 ? peopleCueOf(input) : null;
+    // A reply to "which one do you mean?" first, then a people question, then a bare name after a people answer.
+    let people: PeopleOutcome | null = input.length <= 300 ? await answerClarified(ctx, input) : null;
+    if (!people && cue) people = await answerPeople(ctx, input, cue);
+    if (!people && !cue && input.length <= 300 && followsPeopleAnswer(req) && input.split(/\s+/).length <= 8) people = await answerElliptical(ctx, input);
     throwIfAborted(req.signal);
     if (people) {
       reasoning = people.reasoning;

@@ -1,10 +1,10 @@
 /** Knowledge questions: retrieve visible passages, keep only relevant ones, quote their best sentences with citations. */
 import type { EngineCitation } from '../engine.ts';
 import type { KnowledgeHit } from '../../knowledge/types.ts';
-import { queryWords } from '../../knowledge/search.ts';
+import { queryWords } from '../../knowledge/query.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
-import { contentStems, scoreUnits, selectUnits, unitsOf, type Unit } from './extract.ts';
+import { contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
 
 export interface KnowledgeOutcome {
   reasoning: string[];
@@ -13,7 +13,7 @@ export interface KnowledgeOutcome {
 }
 
 /** Share of rarity-weighted question terms a passage must contain to be used at all. */
-export const MIN_COVERAGE = 0.6;
+export const MIN_COVERAGE = 0.55;
 /** Cosine similarity that makes a dense-only match relevant. */
 export const MIN_SIMILARITY = 0.8;
 
@@ -39,40 +39,63 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   const relevant = hits.filter(isRelevant);
   if (!relevant.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false };
 
-  // The best document leads; a second one joins only if it is about as relevant.
-  const byDoc = new Map<string, KnowledgeHit[]>();
-  for (const h of relevant) {
-    const list = byDoc.get(h.documentId) ?? [];
-    list.push(h);
-    byDoc.set(h.documentId, list);
+  // Every sentence of every relevant passage competes; the passage holding the best one leads.
+  const candidates = relevant.slice(0, 8).map((hit, rank) => ({ hit, rank, units: unitsOf(hit.text) }));
+  const weight = stemWeights(ask.question, candidates.flatMap((c) => c.units));
+  const procedural = isProcedural(ask.question);
+  const totalWeight = [...weight.values()].reduce((x, y) => x + y, 0) || 1;
+  // Names in the question constrain sentences only when some candidate sentence has them at all.
+  const proper = new Set([...properStems(ask.question)].filter((s) => candidates.some((c) => c.units.some((u) => u.stems.has(s)))));
+  const scored = candidates.map((c) => {
+    const heading = new Set(contentStems(`${c.hit.title} ${c.hit.heading}`));
+    let headingScore = 0;
+    for (const [s, w] of weight) if (heading.has(s)) headingScore += w;
+    const sectionHeading = new Set(contentStems(c.hit.heading));
+    let sectionScore = 0;
+    for (const [s, w] of weight) if (sectionHeading.has(s)) sectionScore += w;
+    scoreUnits(c.units, ask.question, weight, { heading: sectionScore, proper });
+    const best = c.units.reduce((m, u) => Math.max(m, u.score), 0);
+    const hasList = c.units.some((u) => u.list);
+    // Retrieval order still counts (it saw title and heading weights and rarity over the whole corpus).
+    const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + (c.hit.coverage ?? 0);
+    return { ...c, score, best, sectionCover: sectionScore / totalWeight };
+  });
+  scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
+  const lead = scored[0]!;
+  const picks: { hit: KnowledgeHit; units: Unit[] }[] = [];
+  // "How do I report an incident?" under the heading "How to report an incident": the section is the answer.
+  const leading = procedural && lead.sectionCover >= 0.5;
+  const leadUnits = selectUnits(lead.units, ask.question, 3, leading);
+  if (leadUnits.length) picks.push({ hit: lead.hit, units: leadUnits });
+  // Another passage joins only when its best sentence is as good as the lead's.
+  const runnerUp = scored.slice(1).find((c) => c.best > 0 && c.best >= lead.best * 0.95);
+  if (runnerUp && picks.length) {
+    const units = selectUnits(runnerUp.units, ask.question, 1).filter((u) => !picks[0]!.units.some((p) => p.text === u.text));
+    if (units.length) picks.push({ hit: runnerUp.hit, units });
   }
-  const docs = [...byDoc.values()];
-  const lead = docs[0]!;
-  const chosenDocs = [lead];
-  const second = docs[1];
-  if (second && (second[0]!.coverage ?? 0) >= (lead[0]!.coverage ?? 0) && second[0]!.score >= lead[0]!.score * 0.8) chosenDocs.push(second);
 
+  // One citation per document; when two passages of it are quoted, its body holds both.
+  const citations = new Map<string, EngineCitation>();
+  for (const p of picks) {
+    const prev = citations.get(p.hit.documentId);
+    if (prev) prev.body = `${prev.body}\n\n…\n\n${p.hit.text}`;
+    else citations.set(p.hit.documentId, citationOf(p.hit));
+  }
   const a = new AnswerBuilder();
-  let quoted = 0;
-  for (const passages of chosenDocs) {
-    const picked = pickFromDocument(passages.slice(0, 3), ask.question, quoted === 0 ? 4 : 2);
-    if (!picked) continue;
-    const cite = citationOf(picked.hit, picked.units);
+  for (const [n, picked] of picks.entries()) {
+    const cite = citations.get(picked.hit.documentId)!;
     let prevList = false;
     picked.units.forEach((u, i) => {
-      const last = i === picked.units.length - 1;
       const nextIsListItem = picked.units[i + 1]?.list === true;
       // Prose sentences are cited one by one; a list is cited once, after its last item.
-      const cites: EngineCitation[] = u.list ? (nextIsListItem ? [] : [cite]) : [cite];
-      if (quoted === 0 && i === 0) a.add(u.text, cites);
+      const cites: EngineCitation[] = u.list && nextIsListItem ? [] : [cite];
+      if (n === 0 && i === 0 && !u.list) a.add(u.text, cites);
       else if (u.list) a.item(u.text, cites, !prevList);
       else a.add(u.text, cites, prevList || i === 0 ? '\n\n' : ' ');
       prevList = u.list;
-      void last;
     });
-    quoted++;
   }
-  if (!quoted) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false };
+  if (!a.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false };
   return { reasoning, answer: a, found: true };
 }
 
@@ -80,27 +103,10 @@ function isRelevant(h: KnowledgeHit): boolean {
   return (h.coverage ?? 0) >= MIN_COVERAGE || (h.similarity ?? 0) >= MIN_SIMILARITY;
 }
 
-/** The passage of a document whose best sentences score highest, and those sentences. */
-function pickFromDocument(passages: KnowledgeHit[], question: string, max: number): { hit: KnowledgeHit; units: Unit[] } | null {
-  let best: { hit: KnowledgeHit; units: Unit[]; score: number } | null = null;
-  passages.forEach((hit, rank) => {
-    const units = unitsOf(hit.text);
-    const headingStems = new Set(contentStems(`${hit.title} ${hit.heading}`));
-    const headingHits = scoreUnits(units, question, headingStems);
-    const chosen = selectUnits(units, question, max);
-    if (!chosen.length) return;
-    // Passage order from retrieval breaks near-ties; a heading that repeats the question's words counts too.
-    const score = chosen.reduce((n, u) => Math.max(n, u.score), 0) + headingHits.length * 0.3 - rank * 0.05;
-    if (!best || score > best.score) best = { hit, units: chosen, score };
-  });
-  return best;
-}
-
-function citationOf(hit: KnowledgeHit, units: Unit[]): EngineCitation {
+function citationOf(hit: KnowledgeHit): EngineCitation {
   const attributes = [{ key: 'SOURCE', value: 'Knowledge base' }];
   if (hit.updatedAt) attributes.unshift({ key: 'UPDATE_DATETIME', value: hit.updatedAt });
   if (hit.heading) attributes.push({ key: 'SECTION', value: hit.heading });
-  void units;
   return { key: `doc:${hit.documentId}`, url: hit.url, title: hit.title, body: hit.text, attributes };
 }
 

@@ -4,7 +4,7 @@ import type { Person, PersonMatch } from '../../knowledge/types.ts';
 import { normalizeName } from '../../knowledge/fuzzy.ts';
 import { AnswerBuilder } from './compose.ts';
 import { peopleCitedIn, personCitation, type OfflineKnowledge } from './directory-cite.ts';
-import { nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
+import { FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
 
 export interface PeopleOutcome {
   reasoning: string[];
@@ -24,10 +24,16 @@ type Resolution =
 
 /** Answers a people question, or returns null when no person, role or department could be identified. */
 export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Promise<PeopleOutcome | null> {
-  const q = normalizeQuestion(input);
+  // Only a clearly personal question may match a lone lower-case word loosely ("where do I park" is not about Julian Park).
+  const strict = !cue.strong || FIRST_PERSON.test(normalizeQuestion(input));
+  // "Who is the CTO?", "Who is the Payroll Manager?": a role, before "manager" is read as a reporting question.
+  if (/^(who|whom)( is|'s| are)? (the|our) /i.test(normalizeQuestion(input))) {
+    const role = await resolveByRole(ctx, input);
+    if (role) return answerFor(ctx, role, { ...cue, intent: 'profile' });
+  }
   if (cue.intent === 'head' || cue.intent === 'manages') {
     if (cue.intent === 'manages') {
-      const who = await resolveByName(ctx, input);
+      const who = await resolveByName(ctx, input, strict);
       if (who.kind !== 'none') return answerFor(ctx, who, { ...cue, intent: 'manager' });
     }
     const dept = await departmentIn(ctx, input);
@@ -36,7 +42,7 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
     if (role) return answerFor(ctx, role, { ...cue, intent: 'profile' });
     return null;
   }
-  let who = await resolveByName(ctx, input);
+  let who = await resolveByName(ctx, input, strict);
   if (who.kind === 'none' && (cue.intent === 'profile' || cue.intent === 'fields')) {
     const role = await resolveByRole(ctx, input);
     if (role) who = role;
@@ -47,22 +53,50 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   }
   if (who.kind === 'none') {
     // "What is Bartholomew Quince's phone number?": clearly a person, not in the directory.
-    if (cue.strong && who.typed) return notFound(who.typed);
+    if (cue.strong && who.typed && clearlyAName(input, who.typed, cue)) return notFound(who.typed);
     return null;
   }
-  void q;
   return answerFor(ctx, who, cue);
+}
+
+/** The words are used as a person's name: "X's …", "who is X", "who does X report to", "who reports to X". */
+function clearlyAName(input: string, typed: string, cue: PeopleCue): boolean {
+  const t = input.replace(/[’‘`]/g, "'");
+  const at = t.indexOf(typed);
+  if (at < 0) return false;
+  if (/^'s?\b/.test(t.slice(at + typed.length))) return true;
+  if (/^(who is|who's|tell me about|look up)\s*$/i.test(t.slice(0, at).trim())) return true;
+  return cue.intent === 'manager' || cue.intent === 'reports';
 }
 
 /** "And Rafael?" / "what about Maya Chen": a bare name right after a people answer reuses that question's intent. */
 export async function answerElliptical(ctx: Ctx, input: string): Promise<PeopleOutcome | null> {
-  const who = await resolveByName(ctx, input);
+  const who = await resolveByName(ctx, input, true);
   if (who.kind === 'none') return null;
   const lastUser = [...ctx.history].reverse().find((m) => m.actor === 'USER');
   const prevCue = lastUser ? peopleCueOf(lastUser.text) : null;
   const cue: PeopleCue = prevCue ?? { intent: 'profile', fields: [], pronoun: false, strong: true };
   if (cue.intent === 'head') return answerFor(ctx, who, { ...cue, intent: 'profile' });
   return answerFor(ctx, who, cue);
+}
+
+/**
+ * The reply to "Which one do you mean?": the user names or describes one of the candidates ("Alan Kay", "the one in
+ * Sales"), and the original question is answered for that person.
+ */
+export async function answerClarified(ctx: Ctx, input: string): Promise<PeopleOutcome | null> {
+  const lastAt = ctx.history.map((m) => m.actor).lastIndexOf('ASSISTANT');
+  const last = ctx.history[lastAt];
+  if (!last || !/which one do you mean/i.test(last.text)) return null;
+  const question = ctx.history.slice(0, lastAt).reverse().find((m) => m.actor === 'USER');
+  const cue = question ? peopleCueOf(question.text) : null;
+  if (!cue) return null;
+  const candidates = await peopleCitedIn(ctx.k, ctx.assistant, last);
+  const named = await resolveByName(ctx, input, false);
+  let person = named.kind === 'one' && candidates.some((c) => c.id === named.person.id) ? named.person : null;
+  person ??= await personFromHistory(ctx, input);
+  if (!person) return null;
+  return answerFor(ctx, { kind: 'one', person, typed: person.name }, cue.intent === 'head' ? { ...cue, intent: 'profile' } : cue);
 }
 
 async function answerFor(ctx: Ctx, who: Exclude<Resolution, { kind: 'none' }>, cue: PeopleCue): Promise<PeopleOutcome> {
@@ -102,7 +136,8 @@ async function answerFor(ctx: Ctx, who: Exclude<Resolution, { kind: 'none' }>, c
     }
     case 'profile':
     case 'head': {
-      a.add(`**${p.name}** is ${p.title ? withArticle(p.title) : 'listed in the directory'}${p.department ? ` in ${p.department}` : ''}${p.location ? `, based in ${p.location}` : ''}.`, [cite]);
+      const where = [p.department && `works in ${p.department}`, p.location && (/^remote$/i.test(p.location) ? 'works remotely' : `is based in ${p.location}`)].filter(Boolean).join(' and ');
+      a.add(`**${p.name}**${p.title ? ` (${p.title})` : ''} ${where || 'is listed in the directory'}.`, [cite]);
       if (p.managerName) a.add(`${firstName(p)} reports to ${p.managerName}.`, [cite]);
       const contact = [p.email && `email ${p.email}`, p.phone && `phone ${p.phone}`].filter(Boolean).join(', ');
       if (contact) a.add(`Contact: ${contact}.`, [cite]);
@@ -120,7 +155,7 @@ function fieldSentence(p: Person, f: Field): string {
     case 'phone':
       return p.phone ? `**${p.name}**'s phone number is ${p.phone}.` : missing('phone number');
     case 'title':
-      return p.title ? `**${p.name}** is ${withArticle(p.title)}${p.department ? ` in ${p.department}` : ''}.` : missing('job title');
+      return p.title ? `**${p.name}**'s job title is ${p.title}${p.department ? ` (${p.department})` : ''}.` : missing('job title');
     case 'department':
       return p.department ? `**${p.name}** is in the ${p.department} department${p.title ? ` (${p.title})` : ''}.` : missing('department');
     case 'location':
@@ -157,7 +192,7 @@ function notFound(typed: string): PeopleOutcome {
 // ---------------------------------------------------------------- resolution
 
 /** The best person named in the question; close runners-up make it ambiguous. */
-export async function resolveByName(ctx: Ctx, input: string): Promise<Resolution> {
+export async function resolveByName(ctx: Ctx, input: string, strict: boolean): Promise<Resolution> {
   let best: { matches: PersonMatch[]; typed: string; score: number } | null = null;
   let firstTyped: string | null = null;
   for (const span of nameSpans(input)) {
@@ -167,6 +202,8 @@ export async function resolveByName(ctx: Ctx, input: string): Promise<Resolution
     if (!top) continue;
     // A word cut out of a longer run only counts when it matches without typos.
     if (!span.whole && top.score < 0.85) continue;
+    // In a question about the asker, a lone lower-case word must match a whole name exactly.
+    if (strict && !span.text.includes(' ') && !/^\p{Lu}/u.test(span.text) && !span.text.includes('@') && top.score < 0.95) continue;
     if (!best || top.score > best.score + 1e-9) best = { matches, typed: span.text, score: top.score };
     if (span.whole && top.score >= 0.999) break;
   }
@@ -248,11 +285,6 @@ function hasNameLikeWords(input: string): boolean {
 
 function describe(p: Person): string {
   return [p.title, p.department].filter(Boolean).join(', ') || 'in the directory';
-}
-
-function withArticle(title: string): string {
-  if (/^(chief|head|vp|vice|director|the)\b/i.test(title)) return `the ${title}`;
-  return /^[aeiou]/i.test(title) ? `an ${title}` : `a ${title}`;
 }
 
 function firstName(p: Person): string {

@@ -39,6 +39,17 @@ export function smallTalkOf(input: string): SmallTalk | null {
   return null;
 }
 
+/** The asker talks about themselves ("where do I park", "who do I call"): rarely a question about someone else. */
+export const FIRST_PERSON = /\b(i|i'm|im|my|me|we|our|us)\b/;
+
+/** "Maya's email": a possessive on a word that can be a name (not "there's", "what's", "it's"). */
+function possessive(t: string): boolean {
+  for (const m of t.matchAll(/\b([\p{L}-]+)'s\b/gu)) {
+    if (!/^(there|here|what|who|that|it|let|where|how|when|today|acme|company|someone|somebody|everyone|one)$/.test(m[1]!)) return true;
+  }
+  return /\b[\p{L}]+s' /u.test(t);
+}
+
 const PRONOUN = /\b(he|she|him|his|her|hers|they|them|their|theirs|this person|that person|the same person)\b/;
 
 /** People-question wording, or null when the question does not read as one. */
@@ -67,7 +78,7 @@ export function peopleCueOf(input: string): PeopleCue | null {
     intent = 'head';
   } else if (fields.length) {
     intent = 'fields';
-    strong = /'s\b|\bof\b|\bfor\b/.test(t) && !/\b(how|what) (do|can|should) i\b/.test(t);
+    strong = possessive(t) || (/\b(of|for)\b/.test(t) && !FIRST_PERSON.test(t));
   } else if (/^(who is|who's|whos|who are|who was|tell me about|look up|lookup|info on|information (on|about)|what do (you|we) know about|find|search for|contact (details|info) (for|of))\b/.test(t) || /\bcontact (details|info)\b/.test(t)) {
     intent = 'profile';
     strong = /^(who is|who's|whos|tell me about|look up|lookup)\b/.test(t);

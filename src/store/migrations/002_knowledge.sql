@@ -38,20 +38,27 @@ CREATE INDEX kb_chunks_access_idx ON kb_chunks USING gin (access);
 CREATE INDEX kb_chunks_document_idx ON kb_chunks (document_id, ord);
 CREATE INDEX kb_chunks_assistant_idx ON kb_chunks (assistant);
 
--- Per-assistant document frequency of each lexeme (refreshed after an ingest changes anything): weights query
--- terms by rarity when judging whether a passage really answers a question.
+-- Term statistics per assistant AND per distinct access list, so a question's term weights are computed over the
+-- passages the asker may see and nothing about hidden documents shifts what visible answers look like.
+CREATE TABLE kb_term_sets (
+  assistant  text NOT NULL,
+  access     text[] NOT NULL,
+  chunks     integer NOT NULL,
+  PRIMARY KEY (assistant, access)
+);
 CREATE TABLE kb_terms (
   assistant  text NOT NULL,
+  access     text[] NOT NULL,
   lexeme     text NOT NULL,
   df         integer NOT NULL,
-  PRIMARY KEY (assistant, lexeme)
+  PRIMARY KEY (assistant, lexeme, access)
 );
+-- Prefix lookups (LIKE 'abc%') for words the passages never use: other forms and typos.
+CREATE INDEX kb_terms_prefix_idx ON kb_terms (assistant, lexeme text_pattern_ops);
 
--- One row per assistant: chunk count for the term weights, and a version bumped on every change so
--- in-process caches (the people matcher) know when to reload.
+-- One row per assistant: a version bumped on every change, so in-process caches (the people matcher) reload.
 CREATE TABLE kb_state (
   assistant   text PRIMARY KEY,
-  chunks      integer NOT NULL DEFAULT 0,
   version     bigint NOT NULL DEFAULT 0,
   updated_at  timestamptz NOT NULL DEFAULT now()
 );

@@ -1,0 +1,164 @@
+/**
+ * How a question becomes search terms: content words, stemmed by PostgreSQL's `english` configuration, each with
+ * the other ways a passage may say it (a few synonyms, a close word form, a typo fix) and a rarity weight counted
+ * over the passages the asker may see.
+ */
+import type { Db } from '../store/db.ts';
+import { editDistance } from './fuzzy.ts';
+
+// Conversational filler that PostgreSQL's english stop list keeps but that never identifies a passage.
+const FILLER = new Set([
+  'please', 'tell', 'know', 'need', 'want', 'like', 'would', 'could', 'should', 'may', 'might', 'must', 'shall',
+  'get', 'got', 'getting', 'let', 'lets', 'anyone', 'someone', 'somebody', 'anything', 'something', 'thing', 'things',
+  'also', 'many', 'much', 'way', 'ways', 'go', 'going', 'make', 'sure', 'actually', 'really', 'hi', 'hello', 'hey',
+  'thanks', 'thank', 'info', 'information', 'question', 'explain', 'find', 'show', 'give', 'us', 'wondering',
+  'possible', 'able', 'ok', 'okay', 'yes', 'say', 'says', 'said', 'one', 'ever', 'use', 'using', 'work', 'company',
+  'acme', 'whats', 'hows', 'im', 'ive', 'id', 'dont', 'doesnt', 'cant', 'isnt', 'arent', 'wont', 'theres',
+  // Question shape ("how often", "how long", "what size"): says what kind of answer is wanted, not what it is about.
+  'often', 'long', 'fast', 'quickly', 'far', 'soon', 'late', 'early', 'size', 'kind', 'type', 'sort', 'allowed',
+  'minimum', 'maximum', 'length', 'happen', 'happens', 'exactly', 'currently', 'usually', 'normally', 'typically',
+  'still', 'supposed', 'required',
+]);
+
+// Other ways a passage says the same thing; deliberately small and generic (word forms and typos are handled apart).
+const SYNONYMS: Record<string, string[]> = {
+  fly: ['flight'], flying: ['flight'], flew: ['flight'], flight: ['fly'], flights: ['fly'],
+  uk: ['united kingdom'], britain: ['united kingdom'], usa: ['united states'],
+  vacation: ['pto', 'time off'], vacations: ['pto', 'time off'], pto: ['vacation', 'time off'],
+  payday: ['pay date', 'paid'], paycheck: ['payslip', 'pay'], salary: ['pay', 'compensation'],
+  laptop: ['computer'], computer: ['laptop'], boss: ['manager'], car: ['vehicle'], vehicle: ['car'],
+  cellphone: ['mobile'], wifi: ['wi-fi'], email: ['e-mail'],
+};
+
+/** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
+export function queryWords(query: string): string[] {
+  return query
+    .toLowerCase()
+    .replace(/\b(can|won)['’]t\b/g, (_m, w: string) => (w === 'can' ? 'can not' : 'will not'))
+    .replace(/n['’]t\b/g, ' not')
+    .replace(/['’](s|re|ve|ll|d|m)\b/g, '')
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w && !FILLER.has(w));
+}
+
+export interface QueryTerm {
+  /** The lexeme the question used (or its replacement when no visible passage uses it). */
+  lexeme: string;
+  /** Ways a passage may contain the term: each a list of lexemes that must all appear (a phrase). */
+  alts: string[][];
+  /** Inverse document frequency among the passages the asker may see (BM25 form, always > 0). */
+  idf: number;
+}
+
+const MAX_WORDS = 32;
+
+const LEXEME = /^[\p{L}\p{N}_]+$/u;
+
+/** The tsquery text of one term: `'vpn'` or `('fli' | 'flight')` or `('uk' | 'unit' <-> 'kingdom')`. */
+export function termQuery(t: QueryTerm): string {
+  const parts = t.alts.map((a) => a.map((l) => `'${l}'`).join(' <-> '));
+  return parts.length === 1 && t.alts[0]!.length === 1 ? parts[0]! : `(${parts.join(' | ')})`;
+}
+
+export function tsqueryOf(terms: readonly QueryTerm[], op: '&' | '|'): string {
+  return terms.map(termQuery).join(` ${op} `);
+}
+
+/** Every lexeme a term may match (for the per-passage "which terms are present" check). */
+export function allLexemes(terms: readonly QueryTerm[]): string[] {
+  return [...new Set(terms.flatMap((t) => t.alts.flat()))];
+}
+
+/** True when a passage containing `present` lexemes contains the term (some alternative wholly present). */
+export function termPresent(t: QueryTerm, present: ReadonlySet<string>): boolean {
+  return t.alts.some((a) => a.every((l) => present.has(l)));
+}
+
+/** Stems the question, adds alternatives, and weighs each term by rarity among passages visible to `principals`. */
+export async function analyzeQuery(db: Db, assistant: string, principals: readonly string[], query: string): Promise<QueryTerm[]> {
+  // A pasted page is not a question: its first words are what it is about, and they bound the cost.
+  const words = queryWords(query).slice(0, MAX_WORDS);
+  if (!words.length) return [];
+  const phrases = [...new Set([...words, ...words.flatMap((w) => SYNONYMS[w] ?? [])])];
+  // phraseto_tsquery keeps word order (for "united kingdom"); its text is parsed back into lexemes here.
+  const stemmed = await db.query<{ p: string; q: string }>(`SELECT p, phraseto_tsquery('english', p)::text AS q FROM unnest($1::text[]) AS p`, [phrases]);
+  const lexemesOf = new Map(
+    stemmed.map((r) => [r.p, [...r.q.matchAll(/'((?:[^']|'')+)'/g)].map((m) => m[1]!.replace(/''/g, "'")).filter((l) => LEXEME.test(l))]),
+  );
+  const terms: { lexeme: string; alts: string[][] }[] = [];
+  for (const w of words) {
+    const main = lexemesOf.get(w) ?? [];
+    if (main.length !== 1) continue; // a stop word (or a word PostgreSQL splits): nothing to search for
+    const alts = [main, ...(SYNONYMS[w] ?? []).map((s) => lexemesOf.get(s) ?? []).filter((a) => a.length > 0)];
+    const same = terms.find((t) => t.lexeme === main[0]);
+    if (same) {
+      for (const a of alts) if (!same.alts.some((b) => b.join(' ') === a.join(' '))) same.alts.push(a);
+    } else terms.push({ lexeme: main[0]!, alts });
+  }
+  if (!terms.length) return [];
+
+  // Frequencies count only passages the asker may see: hidden documents must not change how a question is read.
+  const stats = await db.query<{ lexeme: string | null; df: number | string | null; n: number | string | null }>(
+    `SELECT l.lexeme,
+            (SELECT sum(t.df) FROM kb_terms t WHERE t.assistant = $1 AND t.lexeme = l.lexeme AND t.access && $3::text[]) AS df,
+            (SELECT sum(s.chunks) FROM kb_term_sets s WHERE s.assistant = $1 AND s.access && $3::text[]) AS n
+       FROM unnest($2::text[]) AS l(lexeme)`,
+    [assistant, allLexemes(terms.map((t) => ({ ...t, idf: 0 }))), principals],
+  );
+  const df = new Map(stats.map((r) => [r.lexeme ?? '', Number(r.df ?? 0)]));
+  const n = Number(stats[0]?.n ?? 0);
+  const idf = (d: number) => Math.log(1 + (n - Math.min(d, n) + 0.5) / (Math.min(d, n) + 0.5));
+  // A phrase is about as frequent as its rarest word; a term as frequent as its most frequent way of being said.
+  const termDf = (alts: string[][]) => Math.max(0, ...alts.map((a) => Math.min(...a.map((l) => df.get(l) ?? 0))));
+
+  const out: QueryTerm[] = [];
+  const push = (t: { lexeme: string; alts: string[][] }, d: number) => {
+    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ ...t, idf: idf(d) });
+  };
+  for (const t of terms) {
+    const d = termDf(t.alts);
+    if (d > 0 || n === 0) {
+      push(t, d);
+      continue;
+    }
+    const alt = await closestLexeme(db, assistant, principals, t.lexeme);
+    if (alt) for (const a of alt) push({ lexeme: a.lexeme, alts: [[a.lexeme]] }, a.df);
+    else push(t, 0);
+  }
+  return out;
+}
+
+/**
+ * A word the passages never use may still be meant: another form ("crypto" → "cryptocurrency", "broke" →
+ * "broken"), a negation ("unreleased" → "released"), a typo ("pasword"), or two words written as one ("payday" →
+ * "pay" + "day"). Picks the most frequent candidate among visible passages.
+ */
+async function closestLexeme(db: Db, assistant: string, principals: readonly string[], lexeme: string): Promise<{ lexeme: string; df: number }[] | null> {
+  if (lexeme.length < 4 || !/^[\p{L}\p{N}]+$/u.test(lexeme)) return null;
+  const base = /^(un|non)(.{4,})$/.exec(lexeme)?.[2] ?? null;
+  const halves: string[] = [];
+  for (let i = 3; i <= lexeme.length - 3; i++) halves.push(lexeme.slice(0, i), lexeme.slice(i));
+  const rows = await db.query<{ lexeme: string; df: number }>(
+    `SELECT lexeme, sum(df)::int AS df FROM kb_terms
+      WHERE assistant = $1 AND access && $4::text[] AND (lexeme LIKE $2 OR lexeme = $3 OR lexeme = ANY($5::text[]))
+      GROUP BY lexeme ORDER BY 2 DESC, lexeme LIMIT 500`,
+    [assistant, lexeme.slice(0, 2) + '%', base, principals, halves],
+  );
+  const one = (r: { lexeme: string; df: number } | undefined) => (r ? [{ lexeme: r.lexeme, df: Number(r.df) }] : null);
+  const longer = rows.find((r) => r.lexeme.startsWith(lexeme) && r.lexeme.length <= lexeme.length + 6);
+  if (longer) return one(longer);
+  if (base) {
+    const negated = rows.find((r) => r.lexeme === base);
+    if (negated) return one(negated);
+  }
+  const max = lexeme.length >= 8 ? 2 : 1;
+  const typo = rows.find((r) => Math.abs(r.lexeme.length - lexeme.length) <= max && editDistance(r.lexeme, lexeme, max) <= max);
+  if (typo) return one(typo);
+  const known = new Map(rows.map((r) => [r.lexeme, Number(r.df)]));
+  for (let i = 3; i <= lexeme.length - 3; i++) {
+    const a = lexeme.slice(0, i);
+    const b = lexeme.slice(i);
+    if (known.has(a) && known.has(b)) return [{ lexeme: a, df: known.get(a)! }, { lexeme: b, df: known.get(b)! }];
+  }
+  return null;
+}

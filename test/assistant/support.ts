@@ -1,0 +1,67 @@
+// Runs the offline engine over the knowledge fixtures and collects what it yields.
+import type { AskingUser, EngineEvent, HistoryMessage } from '../../src/assistant/engine.ts';
+import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
+import { createKnowledge } from '../../src/knowledge/knowledge.ts';
+import { testDb, uniq } from '../support/db.ts';
+import { ingestFixtures } from '../knowledge/support.ts';
+
+export type MessageEvent = Extract<EngineEvent, { type: 'message' }>;
+
+export interface Turn {
+  events: EngineEvent[];
+  reasoning: string[];
+  snapshots: MessageEvent[];
+  final: MessageEvent;
+}
+
+export const ENGINEER: AskingUser = { id: 'u-ada', email: 'ada.lovelace@example.test', name: 'Ada Lovelace', groups: [] };
+export const HR_PERSON: AskingUser = { id: 'u-zoe', email: 'zoe.brennan@example.test', name: 'Zoë Brennan', groups: [] };
+
+/** A fresh assistant with the fixtures, and a function asking it questions (with optional history). */
+export async function fixtureAssistant() {
+  const db = await testDb();
+  const assistant = uniq('asst');
+  await ingestFixtures(db, assistant);
+  const knowledge = createKnowledge(db);
+  const engine = createOfflineEngine({ knowledge });
+  async function ask(input: string, opts: { user?: AskingUser; history?: HistoryMessage[] } = {}): Promise<Turn> {
+    const events: EngineEvent[] = [];
+    for await (const e of engine.answer({
+      user: opts.user ?? ENGINEER,
+      assistant,
+      conversationId: 'conv_test',
+      responseId: 'resp_test',
+      history: opts.history ?? [],
+      input,
+      signal: new AbortController().signal,
+    })) events.push(e);
+    const snapshots = events.filter((e): e is MessageEvent => e.type === 'message');
+    const final = snapshots.at(-1);
+    if (!final) throw new Error('no message');
+    return { events, reasoning: events.flatMap((e) => (e.type === 'reasoning' ? [e.text] : [])), snapshots, final };
+  }
+  /** The history entries a finished exchange leaves (as the core would store them). */
+  function exchange(question: string, turn: Turn): HistoryMessage[] {
+    return [
+      { actor: 'USER', text: question, citations: [] },
+      { actor: 'ASSISTANT', text: turn.final.text, citations: turn.final.citations.map((c) => ({ url: c.url, title: c.title, attributes: c.attributes })) },
+    ];
+  }
+  return { assistant, knowledge, engine, ask, exchange };
+}
+
+/** Checks the contract's citation rules on one message: code-point offsets, ascending, every citation referenced. */
+export function citationProblems(m: MessageEvent): string[] {
+  const problems: string[] = [];
+  const len = Array.from(m.text).length;
+  let prev = -1;
+  for (const r of m.references) {
+    if (!m.citations.some((c) => c.key === r.key)) problems.push(`reference to unknown ${r.key}`);
+    if (r.offset < prev) problems.push(`offsets not ascending at ${r.offset}`);
+    if (r.offset > len || r.offset < 0) problems.push(`offset ${r.offset} outside 0..${len}`);
+    prev = r.offset;
+  }
+  for (const c of m.citations) if (!m.references.some((r) => r.key === c.key)) problems.push(`citation ${c.key} never referenced`);
+  if (new Set(m.citations.map((c) => c.key)).size !== m.citations.length) problems.push('duplicate citations');
+  return problems;
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { applyIngest } from '../../src/knowledge/ingest.ts';
+import { createKnowledge } from '../../src/knowledge/knowledge.ts';
+import { resolvePrincipals } from '../../src/knowledge/principals.ts';
+import type { SourceDocument } from '../../src/knowledge/sources.ts';
+import { testDb, uniq } from '../support/db.ts';
+import { ingestFixtures } from './support.ts';
+
+describe('search', () => {
+  const assistant = uniq('asst');
+  before(async () => {
+    await ingestFixtures(await testDb(), assistant);
+  });
+
+  it('filters by access before ranking: a restricted passage that would rank first is absent for outsiders', async () => {
+    const k = createKnowledge(await testDb());
+    const q = 'quantum budget forecast';
+    const insider = await k.search(assistant, ['*', 'hr'], q);
+    assert.equal(insider[0]?.url, 'https://kb.example.test/hr/quantum-forecast', 'insiders get the restricted document first');
+    const outsider = await k.search(assistant, ['*', 'engineering'], q);
+    assert.ok(outsider.length > 0, 'the public passage is still found');
+    assert.ok(outsider.every((h) => h.url !== 'https://kb.example.test/hr/quantum-forecast'));
+    assert.equal(outsider[0]?.url, 'https://kb.example.test/it/lab');
+    // An email principal, case-insensitively.
+    const byEmail = await k.search(assistant, ['*', 'Grace.Hopper@Example.test'], q);
+    assert.equal(byEmail[0]?.url, 'https://kb.example.test/hr/quantum-forecast');
+  });
+
+  it('fills a small limit with visible passages even when many hidden ones match better', async () => {
+    const db = await testDb();
+    const own = uniq('asst');
+    const hidden: SourceDocument[] = Array.from({ length: 12 }, (_, i) => ({
+      path: `h${i}.md`, format: 'markdown', title: `Walrus tusk report ${i}`, url: `https://kb.example.test/h${i}`,
+      updatedAt: null, access: ['secret-club'], body: 'Walrus tusk walrus tusk walrus tusk measurements.',
+    }));
+    const visible: SourceDocument = {
+      path: 'v.md', format: 'markdown', title: 'Zoo notes', url: 'https://kb.example.test/v', updatedAt: null, access: ['*'],
+      body: 'One walrus has a chipped tusk.',
+    };
+    await applyIngest(db, { assistant: own, root: '/r', prune: false, documents: [...hidden, visible], people: [] });
+    const k = createKnowledge(db);
+    const hits = await k.search(own, ['*'], 'walrus tusk', { limit: 3 });
+    assert.deepEqual(hits.map((h) => h.url), ['https://kb.example.test/v']);
+    const members = await k.search(own, ['*', 'secret-club'], 'walrus tusk', { limit: 3 });
+    assert.equal(members.length, 3);
+    assert.ok(members.every((h) => h.url !== 'https://kb.example.test/v'), 'better matches rank first for members');
+  });
+
+  it('returns passages with heading, text, date and coverage, and falls back to OR when AND finds nothing', async () => {
+    const k = createKnowledge(await testDb());
+    const [hit] = await k.search(assistant, ['*'], 'How do I reset my VPN password?');
+    assert.ok(hit);
+    assert.equal(hit.title, 'Resetting your VPN password');
+    assert.equal(hit.heading, 'How to reset your VPN password');
+    assert.match(hit.text, /vpn\.example\.test\/reset/);
+    assert.equal(hit.updatedAt, '2026-05-01T10:00:00.000Z');
+    assert.equal(hit.coverage, 1);
+    const or = await k.search(assistant, ['*'], 'VPN password zebra');
+    assert.ok(or.length > 0, 'OR fallback finds passages without "zebra"');
+    assert.ok((or[0]!.coverage ?? 1) < 0.6, 'and says they cover only part of the question');
+  });
+
+  it('tolerates typos and other word forms of words the passages use', async () => {
+    const k = createKnowledge(await testDb());
+    const [hit] = await k.search(assistant, ['*'], 'electrc vehicles');
+    assert.equal(hit?.url, 'https://kb.example.test/facilities/parking');
+    assert.equal(hit?.coverage, 1);
+  });
+
+  it('knows a few synonyms, phrases included, and words written as one', async () => {
+    const db = await testDb();
+    const own = uniq('asst');
+    const mk = (path: string, body: string): SourceDocument => ({ path, format: 'markdown', title: path, url: `https://kb.example.test/${path}`, updatedAt: null, access: ['*'], body });
+    await applyIngest(db, {
+      assistant: own, root: '/r', prune: false, people: [],
+      documents: [
+        mk('air', 'Business class is allowed on flights longer than 10 hours.'),
+        mk('pay', 'Employees in the United Kingdom are paid on the 25th of each month.'),
+        mk('kingdom', 'The kingdom of fungi is large.'),
+        mk('desk', 'Book a hot desk for the day in the desk app.'),
+      ],
+    });
+    const k = createKnowledge(db);
+    const [fly] = await k.search(own, ['*'], 'Can I fly business class?');
+    assert.equal(fly?.url, 'https://kb.example.test/air');
+    assert.equal(fly?.coverage, 1);
+    const [uk] = await k.search(own, ['*'], 'When do UK employees get paid?');
+    assert.equal(uk?.url, 'https://kb.example.test/pay');
+    assert.equal(uk?.coverage, 1);
+    const [desk] = await k.search(own, ['*'], 'hotdesk');
+    assert.equal(desk?.url, 'https://kb.example.test/desk');
+  });
+
+  it('finds nothing for stop words only, and nothing for an unknown assistant', async () => {
+    const k = createKnowledge(await testDb());
+    assert.deepEqual(await k.search(assistant, ['*'], 'what is the'), []);
+    assert.deepEqual(await k.search(uniq('nobody'), ['*'], 'VPN password'), []);
+  });
+
+  it('adds the directory groups of the asking user to their principals', async () => {
+    const k = createKnowledge(await testDb());
+    const p = await resolvePrincipals(k, assistant, { id: 'u-1', email: 'Zoe.Brennan@example.test', groups: ['Extra'] });
+    assert.deepEqual(new Set(p), new Set(['*', 'u-1', 'zoe.brennan@example.test', 'extra', 'employees', 'hr']));
+    const stranger = await resolvePrincipals(k, assistant, { id: 'u-2', email: 'nobody@example.test', groups: [] });
+    assert.deepEqual(new Set(stranger), new Set(['*', 'u-2', 'nobody@example.test']));
+  });
+});
