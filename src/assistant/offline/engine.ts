@@ -8,7 +8,7 @@ import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
 import { answerKnowledge } from './knowledge.ts';
 import { answerClarified, answerElliptical, answerPeople, type PeopleOutcome } from './people.ts';
-import { nameSpans, peopleCueOf, smallTalkOf, type SmallTalk } from './router.ts';
+import { nameSpans, peopleCueOf, smallTalkOf, withoutGreeting, type SmallTalk } from './router.ts';
 
 export interface OfflineEngineOptions {
   knowledge: OfflineKnowledge;
@@ -26,7 +26,7 @@ export function createOfflineEngine(opts: OfflineEngineOptions): Engine {
 
 async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGenerator<EngineEvent> {
   const k = opts.knowledge;
-  const input = req.input.trim();
+  const input = withoutGreeting(req.input);
   const ctx = { k, assistant: req.assistant, history: req.history };
   let reasoning: string[] = [];
   let built: AnswerBuilder;

@@ -33,6 +33,21 @@ export function normalizeQuestion(s: string): string {
     .trim();
 }
 
+/** A greeting or courtesy in front of a real question ("Hi, how do I…", "hey there - who is…"). */
+const LEADING_COURTESY =
+  /^(?:(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))(?: there| parley| assistant| team| all)?|please|quick question|question)[\s!.,:;\-–—]+(?=\S)/i;
+
+/** The question without a leading greeting, so "Hi, what can you do?" routes like "what can you do?". */
+export function withoutGreeting(input: string): string {
+  let t = input.trim();
+  for (let i = 0; i < 3; i++) {
+    const m = LEADING_COURTESY.exec(t);
+    if (!m) break;
+    t = t.slice(m[0].length).trim();
+  }
+  return t || input.trim();
+}
+
 export function smallTalkOf(input: string): SmallTalk | null {
   const t = normalizeQuestion(input).replace(/[?]+$/, '').trim();
   for (const [kind, re] of SMALL_TALK) if (re.test(t)) return kind;
