@@ -28,6 +28,7 @@ export interface Parley {
   /** Whether this process claims and answers responses (always reaps). */
   claiming: boolean;
   knowledge: ParleyKnowledge;
+  engine: Engine;
   tokens: TokenSettings;
   logger: Logger;
   /** Stops accepting requests, lets answers in flight finish (or hands them back), closes the database. */
@@ -155,6 +156,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     worker,
     claiming: runWorker,
     knowledge,
+    engine,
     tokens,
     logger,
     close() {

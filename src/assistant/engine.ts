@@ -96,3 +96,19 @@ export class EngineError extends Error {
     this.name = 'EngineError';
   }
 }
+
+/**
+ * True for an EngineError, judged by shape as well as class: an engine loaded through a dynamic import can
+ * see its own copy of this module under tsx, and then `instanceof` alone would misfile its errors.
+ */
+export function isEngineError(err: unknown): err is EngineError {
+  if (err instanceof EngineError) return true;
+  const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    e.name === 'EngineError' &&
+    typeof e.message === 'string' &&
+    (e.code === 'ENGINE_TIMEOUT' || e.code === 'PROVIDER_ERROR' || e.code === 'INVALID_TOOL_CALL' || e.code === 'ENGINE_ERROR')
+  );
+}

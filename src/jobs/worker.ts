@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EngineError, type AskingUser, type Engine, type EngineEvent, type HistoryMessage } from '../assistant/engine.ts';
+import { EngineError, isEngineError, type AskingUser, type Engine, type EngineEvent, type HistoryMessage } from '../assistant/engine.ts';
 import { truncateCodePoints } from '../assistant/text.ts';
 import { type CoreDeps } from '../core/deps.ts';
 import { appendDelta, appendEvent } from '../core/event-log.ts';
@@ -390,10 +390,10 @@ export async function failResponse(deps: CoreDeps, responseId: string, error: { 
 
 function toClientError(err: unknown, signal: AbortSignal, timeoutSeconds: number): { code: string; message: string } {
   const reason = signal.aborted ? signal.reason : undefined;
-  if ((reason instanceof EngineError && reason.code === 'ENGINE_TIMEOUT') || (err instanceof EngineError && err.code === 'ENGINE_TIMEOUT' && signal.aborted)) {
+  if ((isEngineError(reason) && reason.code === 'ENGINE_TIMEOUT') || (isEngineError(err) && err.code === 'ENGINE_TIMEOUT' && signal.aborted)) {
     return { code: 'TIMEOUT', message: `The response did not complete within ${timeoutSeconds} seconds.` };
   }
-  if (err instanceof EngineError) return { code: err.code, message: err.message };
+  if (isEngineError(err)) return { code: err.code, message: err.message };
   return { code: 'ENGINE_ERROR', message: 'The assistant failed to answer. Please try again.' };
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { failResponse } from '../../src/jobs/worker.ts';
 import { testDb } from '../support/db.ts';
 import { BASE, startTestServer } from '../support/server.ts';
 
@@ -53,5 +54,7 @@ describe('CORS and shutdown', () => {
     const responseId = JSON.parse(received.split('data: ')[1]!.split('\n')[0]!).response.response_id as string;
     const [row] = await (await testDb()).query<{ status: string }>(`SELECT status FROM responses WHERE id = $1`, [responseId]);
     assert.equal(row!.status, 'CREATED', 'the response was not cancelled');
+    // Leave no claimable work behind for the servers of later tests (they share this database).
+    assert.equal(await failResponse(s.parley.deps, responseId, { code: 'TEST_CLEANUP', message: 'closed by the test' }), true);
   });
 });

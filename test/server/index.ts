@@ -11,3 +11,4 @@ import './recovery.test.ts';
 import './admin.test.ts';
 import './shared-limits.test.ts';
 import './cors-shutdown.test.ts';
+import './llm-e2e.test.ts';

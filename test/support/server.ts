@@ -25,7 +25,7 @@ export interface TestServer {
 
 /** A server on the shared test database with a scripted engine and a known HS256 secret. */
 export async function startTestServer(
-  opts: { engine?: Engine; env?: Record<string, string>; worker?: boolean; logger?: Logger } = {},
+  opts: { engine?: Engine | 'configured'; env?: Record<string, string>; worker?: boolean; logger?: Logger } = {},
 ): Promise<TestServer> {
   const db = await testDb();
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
@@ -36,18 +36,19 @@ export async function startTestServer(
     LOG_LEVEL: 'silent',
     ...opts.env,
   });
-  const engine = opts.engine ?? new ScriptedEngine();
+  // 'configured': the engine the configuration names (offline or a language model), as `npm start` would build.
+  const scripted = opts.engine === 'configured' ? undefined : (opts.engine ?? new ScriptedEngine());
   const parley = await createParley(config, {
     db,
     migrated: true,
-    engine,
+    ...(scripted ? { engine: scripted } : {}),
     logger: opts.logger ?? pino({ level: 'silent' }),
     ...(opts.worker === undefined ? {} : { worker: opts.worker }),
   });
   await parley.app.ready();
   return {
     parley,
-    engine,
+    engine: scripted ?? parley.engine,
     token: (user = {}) =>
       signUserToken(
         { hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' },

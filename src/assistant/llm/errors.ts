@@ -12,7 +12,7 @@ import {
   RetryError,
   TypeValidationError,
 } from 'ai';
-import { EngineError } from '../engine.ts';
+import { EngineError, isEngineError } from '../engine.ts';
 
 export interface FailureContext {
   /** Our own timer fired. */
@@ -32,7 +32,7 @@ export function invalidToolCall(toolName: string, cause: unknown): EngineError {
 }
 
 export function toEngineError(err: unknown, ctx: FailureContext): EngineError {
-  if (err instanceof EngineError) return err;
+  if (isEngineError(err)) return err;
   if (ctx.timedOut) {
     return new EngineError(
       'ENGINE_TIMEOUT',
@@ -42,7 +42,7 @@ export function toEngineError(err: unknown, ctx: FailureContext): EngineError {
   }
   if (ctx.callerSignal.aborted) {
     const reason: unknown = ctx.callerSignal.reason;
-    if (reason instanceof EngineError) return reason;
+    if (isEngineError(reason)) return reason;
     if (reason instanceof Error && reason.name === 'TimeoutError') {
       return new EngineError('ENGINE_TIMEOUT', 'The response timed out.', { cause: reason });
     }
