@@ -6,6 +6,7 @@ import './server/index.ts';
 import './knowledge/index.ts';
 import './assistant/index.ts';
 import './llm/index.ts';
+import './tools/index.ts';
 
 after(async () => {
   await closeTestDb();

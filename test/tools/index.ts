@@ -1,0 +1,2 @@
+// Imports every test file of this folder.
+import './conformance.test.ts';
