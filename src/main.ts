@@ -122,7 +122,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   await events.start();
   const runWorker = opts.worker ?? config.worker;
   if (runWorker) await jobs.start();
-  const worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) });
+  const worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) }, events);
   const redis = config.rateLimit.redisUrl
     ? new Redis(config.rateLimit.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false })
     : undefined;

@@ -8,7 +8,8 @@ import { CHANNEL_EVENTS } from './deps.ts';
  * every node's streams to read on (delivered at commit).
  *
  * `fence`: the worker's lease id; when the response is no longer leased to it, nothing is written and null is
- * returned, so a worker that lost its lease cannot write over the one that took over.
+ * returned, so a worker that lost its lease cannot write over the one that took over. Returns the stored event
+ * (for handing to this process's streams once the transaction commits).
  */
 export async function appendEvent(
   q: Queryable,
@@ -16,7 +17,7 @@ export async function appendEvent(
   type: StreamEventType,
   payload: Record<string, unknown>,
   fence?: string,
-): Promise<number | null> {
+): Promise<StoredEvent | null> {
   const rows = fence
     ? await q.query<{ last_seq: number }>(
         `UPDATE responses SET last_seq = last_seq + 1 WHERE id = $1 AND lease_owner = $2 RETURNING last_seq`,
@@ -34,8 +35,8 @@ export async function appendEvent(
     type,
     data,
   ]);
-  await q.query(`SELECT pg_notify($1, $2)`, [CHANNEL_EVENTS, responseId]);
-  return seq;
+  await q.query(`SELECT pg_notify($1, $2)`, [CHANNEL_EVENTS, `${responseId}:${seq}`]);
+  return { seq, event_type: type, data };
 }
 
 export interface StoredEvent {
@@ -64,7 +65,7 @@ export function isTerminal(type: StreamEventType): boolean {
 export async function appendDelta(
   q: Queryable,
   d: { responseId: string; lease: string; seq: number; idx: number; itemId: string; item: unknown },
-): Promise<boolean> {
+): Promise<StoredEvent | null> {
   const data = JSON.stringify({ event_type: 'RESPONSE_OUTPUT_DELTA', sequence_number: d.seq, output: d.item });
   const rows = await q.query(
     `WITH s AS (
@@ -76,9 +77,14 @@ export async function appendDelta(
        INSERT INTO response_outputs (response_id, idx, item_id, item)
        SELECT id, $5::int, $6::text, $7::jsonb FROM s
        ON CONFLICT (response_id, idx) DO UPDATE SET item = EXCLUDED.item RETURNING response_id
+     ), relaxed AS (
+       -- Intermediate snapshots need not wait for the WAL flush: the terminal event's durable commit flushes
+       -- everything before it, and a crash of the database mid-answer is covered by the retry, which
+       -- replaces this attempt's outputs. Create and terminal commits stay synchronous.
+       SELECT set_config('synchronous_commit', 'off', true) AS v
      )
-     SELECT pg_notify($8::text, $1::text) FROM e, o`,
+     SELECT pg_notify($8::text, $1::text || ':' || $3::text) FROM e, o, relaxed`,
     [d.responseId, d.lease, d.seq, data, d.idx, d.itemId, JSON.stringify(d.item), CHANNEL_EVENTS],
   );
-  return rows.length > 0;
+  return rows.length > 0 ? { seq: d.seq, event_type: 'RESPONSE_OUTPUT_DELTA', data } : null;
 }

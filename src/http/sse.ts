@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { CoreDeps } from '../core/deps.ts';
 import { isTerminal, readEvents, type StoredEvent } from '../core/event-log.ts';
-import type { NotifyHub } from '../jobs/hub.ts';
+import type { Notice, NotifyHub } from '../jobs/hub.ts';
 import type { Metrics } from './metrics.ts';
 
 /**
@@ -63,13 +63,18 @@ export async function streamEvents(
   let done = false;
   let dirty = true;
   let wake: (() => void) | null = null;
+  // Events handed over in-process by this node's worker, written without a database read.
+  const handed: StoredEvent[] = [];
   const kick = () => {
-    dirty = true;
     const w = wake;
     wake = null;
     w?.();
   };
-  const off = hub.on(responseId, kick);
+  const off = hub.on(responseId, (n: Notice) => {
+    if (n.event) handed.push(n.event);
+    else if (n.seq === undefined || n.seq > last) dirty = true;
+    kick();
+  });
   const onClose = () => {
     closed = true;
     kick();
@@ -90,6 +95,15 @@ export async function streamEvents(
   try {
     if (opts.first) write(opts.first);
     while (!closed && !done) {
+      if (handed.length) {
+        for (const e of handed.splice(0)) {
+          // In order: write it; a gap (an event this node did not write): read the log instead.
+          if (e.seq === last + 1) write(e);
+          else if (e.seq > last) dirty = true;
+          if (done) break;
+        }
+        continue;
+      }
       if (dirty) {
         dirty = false;
         const events = await readEvents(deps.db, responseId, last);

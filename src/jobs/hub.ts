@@ -1,11 +1,19 @@
+import type { StoredEvent } from '../core/event-log.ts';
 import type { Db } from '../store/db.ts';
+
+/** What a subscriber hears: the sequence number that was written (when known) and, in-process, the event itself. */
+export interface Notice {
+  seq?: number | undefined;
+  event?: StoredEvent | undefined;
+}
 
 /**
  * One LISTEN per channel per process, fanned out in memory: a node with 1,000 open streams holds one
- * database listener, not 1,000. Payload = the key subscribers registered for (a response id), or '' for all.
+ * database listener, not 1,000. Payloads are `<key>` or `<key>:<seq>`. Events written in this process are also
+ * handed to local subscribers directly (`publish`), so a stream on the node that answers never re-reads them.
  */
 export class NotifyHub {
-  private readonly subs = new Map<string, Set<() => void>>();
+  private readonly subs = new Map<string, Set<(n: Notice) => void>>();
   private readonly any = new Set<(key: string) => void>();
   private unlisten: (() => Promise<void>) | null = null;
 
@@ -18,14 +26,26 @@ export class NotifyHub {
     this.unlisten = await this.db.listen(this.channel, (payload) => this.dispatch(payload));
   }
 
-  private dispatch(key: string): void {
+  private dispatch(payload: string): void {
+    const colon = payload.lastIndexOf(':');
+    const key = colon > 0 ? payload.slice(0, colon) : payload;
+    const seq = colon > 0 ? Number(payload.slice(colon + 1)) : undefined;
+    this.deliver(key, { seq: Number.isInteger(seq) ? seq : undefined });
+  }
+
+  private deliver(key: string, notice: Notice): void {
     const set = this.subs.get(key);
-    if (set) for (const fn of [...set]) fn();
+    if (set) for (const fn of [...set]) fn(notice);
     for (const fn of [...this.any]) fn(key);
   }
 
+  /** Hands an event just committed in this process to this process's subscribers. */
+  publish(key: string, event: StoredEvent): void {
+    if (this.subs.has(key)) this.deliver(key, { seq: event.seq, event });
+  }
+
   /** Calls `fn` whenever `key` is notified; returns the unsubscribe function. */
-  on(key: string, fn: () => void): () => void {
+  on(key: string, fn: (n: Notice) => void): () => void {
     let set = this.subs.get(key);
     if (!set) {
       set = new Set();
@@ -44,11 +64,6 @@ export class NotifyHub {
   onAny(fn: (key: string) => void): () => void {
     this.any.add(fn);
     return () => this.any.delete(fn);
-  }
-
-  /** Wakes local subscribers without the database (used after local writes in tests and on shutdown). */
-  poke(key: string): void {
-    this.dispatch(key);
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { EngineError, isEngineError, type AskingUser, type Engine, type EngineEvent, type HistoryMessage } from '../assistant/engine.ts';
 import { truncateCodePoints } from '../assistant/text.ts';
 import { type CoreDeps } from '../core/deps.ts';
-import { appendDelta, appendEvent } from '../core/event-log.ts';
+import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
@@ -53,6 +53,8 @@ export class Worker {
     private readonly jobs: NotifyHub,
     private readonly log: Logger,
     private readonly hooks: WorkerHooks = {},
+    /** This process's event hub: committed events go straight to local streams (no re-read). */
+    private readonly local?: NotifyHub,
   ) {}
 
   /**
@@ -127,7 +129,9 @@ export class Worker {
     const { maxAttempts, leaseSeconds } = this.deps.config.responses;
     const lease = `${this.id}:${randomBytes(6).toString('hex')}`;
     const rows = await this.deps.db.query<ClaimedRow>(
-      `WITH next AS (
+      // A claim lost in a database crash only means the response is claimed again: no need to wait for the WAL.
+      `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)),
+       next AS (
          SELECT r.id FROM responses r
          WHERE r.status IN ('CREATED', 'IN_PROGRESS')
            AND (r.status = 'CREATED' OR r.lease_until < now())
@@ -141,7 +145,7 @@ export class Worker {
        UPDATE responses r
           SET status = 'IN_PROGRESS', attempts = r.attempts + 1, lease_owner = $1,
               lease_until = now() + make_interval(secs => $3), started_at = COALESCE(r.started_at, now())
-         FROM next WHERE r.id = next.id
+         FROM next, relaxed WHERE r.id = next.id
        RETURNING r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error, r.user_claims, r.assistant,
                  r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq, r.trace_id`,
       [lease, maxAttempts, leaseSeconds],
@@ -190,7 +194,7 @@ export class Worker {
         if (error.code === 'ENGINE_ERROR') log.error({ err }, 'engine failed');
         else log.warn({ err: (err as Error).message, code: error.code }, 'response failed');
         try {
-          const ok = await failResponse(this.deps, row.id, error, lease);
+          const ok = await failResponse(this.deps, row.id, error, lease, this.local);
           if (ok) this.hooks.onFinished?.('FAILED', (Date.now() - started) / 1000);
         } catch (e) {
           log.error({ err: e }, 'could not record failure');
@@ -209,16 +213,20 @@ export class Worker {
     const now = () => this.deps.now();
     // Outputs of an earlier attempt that died are replaced by this attempt's.
     let seq = row.last_seq;
-    await db.tx(async (q) => {
+    const started = await db.tx(async (q) => {
+      // Not a final state: no need to wait for the WAL flush (see appendDelta).
+      await q.query(`SELECT set_config('synchronous_commit', 'off', true)`);
       if (row.attempts === 1) {
         const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
-        const s = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
-        if (s === null) throw new LeaseLost();
-        seq = s;
-      } else {
-        await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
+        const ev = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
+        if (ev === null) throw new LeaseLost();
+        seq = ev.seq;
+        return ev;
       }
+      await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
+      return null;
     });
+    if (started) this.local?.publish(row.id, started);
 
     const { history, input } = await loadHistory(db, row);
     const outputs: OutputItem[] = [];
@@ -228,7 +236,9 @@ export class Worker {
     const record = async (idx: number, itemId: string, item: OutputItem) => {
       outputs[idx] = item;
       seq += 1;
-      if (!(await appendDelta(db, { responseId: row.id, lease, seq, idx, itemId, item }))) throw new LeaseLost();
+      const ev = await appendDelta(db, { responseId: row.id, lease, seq, idx, itemId, item });
+      if (!ev) throw new LeaseLost();
+      this.local?.publish(row.id, ev);
     };
 
     const iterator = this.engine.answer({
@@ -289,6 +299,12 @@ export class Worker {
     input: string,
   ): Promise<'COMPLETED'> {
     const completedAt = this.deps.now();
+    const written: StoredEvent[] = [];
+    const append = async (q: Queryable, type: 'RESPONSE_OUTPUT_DELTA' | 'RESPONSE_COMPLETED', payload: Record<string, unknown>) => {
+      const ev = await appendEvent(q, row.id, type, payload, lease);
+      if (ev === null) throw new LeaseLost();
+      written.push(ev);
+    };
     await this.deps.db.tx(async (q) => {
       for (const slot of slots) {
         // The last snapshot equals the final message, feedback included (contract §5).
@@ -301,7 +317,7 @@ export class Worker {
         };
         const item: OutputItem = { type: 'MESSAGE', message: final };
         outputs[slot.idx] = item;
-        if ((await appendEvent(q, row.id, 'RESPONSE_OUTPUT_DELTA', { output: item }, lease)) === null) throw new LeaseLost();
+        await append(q, 'RESPONSE_OUTPUT_DELTA', { output: item });
         await q.query(`UPDATE response_outputs SET item = $3 WHERE response_id = $1 AND idx = $2`, [row.id, slot.idx, JSON.stringify(item)]);
         await q.query(
           `INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, citations, content_references, created_at)
@@ -323,7 +339,7 @@ export class Worker {
         );
       }
       const response = renderResponse({ ...row, status: 'COMPLETED', completed_at: completedAt, error: null }, outputs);
-      if ((await appendEvent(q, row.id, 'RESPONSE_COMPLETED', { response }, lease)) === null) throw new LeaseLost();
+      await append(q, 'RESPONSE_COMPLETED', { response });
       await q.query(`UPDATE responses SET status = 'COMPLETED', completed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1`, [
         row.id,
         completedAt,
@@ -334,6 +350,7 @@ export class Worker {
         completedAt,
       ]);
     });
+    for (const ev of written) this.local?.publish(row.id, ev);
     return 'COMPLETED';
   }
 
@@ -355,7 +372,7 @@ export class Worker {
       const error = r.timed_out
         ? { code: 'TIMEOUT', message: `The response did not complete within ${timeoutSeconds} seconds.` }
         : { code: 'WORKER_LOST', message: 'The response could not be completed after several attempts.' };
-      if (await failResponse(this.deps, r.id, error)) {
+      if (await failResponse(this.deps, r.id, error, undefined, this.local)) {
         n++;
         this.hooks.onFinished?.('FAILED', 0);
       }
@@ -365,16 +382,22 @@ export class Worker {
 }
 
 /** Marks a response FAILED with a client-safe error and appends RESPONSE_FAILED; false when it was already final or not ours. */
-export async function failResponse(deps: CoreDeps, responseId: string, error: { code: string; message: string }, lease?: string): Promise<boolean> {
+export async function failResponse(
+  deps: CoreDeps,
+  responseId: string,
+  error: { code: string; message: string },
+  lease?: string,
+  local?: NotifyHub,
+): Promise<boolean> {
   const completedAt = deps.now();
-  return deps.db.tx(async (q) => {
+  const ev = await deps.db.tx(async (q) => {
     const rows = await q.query<ResponseRow & { lease_owner: string | null }>(
       `SELECT id, conversation_id, status, created_at, completed_at, error, lease_owner FROM responses
        WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE SKIP LOCKED`,
       [responseId],
     );
     const row = rows[0];
-    if (!row || (lease !== undefined && row.lease_owner !== lease)) return false;
+    if (!row || (lease !== undefined && row.lease_owner !== lease)) return null;
     const outputs = (await q.query<{ item: OutputItem }>(`SELECT item FROM response_outputs WHERE response_id = $1 ORDER BY idx`, [responseId])).map(
       (o) => o.item,
     );
@@ -383,9 +406,10 @@ export async function failResponse(deps: CoreDeps, responseId: string, error: { 
       [responseId, completedAt, JSON.stringify(error)],
     );
     const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
-    await appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
-    return true;
+    return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
   });
+  if (ev) local?.publish(responseId, ev);
+  return ev !== null;
 }
 
 function toClientError(err: unknown, signal: AbortSignal, timeoutSeconds: number): { code: string; message: string } {
