@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
@@ -111,10 +112,13 @@ const schema = z.object({
       timeoutSeconds: positiveInt.default(120),
       maxAttempts: positiveInt.default(3),
       leaseSeconds: positiveInt.default(30),
-      /** Responses one worker process answers at once. */
-      concurrency: positiveInt.default(4),
+      /**
+       * Responses one worker process answers at once. Default: the CPU count for the offline engine (its work is
+       * CPU-bound, and more in flight only queues behind itself), 16 for a language model (which mostly waits).
+       */
+      concurrency: positiveInt.optional(),
     })
-    .default({ timeoutSeconds: 120, maxAttempts: 3, leaseSeconds: 30, concurrency: 4 }),
+    .default({ timeoutSeconds: 120, maxAttempts: 3, leaseSeconds: 30 }),
   worker: bool.default(true),
   /** Browser origins allowed to call the API (CORS); `*` for any. Empty: no CORS headers. */
   corsOrigins: z
@@ -211,6 +215,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     throw new ConfigError(`invalid configuration: ${field}${envName ? ` (${envName})` : ''}: ${issue.message}`);
   }
   const cfg = result.data;
+  cfg.responses.concurrency ??= cfg.engine.kind === 'offline' ? Math.max(2, availableParallelism()) : 16;
   const names = new Set<string>();
   for (const a of cfg.assistants) {
     if (names.has(a.name)) throw new ConfigError(`invalid configuration: assistants: duplicate name ${a.name}`);

@@ -66,7 +66,7 @@ export class Worker {
     this.running = true;
     if (opts.claim !== false) {
       this.offJobs = this.jobs.onAny(() => this.wakeAll());
-      for (let i = 0; i < this.deps.config.responses.concurrency; i++) this.loops.push(this.loop());
+      for (let i = 0; i < (this.deps.config.responses.concurrency ?? 2); i++) this.loops.push(this.loop());
     }
     this.reaper = setInterval(() => {
       this.reap().catch((err: unknown) => this.log.error({ err }, 'reaper failed'));
