@@ -367,6 +367,11 @@ export class Worker {
        ORDER BY pos LIMIT 100`,
       [maxAttempts],
     );
+    // Idempotency keys only promise 24 h (contract §2): drop older ones a batch at a time.
+    await this.deps.db.query(
+      `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+         SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '24 hours' LIMIT 1000))`,
+    );
     let n = 0;
     for (const r of rows) {
       const error = r.timed_out

@@ -2,6 +2,7 @@
  * What ingestion moves around: parsed sources (plain JSON, so the CLI can parse files and POST them to a running
  * server) and the summary of applying them.
  */
+import type { Person } from './types.ts';
 
 /** One document, parsed from a file. `body` is CommonMark (HTML is converted), without front matter. */
 export interface SourceDocument {
@@ -21,16 +22,7 @@ export interface SourceDocument {
 }
 
 /** One directory entry. `managerId` is resolved by the parser against the same directory (id, email or name). */
-export interface SourcePerson {
-  id: string;
-  name: string;
-  email: string;
-  title: string;
-  department: string;
-  location: string;
-  phone: string;
-  managerId: string | null;
-  groups: string[];
+export interface SourcePerson extends Omit<Person, 'managerName' | 'url'> {
   /** Directory entry URL when the source gives one; otherwise the configured directory base + id. */
   url: string | null;
 }

@@ -28,6 +28,24 @@ describe('idempotency races and shared rate limits', () => {
     }
   });
 
+  it('forgets idempotency keys after 24 hours', async () => {
+    const s = await startTestServer({ worker: false });
+    try {
+      const db = await testDb();
+      const sub = `u-old-${Date.now()}`;
+      await db.query(
+        `INSERT INTO idempotency_keys (user_id, key, operation, request_hash, status_code, body, created_at)
+         VALUES ($1, 'old', 'conversation:x', 'h', 201, '{}', now() - interval '25 hours'), ($1, 'new', 'conversation:x', 'h', 201, '{}', now())`,
+        [sub],
+      );
+      await s.parley.worker.reap();
+      const left = await db.query<{ key: string }>(`SELECT key FROM idempotency_keys WHERE user_id = $1 ORDER BY key`, [sub]);
+      assert.deepEqual(left.map((r) => r.key), ['new']);
+    } finally {
+      await s.close();
+    }
+  });
+
   const redisUrl = process.env['TEST_REDIS_URL'];
   it('two nodes share one Redis rate limit', { skip: !redisUrl && 'set TEST_REDIS_URL to run' }, async () => {
     const env = { RATE_LIMIT_MAX: '4', RATE_LIMIT_WINDOW_SECONDS: '60', REDIS_URL: redisUrl! };
