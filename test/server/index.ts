@@ -12,3 +12,4 @@ import './admin.test.ts';
 import './shared-limits.test.ts';
 import './cors-shutdown.test.ts';
 import './llm-e2e.test.ts';
+import './load.test.ts';
