@@ -11,10 +11,10 @@ import { ASSISTANT, BASE, TEST_SECRET, parseSse } from '../support/server.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/parley.mjs', import.meta.url));
 
-/** Starts `parley serve` as its own process on the test PostgreSQL; resolves with its base URL. */
-function startNode(extraArgs: string[]): Promise<{ proc: ChildProcess; url: string }> {
+/** Starts `parley <command>` as its own process on the test PostgreSQL; resolves with its base URL once ready. */
+function startNode(command: 'serve' | 'worker', extraArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [BIN, 'serve', ...extraArgs], {
+    const proc = spawn(process.execPath, [BIN, command, ...extraArgs], {
       env: {
         ...process.env,
         DATABASE_URL: process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'],
@@ -33,9 +33,9 @@ function startNode(extraArgs: string[]): Promise<{ proc: ChildProcess; url: stri
     proc.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /"address":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
+      if (m || (command === 'worker' && out.includes('"msg":"worker running"'))) {
         clearTimeout(timer);
-        resolve({ proc, url: m[1]! });
+        resolve({ proc, url: m?.[1] ?? '' });
       }
     });
     proc.on('exit', (code) => {
@@ -45,18 +45,19 @@ function startNode(extraArgs: string[]): Promise<{ proc: ChildProcess; url: stri
   });
 }
 
-describe('two server processes on one PostgreSQL', { skip: !onPostgres() && 'needs PostgreSQL (TEST_DATABASE_URL)' }, () => {
+describe('three processes on one PostgreSQL: two HTTP-only nodes and a worker', { skip: !onPostgres() && 'needs PostgreSQL (TEST_DATABASE_URL)' }, () => {
   let a: { proc: ChildProcess; url: string };
   let b: { proc: ChildProcess; url: string };
+  let w: { proc: ChildProcess; url: string };
   before(async () => {
-    // A serves HTTP only; B serves HTTP and runs the worker.
-    [a, b] = await Promise.all([startNode(['--no-worker']), startNode([])]);
+    // A and B serve HTTP only; W is a `parley worker` process with no HTTP at all.
+    [a, b, w] = await Promise.all([startNode('serve', ['--no-worker']), startNode('serve', ['--no-worker']), startNode('worker')]);
   });
   after(() => {
-    for (const n of [a, b]) n?.proc.kill('SIGTERM');
+    for (const n of [a, b, w]) n?.proc.kill('SIGTERM');
   });
 
-  it('a response created on one node is streamed from the other and answered by its worker', async () => {
+  it('a response created on one node is streamed from the other and answered by the worker process', async () => {
     const token = await signUserToken(
       { hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' },
       { sub: uniq('cluster'), email: 'maya.chen@acme.example' },
@@ -78,13 +79,13 @@ describe('two server processes on one PostgreSQL', { skip: !onPostgres() && 'nee
     assert.equal(events[0]!.event, 'RESPONSE_CREATED');
     assert.equal(events.at(-1)!.event, 'RESPONSE_COMPLETED');
     assert.deepEqual(events.map((e) => Number(e.id)), events.map((_, i) => i + 1));
-    // and node A, which has no worker, serves the finished answer too
+    // and node A serves the finished answer too
     const polled = (await (await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}`, { headers })).json()) as { status: string };
     assert.equal(polled.status, 'COMPLETED');
     assert.deepEqual(polled, JSON.parse(events.at(-1)!.data!).response);
   });
 
-  it('a stream opened on the node without a worker goes live as the other node answers', async () => {
+  it('a stream opened on an HTTP-only node goes live as the worker process answers', async () => {
     const token = await signUserToken({ hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' }, { sub: uniq('cluster') }, 600);
     const headers = { authorization: `Bearer ${token}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json', accept: 'text/event-stream' };
     const conv = (await (await fetch(`${b.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json()) as { conversation_id: string };
