@@ -1,7 +1,6 @@
 import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId } from '../protocol/ids.ts';
 import type { Message } from '../protocol/schemas.ts';
-import { requireConversation } from './conversations.ts';
 import { decodeCursor, encodeCursor } from './cursors.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { MESSAGE_COLUMNS, renderMessage, type MessageRow } from './render.ts';
@@ -14,21 +13,29 @@ export async function listConversationMessages(
   conversationId: string,
   opts: { cursor?: string | undefined; limit?: number | undefined },
 ): Promise<{ messages: Message[]; metadata: { next_cursor: string | null } }> {
-  await requireConversation(deps.db, caller, conversationId);
+  if (!isId('conv', conversationId)) throw notFound('conversation');
   const limit = opts.limit ?? 20;
   const scope = `messages:${caller.user.id}:${conversationId}`;
-  const params: unknown[] = [conversationId, limit + 1];
-  let where = '';
+  let before = Number.MAX_SAFE_INTEGER;
   if (opts.cursor !== undefined) {
     const [pos] = decodeCursor(deps.keys, scope, opts.cursor);
     if (typeof pos !== 'number' || !Number.isSafeInteger(pos)) throw new ApiError('INVALID_CURSOR', 'cursor is invalid');
-    params.push(pos);
-    where = 'AND pos < $3';
+    before = pos;
   }
-  const rows = await deps.db.query<MessageRow & { pos: number }>(
-    `SELECT ${MESSAGE_COLUMNS}, pos FROM messages WHERE conversation_id = $1 ${where} ORDER BY pos DESC LIMIT $2`,
-    params,
+  // Ownership and the page in one round trip: no row means not the caller's conversation (404); a row with a
+  // null message id means an empty page.
+  const joined = await deps.db.query<Omit<MessageRow, 'id'> & { id: string | null; pos: number | null }>(
+    `SELECT m.id, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at, m.pos
+     FROM conversations c
+     LEFT JOIN LATERAL (
+       SELECT ${MESSAGE_COLUMNS}, pos FROM messages
+       WHERE conversation_id = c.id AND pos < $4 ORDER BY pos DESC LIMIT $5
+     ) m ON true
+     WHERE c.id = $1 AND c.user_id = $2 AND c.assistant = $3`,
+    [conversationId, caller.user.id, caller.assistant, before, limit + 1],
   );
+  if (joined.length === 0) throw notFound('conversation');
+  const rows = joined.filter((r): r is MessageRow & { pos: number } => r.id !== null);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? encodeCursor(deps.keys, scope, [Number(last.pos)]) : null;
