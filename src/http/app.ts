@@ -3,7 +3,7 @@ import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -44,7 +44,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'trace_id' }),
     bodyLimit: deps.config.bodyLimit,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // Errors the router raises before any hook (an undecodable or absurdly long path): the contract's envelope and
+    // trace header all the same. A path id that cannot even be read is a malformed id, hence 404 (contract §3).
+    frameworkErrors: (err, req, reply) => {
+      const api =
+        err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError('NOT_FOUND', 'not found')
+          : new ApiError('INVALID_INPUT', 'the request could not be read');
+      void (reply as unknown as FastifyReply).header(TRACE_HEADER, req.id).status(api.status).send(api.toBody());
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.decorateRequest('caller', null);

@@ -109,6 +109,18 @@ describe('hostile input', () => {
     assert.deepEqual(await snapshot(), before, 'nothing stored changed');
   });
 
+  it('answers unreadable and over-long path ids with 404 in the envelope, with a trace id', async () => {
+    for (const url of [`${BASE}/conversations/${'x'.repeat(5000)}`, `${BASE}/conversations/%E0%A4%A`, `${BASE}/conversations/conv_%F0%9F%99%82`]) {
+      const r = await s.parley.app.inject({ method: 'GET', url, headers: s.headers(alice) });
+      assert.equal(r.statusCode, 404, url.slice(0, 60));
+      assert.equal(r.json().error.code, 'NOT_FOUND');
+      assert.ok(r.headers['x-moveworks-root-uuid']);
+    }
+    const dup = await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations?limit=1&limit=2`, headers: s.headers(alice) });
+    assert.equal(dup.statusCode, 400);
+    assert.equal(dup.json().error.code, 'INVALID_INPUT');
+  });
+
   it('answers unknown routes with the envelope and a trace id', async () => {
     const r = await s.parley.app.inject({ method: 'GET', url: '/rest/v1beta1/nope' });
     assert.equal(r.statusCode, 404);
