@@ -13,3 +13,4 @@ import './shared-limits.test.ts';
 import './cors-shutdown.test.ts';
 import './llm-e2e.test.ts';
 import './load.test.ts';
+import './fuzz.test.ts';
