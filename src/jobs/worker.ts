@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EngineError, isEngineError, type AskingUser, type Engine, type EngineEvent, type HistoryMessage } from '../assistant/engine.ts';
-import { truncateCodePoints } from '../assistant/text.ts';
+import { EngineError, type AskingUser, type Engine, type EngineEvent } from '../assistant/engine.ts';
 import { type CoreDeps } from '../core/deps.ts';
 import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
-import type { Citation, ContentReference, Message, OutputItem } from '../protocol/schemas.ts';
+import type { Message, OutputItem } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
+import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
+import { failResponse, toClientError } from './failure.ts';
 import type { NotifyHub } from './hub.ts';
 
-/** Earlier messages handed to the engine. */
-const HISTORY_LIMIT = 20;
+export { failResponse, titleFrom };
+
 const IDLE_POLL_MS = 5000;
 const REAP_EVERY_MS = 5000;
 
@@ -384,125 +385,4 @@ export class Worker {
     }
     return n;
   }
-}
-
-/** Marks a response FAILED with a client-safe error and appends RESPONSE_FAILED; false when it was already final or not ours. */
-export async function failResponse(
-  deps: CoreDeps,
-  responseId: string,
-  error: { code: string; message: string },
-  lease?: string,
-  local?: NotifyHub,
-): Promise<boolean> {
-  const completedAt = deps.now();
-  const ev = await deps.db.tx(async (q) => {
-    const rows = await q.query<ResponseRow & { lease_owner: string | null }>(
-      `SELECT id, conversation_id, status, created_at, completed_at, error, lease_owner FROM responses
-       WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE SKIP LOCKED`,
-      [responseId],
-    );
-    const row = rows[0];
-    if (!row || (lease !== undefined && row.lease_owner !== lease)) return null;
-    const outputs = (await q.query<{ item: OutputItem }>(`SELECT item FROM response_outputs WHERE response_id = $1 ORDER BY idx`, [responseId])).map(
-      (o) => o.item,
-    );
-    await q.query(
-      `UPDATE responses SET status = 'FAILED', completed_at = $2, error = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1`,
-      [responseId, completedAt, JSON.stringify(error)],
-    );
-    const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
-    return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
-  });
-  if (ev) local?.publish(responseId, ev);
-  return ev !== null;
-}
-
-function toClientError(err: unknown, signal: AbortSignal, timeoutSeconds: number): { code: string; message: string } {
-  const reason = signal.aborted ? signal.reason : undefined;
-  if ((isEngineError(reason) && reason.code === 'ENGINE_TIMEOUT') || (isEngineError(err) && err.code === 'ENGINE_TIMEOUT' && signal.aborted)) {
-    return { code: 'TIMEOUT', message: `The response did not complete within ${timeoutSeconds} seconds.` };
-  }
-  if (isEngineError(err)) return { code: err.code, message: err.message };
-  return { code: 'ENGINE_ERROR', message: 'The assistant failed to answer. Please try again.' };
-}
-
-function buildMessage(
-  row: ClaimedRow,
-  id: string,
-  createdAt: string,
-  ev: Extract<EngineEvent, { type: 'message' }>,
-  citationIds: Map<string, string>,
-): Message {
-  const citeId = (key: string) => {
-    let c = citationIds.get(key);
-    if (!c) {
-      c = newId('cite');
-      citationIds.set(key, c);
-    }
-    return c;
-  };
-  const known = new Set(ev.citations.map((c) => c.key));
-  const references: ContentReference[] = ev.references
-    .filter((r) => known.has(r.key))
-    .map((r) => ({ citation_id: citeId(r.key), offset: r.offset }))
-    .sort((a, b) => a.offset - b.offset);
-  const referenced = new Set(ev.references.map((r) => r.key));
-  const seen = new Set<string>();
-  const citations: Citation[] = [];
-  for (const c of ev.citations) {
-    // Unique per message, and only what the text points at (contract §6).
-    if (seen.has(c.key) || !referenced.has(c.key)) continue;
-    seen.add(c.key);
-    citations.push({
-      citation_id: citeId(c.key),
-      url: c.url,
-      display: { title: commonmark(c.title), body: commonmark(c.body), attributes: c.attributes },
-    });
-  }
-  return {
-    message_id: id,
-    conversation_id: row.conversation_id,
-    response_id: row.id,
-    actor: 'ASSISTANT',
-    content: commonmark(ev.text),
-    created_at: createdAt,
-    citations,
-    content_references: references,
-  };
-}
-
-function textOf(m: Message): string {
-  return m.content.type === 'COMMONMARK_TEXT' ? m.content.commonmark_text.text : m.content.plain_text.text;
-}
-
-/** A title made from the exchange: the first line of the question, at most 80 characters, cut at a word. */
-export function titleFrom(input: string): string {
-  const line = input.replace(/\s+/g, ' ').trim();
-  if (Array.from(line).length <= 80) return line;
-  const cut = truncateCodePoints(line, 79);
-  const space = cut.lastIndexOf(' ');
-  return (space > 40 ? cut.slice(0, space) : cut) + '…';
-}
-
-async function loadHistory(q: Queryable, row: ClaimedRow): Promise<{ history: HistoryMessage[]; input: string }> {
-  // Ordered by response, then message: a conversation reads Q1 A1 Q2 A2 even when Q2 was posted before A1
-  // existed. FIFO answering means every earlier response is final by now.
-  const rows = await q.query<{ id: string; actor: 'USER' | 'ASSISTANT'; text: string; citations: Citation[] | null }>(
-    `SELECT m.id, m.actor, m.text, m.citations FROM messages m JOIN responses r ON r.id = m.response_id
-     WHERE m.conversation_id = $1 AND r.pos <= (SELECT pos FROM responses WHERE id = $2)
-     ORDER BY r.pos DESC, m.pos DESC LIMIT $3`,
-    [row.conversation_id, row.id, HISTORY_LIMIT + 1],
-  );
-  rows.reverse();
-  const inputRow = rows.pop();
-  const history = rows.map((m) => ({
-    actor: m.actor,
-    text: m.text,
-    citations: (m.citations ?? []).map((c) => ({
-      url: c.url,
-      title: c.display.title.type === 'COMMONMARK_TEXT' ? c.display.title.commonmark_text.text : '',
-      attributes: c.display.attributes,
-    })),
-  }));
-  return { history, input: inputRow?.text ?? '' };
 }

@@ -1,0 +1,100 @@
+import type { AskingUser, EngineEvent, HistoryMessage } from '../assistant/engine.ts';
+import { truncateCodePoints } from '../assistant/text.ts';
+import { commonmark } from '../core/render.ts';
+import { newId } from '../protocol/ids.ts';
+import type { Citation, ContentReference, Message } from '../protocol/schemas.ts';
+import type { Queryable } from '../store/db.ts';
+
+/** Earlier messages handed to the engine. */
+const HISTORY_LIMIT = 20;
+
+/** What turning engine output into wire messages needs of the claimed response. */
+export interface AnsweringRow {
+  id: string;
+  conversation_id: string;
+  input_message_id: string;
+  user_claims: AskingUser;
+}
+
+/** A wire message from an engine snapshot: stable `cite_` ids per source key, only referenced citations, unique. */
+export function buildMessage(
+  row: AnsweringRow,
+  id: string,
+  createdAt: string,
+  ev: Extract<EngineEvent, { type: 'message' }>,
+  citationIds: Map<string, string>,
+): Message {
+  const citeId = (key: string) => {
+    let c = citationIds.get(key);
+    if (!c) {
+      c = newId('cite');
+      citationIds.set(key, c);
+    }
+    return c;
+  };
+  const known = new Set(ev.citations.map((c) => c.key));
+  const references: ContentReference[] = ev.references
+    .filter((r) => known.has(r.key))
+    .map((r) => ({ citation_id: citeId(r.key), offset: r.offset }))
+    .sort((a, b) => a.offset - b.offset);
+  const referenced = new Set(ev.references.map((r) => r.key));
+  const seen = new Set<string>();
+  const citations: Citation[] = [];
+  for (const c of ev.citations) {
+    // Unique per message, and only what the text points at (contract §6).
+    if (seen.has(c.key) || !referenced.has(c.key)) continue;
+    seen.add(c.key);
+    citations.push({
+      citation_id: citeId(c.key),
+      url: c.url,
+      display: { title: commonmark(c.title), body: commonmark(c.body), attributes: c.attributes },
+    });
+  }
+  return {
+    message_id: id,
+    conversation_id: row.conversation_id,
+    response_id: row.id,
+    actor: 'ASSISTANT',
+    content: commonmark(ev.text),
+    created_at: createdAt,
+    citations,
+    content_references: references,
+  };
+}
+
+export function textOf(m: Message): string {
+  return m.content.type === 'COMMONMARK_TEXT' ? m.content.commonmark_text.text : m.content.plain_text.text;
+}
+
+/** A title made from the exchange: the first line of the question, at most 80 characters, cut at a word. */
+export function titleFrom(input: string): string {
+  const line = input.replace(/\s+/g, ' ').trim();
+  if (Array.from(line).length <= 80) return line;
+  const cut = truncateCodePoints(line, 79);
+  const space = cut.lastIndexOf(' ');
+  return (space > 40 ? cut.slice(0, space) : cut) + '…';
+}
+
+/** The conversation up to this response's input, oldest first, and the input itself. */
+export async function loadHistory(q: Queryable, row: AnsweringRow): Promise<{ history: HistoryMessage[]; input: string }> {
+  // Ordered by response, then message: a conversation reads Q1 A1 Q2 A2 even when Q2 was posted before A1
+  // existed. FIFO answering means every earlier response is final by now.
+  const rows = await q.query<{ id: string; actor: 'USER' | 'ASSISTANT'; text: string; citations: Citation[] | null }>(
+    `SELECT m.id, m.actor, m.text, m.citations FROM messages m JOIN responses r ON r.id = m.response_id
+     WHERE m.conversation_id = $1 AND r.pos <= (SELECT pos FROM responses WHERE id = $2)
+     ORDER BY r.pos DESC, m.pos DESC LIMIT $3`,
+    [row.conversation_id, row.id, HISTORY_LIMIT + 1],
+  );
+  rows.reverse();
+  const inputRow = rows.pop();
+  const history = rows.map((m) => ({
+    actor: m.actor,
+    text: m.text,
+    citations: (m.citations ?? []).map((c) => ({
+      url: c.url,
+      title: c.display.title.type === 'COMMONMARK_TEXT' ? c.display.title.commonmark_text.text : '',
+      attributes: c.display.attributes,
+    })),
+  }));
+  return { history, input: inputRow?.text ?? '' };
+}

@@ -1,0 +1,47 @@
+import { isEngineError } from '../assistant/engine.ts';
+import { type CoreDeps } from '../core/deps.ts';
+import { appendEvent } from '../core/event-log.ts';
+import { renderResponse, type ResponseRow } from '../core/render.ts';
+import type { OutputItem } from '../protocol/schemas.ts';
+import type { NotifyHub } from './hub.ts';
+
+/** Marks a response FAILED with a client-safe error and appends RESPONSE_FAILED; false when it was already final or not ours. */
+export async function failResponse(
+  deps: CoreDeps,
+  responseId: string,
+  error: { code: string; message: string },
+  lease?: string,
+  local?: NotifyHub,
+): Promise<boolean> {
+  const completedAt = deps.now();
+  const ev = await deps.db.tx(async (q) => {
+    const rows = await q.query<ResponseRow & { lease_owner: string | null }>(
+      `SELECT id, conversation_id, status, created_at, completed_at, error, lease_owner FROM responses
+       WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE SKIP LOCKED`,
+      [responseId],
+    );
+    const row = rows[0];
+    if (!row || (lease !== undefined && row.lease_owner !== lease)) return null;
+    const outputs = (await q.query<{ item: OutputItem }>(`SELECT item FROM response_outputs WHERE response_id = $1 ORDER BY idx`, [responseId])).map(
+      (o) => o.item,
+    );
+    await q.query(
+      `UPDATE responses SET status = 'FAILED', completed_at = $2, error = $3, lease_owner = NULL, lease_until = NULL WHERE id = $1`,
+      [responseId, completedAt, JSON.stringify(error)],
+    );
+    const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
+    return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
+  });
+  if (ev) local?.publish(responseId, ev);
+  return ev !== null;
+}
+
+/** The client-safe `error` of a FAILED response, from whatever ended the answer. */
+export function toClientError(err: unknown, signal: AbortSignal, timeoutSeconds: number): { code: string; message: string } {
+  const reason = signal.aborted ? signal.reason : undefined;
+  if ((isEngineError(reason) && reason.code === 'ENGINE_TIMEOUT') || (isEngineError(err) && err.code === 'ENGINE_TIMEOUT' && signal.aborted)) {
+    return { code: 'TIMEOUT', message: `The response did not complete within ${timeoutSeconds} seconds.` };
+  }
+  if (isEngineError(err)) return { code: err.code, message: err.message };
+  return { code: 'ENGINE_ERROR', message: 'The assistant failed to answer. Please try again.' };
+}
