@@ -1,6 +1,6 @@
 import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId } from '../protocol/ids.ts';
-import type { Event } from '../protocol/schemas.ts';
+import type { EventV1 } from '../protocol/schemas.ts';
 import { requireConversation } from './conversations.ts';
 import { decodeCursor, encodeCursor } from './cursors.ts';
 import type { Caller, CoreDeps } from './deps.ts';
@@ -15,7 +15,7 @@ export async function listEvents(
   caller: Caller,
   conversationId: string,
   opts: { cursor?: string | undefined; limit?: number | undefined; starting_after?: string | undefined; ending_at?: string | undefined },
-): Promise<{ events: Event[]; metadata: { next_cursor: string | null } }> {
+): Promise<{ events: EventV1[]; metadata: { next_cursor: string | null } }> {
   const all = conversationId === '-';
   if (!all) await requireConversation(deps.db, caller, conversationId);
   const limit = opts.limit ?? 20;
@@ -41,8 +41,8 @@ export async function listEvents(
     if (typeof pos !== 'number' || !Number.isSafeInteger(pos)) throw new ApiError('INVALID_CURSOR', 'cursor is invalid');
     lower = Math.max(lower, pos);
   }
-  const rows = await deps.db.query<MessageRow & { event_id: string; pos: number }>(
-    `SELECT e.id AS event_id, e.pos, ${MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}
+  const rows = await deps.db.query<MessageRow & { event_id: string; pos: number; event_created_at: Date }>(
+    `SELECT e.id AS event_id, e.pos, e.created_at AS event_created_at, ${MESSAGE_COLUMNS.split(', ').map((c) => 'm.' + c).join(', ')}
      FROM conversation_events e JOIN messages m ON m.id = e.message_id
      WHERE e.user_id = $1 AND e.assistant = $2 AND ($3::text IS NULL OR e.conversation_id = $3)
        AND e.pos > $4 AND e.pos <= $5
@@ -56,6 +56,7 @@ export async function listEvents(
     events: page.map((r) => ({
       event_id: r.event_id,
       conversation_id: r.conversation_id,
+      created_at: r.event_created_at.toISOString(),
       event_payload: { type: 'MESSAGE_EVENT' as const, message: renderMessage(deps.keys, r) },
     })),
     metadata: { next_cursor: next },

@@ -15,7 +15,7 @@ import { apiAuthHook } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import { adminRoutes } from './routes/admin.ts';
-import { betaRoutes } from './routes/beta.ts';
+import { conversationsApi } from './routes/conversations-api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { OpenStreams } from './sse.ts';
 
@@ -117,27 +117,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(oauthRoutes(deps.config, opts.tokens));
   await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));
 
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', apiAuthHook(opts.verifier, deps.config));
-      // Bodies are JSON only (contract §7): drop Fastify's built-in text/plain parser so it becomes 415.
-      api.removeContentTypeParser('text/plain');
-      await api.register(fastifyRateLimit, {
-        max: deps.config.rateLimit.max,
-        timeWindow: deps.config.rateLimit.windowSeconds * 1000,
-        hook: 'preParsing',
-        enableDraftSpec: true,
-        ...(opts.redis ? { redis: opts.redis, nameSpace: 'parley-rl:' } : {}),
-        keyGenerator: (req) => `${req.caller?.user.id ?? req.ip}`,
-        errorResponseBuilder: (_req, ctx) =>
-          new ApiError('RATE_LIMIT_EXCEEDED', `rate limit of ${ctx.max} requests per ${deps.config.rateLimit.windowSeconds} s exceeded`, {
-            headers: { 'retry-after': String(Math.max(1, Math.ceil(ctx.ttl / 1000))) },
-          }),
-      });
-      await api.register(betaRoutes, { deps, events: opts.events, metrics, open });
-    },
-    { prefix: '/rest/v1beta1' },
-  );
+  // The same API under each dialect's base path: one scope for auth, the JSON-only rule and the per-user rate
+  // limit, so a user's budget is shared across dialects.
+  await app.register(async (api) => {
+    api.addHook('onRequest', apiAuthHook(opts.verifier, deps.config));
+    // Bodies are JSON only (contract §7): drop Fastify's built-in text/plain parser so it becomes 415.
+    api.removeContentTypeParser('text/plain');
+    await api.register(fastifyRateLimit, {
+      max: deps.config.rateLimit.max,
+      timeWindow: deps.config.rateLimit.windowSeconds * 1000,
+      hook: 'preParsing',
+      enableDraftSpec: true,
+      ...(opts.redis ? { redis: opts.redis, nameSpace: 'parley-rl:' } : {}),
+      keyGenerator: (req) => `${req.caller?.user.id ?? req.ip}`,
+      errorResponseBuilder: (_req, ctx) =>
+        new ApiError('RATE_LIMIT_EXCEEDED', `rate limit of ${ctx.max} requests per ${deps.config.rateLimit.windowSeconds} s exceeded`, {
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(ctx.ttl / 1000))) },
+        }),
+    });
+    await api.register(conversationsApi, { prefix: '/rest/v1beta1', deps, events: opts.events, metrics, open, dialect: 'beta' });
+    await api.register(conversationsApi, { prefix: '/assistant/v1', deps, events: opts.events, metrics, open, dialect: 'v1' });
+  });
 
   return app as unknown as FastifyInstance;
 }

@@ -99,6 +99,16 @@ export const ListConversationsResponse = z.object({ conversations: z.array(Conve
 export const ListConversationMessagesResponse = z.object({ messages: z.array(Message), metadata: Metadata });
 export const ListResponseMessagesResponse = z.object({ messages: z.array(Message) });
 
+/** An event as the core returns it; the BETA dialect drops `created_at` (V1 requires it). */
+export const EventV1 = z.object({
+  event_id: z.string(),
+  conversation_id: z.string(),
+  created_at: isoDate,
+  event_payload: z.object({ type: z.literal('MESSAGE_EVENT'), message: Message }),
+});
+export type EventV1 = z.infer<typeof EventV1>;
+export const ListEventsResponseV1 = z.object({ events: z.array(EventV1), metadata: Metadata });
+
 export const Event = z.object({
   event_id: z.string(),
   conversation_id: z.string(),
@@ -144,6 +154,20 @@ export const CreateResponseRequest = z.object({
       .refine((s) => s.trim().length > 0, 'input.text must not be empty')
       .refine((s) => cpLength(s) <= MAX_INPUT_CODE_POINTS, `input.text must be at most ${MAX_INPUT_CODE_POINTS} characters`),
   }),
+});
+
+/** V1: exactly one of `text` (a question) or `callback_id` (an action of an earlier message). */
+export const CreateResponseRequestV1 = z.object({
+  input: z
+    .object({
+      text: z
+        .string()
+        .refine((s) => s.trim().length > 0, 'input.text must not be empty')
+        .refine((s) => cpLength(s) <= MAX_INPUT_CODE_POINTS, `input.text must be at most ${MAX_INPUT_CODE_POINTS} characters`)
+        .optional(),
+      callback_id: z.string().min(1).optional(),
+    })
+    .refine((i) => (i.text === undefined) !== (i.callback_id === undefined), 'input needs exactly one of text or callback_id'),
 });
 
 export const SubmitFeedbackRequest = z.object({

@@ -14,3 +14,4 @@ import './cors-shutdown.test.ts';
 import './llm-e2e.test.ts';
 import './load.test.ts';
 import './fuzz.test.ts';
+import './dialects.test.ts';

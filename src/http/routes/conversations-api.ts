@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createConversation, getConversation, listConversations, updateConversation } from '../../core/conversations.ts';
@@ -20,6 +20,8 @@ export interface BetaRouteDeps {
   events: NotifyHub;
   metrics: Metrics;
   open: OpenStreams;
+  /** `beta` = `/rest/v1beta1` (documented in /openapi.json); `v1` = `/assistant/v1`. */
+  dialect: 'beta' | 'v1';
 }
 
 const errors = {
@@ -47,8 +49,24 @@ function acceptsEventStream(req: FastifyRequest): boolean {
   });
 }
 
-/** The BETA dialect (`/rest/v1beta1`): every endpoint of the upstream file plus the resume extension. */
-export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics, open }) => {
+/**
+ * The Conversations API in one of its dialects — every endpoint of the upstream file plus the resume extension.
+ * A dialect only translates shapes (contract §1): V1 events carry `created_at`, and V1 input may be a
+ * `callback_id` (an action of an earlier message) instead of text.
+ */
+export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics, open, dialect }) => {
+  if (dialect === 'v1') {
+    // /openapi.json documents the BETA dialect; V1 is the same API with the shapes of the upstream V1 file.
+    app.addHook('onRoute', (route) => {
+      route.schema = { ...(route.schema ?? {}), hide: true } as FastifySchema;
+    });
+  }
+  const createBody = dialect === 'v1' ? S.CreateResponseRequestV1 : S.CreateResponseRequest;
+  /** The question text of a create request; an action callback names nothing here, since Parley offers no actions yet. */
+  const questionOf = (body: { input: { text?: string | undefined; callback_id?: string | undefined } }): string => {
+    if (body.input.text === undefined) throw new ApiError('INVALID_INPUT', 'input.callback_id does not name an action offered in this conversation');
+    return body.input.text;
+  };
 
   app.get(
     '/conversations',
@@ -84,21 +102,33 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
 
   app.get(
     '/conversations/:conversation_id/events',
-    { schema: { operationId: 'list-events', tags: ['conversations'], params: S.ConversationParams, querystring: S.ListEventsQuery, response: { 200: S.ListEventsResponse, ...errors } } },
-    async (req) => listEvents(deps, requireCaller(req), req.params.conversation_id, req.query),
+    {
+      schema: {
+        operationId: 'list-events',
+        tags: ['conversations'],
+        params: S.ConversationParams,
+        querystring: S.ListEventsQuery,
+        response: { 200: dialect === 'v1' ? S.ListEventsResponseV1 : S.ListEventsResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const out = await listEvents(deps, requireCaller(req), req.params.conversation_id, req.query);
+      return dialect === 'v1' ? out : { ...out, events: out.events.map(({ created_at: _, ...e }) => e) };
+    },
   );
 
-  const createOnce = async (req: FastifyRequest, convId: string, body: { input: { text: string } }) => {
+  const createOnce = async (req: FastifyRequest, convId: string, body: { input: { text?: string | undefined; callback_id?: string | undefined } }) => {
     const caller = requireCaller(req);
+    const text = questionOf(body);
     return withIdempotency(deps, caller.user.id, idempotencyKey(req), `response:${caller.assistant}:${convId}`, body, async () => ({
       status: 202,
-      body: await createResponse(deps, caller, convId, body.input.text, req.id),
+      body: await createResponse(deps, caller, convId, text, req.id),
     }));
   };
 
   app.post(
     '/conversations/:conversation_id/responses',
-    { schema: { operationId: 'create-response', tags: ['responses'], headers, params: S.ConversationParams, body: S.CreateResponseRequest, response: { 202: S.Response, ...errors } } },
+    { schema: { operationId: 'create-response', tags: ['responses'], headers, params: S.ConversationParams, body: createBody, response: { 202: S.Response, ...errors } } },
     async (req, reply) => {
       const result = await createOnce(req, req.params.conversation_id, req.body);
       return reply.status(result.status).send(result.body);
@@ -114,7 +144,7 @@ export const betaRoutes: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { de
         description: 'Creates a response and streams its events as Server-Sent Events.',
         headers,
         params: S.ConversationParams,
-        body: S.CreateResponseRequest,
+        body: createBody,
         response: { 200: z.string().describe('text/event-stream'), 406: S.ErrorResponse, ...errors },
       },
     },
