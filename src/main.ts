@@ -196,6 +196,14 @@ export async function serve(config: Config, opts: StartOptions = {}): Promise<Pa
   const lock = serverLockPath(config.dataDir);
   if (!config.databaseUrl) writeFileSync(lock, JSON.stringify({ pid: process.pid, url: address }));
   parley.logger.info({ address, database: parley.db.kind, worker: parley.claiming }, 'parley is serving');
+  if (process.stderr.isTTY) {
+    // For a person at a terminal (logs stay JSON on stdout): where it is and how to get in.
+    process.stderr.write(
+      `\nParley is serving ${address} (API /rest/v1beta1, reference ${address}/docs)\n` +
+        `Get a token:  npx parley token --user maya.chen@acme.example\n` +
+        `Assistant-Name: ${config.assistants[0]!.name}\n\n`,
+    );
+  }
   const shutdown = async (signal: string) => {
     parley.logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30000);
