@@ -14,11 +14,6 @@ export function codePointLength(s: string): number {
   return n;
 }
 
-/** Converts a UTF-16 index into `s` to a code-point offset. */
-export function toCodePointOffset(s: string, utf16Index: number): number {
-  return codePointLength(s.slice(0, utf16Index));
-}
-
 /** Truncates to at most `max` code points without splitting a surrogate pair. */
 export function truncateCodePoints(s: string, max: number): string {
   if (s.length <= max) return s;

@@ -1,4 +1,4 @@
-import { ApiError, notFound } from '../protocol/errors.ts';
+import { ApiError } from '../protocol/errors.ts';
 import { isId } from '../protocol/ids.ts';
 import type { EventV1 } from '../protocol/schemas.ts';
 import { requireConversation } from './conversations.ts';
@@ -63,4 +63,3 @@ export async function listEvents(
   };
 }
 
-export { notFound };

@@ -2,7 +2,6 @@ import { notFound } from '../protocol/errors.ts';
 import { isId, newId } from '../protocol/ids.ts';
 import type { OutputItem, Response } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
-import { requireConversation } from './conversations.ts';
 import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
 import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts';
 
@@ -84,4 +83,3 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   return response;
 }
 
-export { requireConversation };

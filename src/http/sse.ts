@@ -17,9 +17,6 @@ export class OpenStreams {
   endAll(): void {
     for (const end of [...this.ends]) end();
   }
-  get size(): number {
-    return this.ends.size;
-  }
 }
 
 /** How often a stream re-reads the log even without a notification (covers a dropped LISTEN connection). */
