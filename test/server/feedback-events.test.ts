@@ -104,6 +104,19 @@ describe('feedback, events, idempotency and rate limits', () => {
     assert.equal(o.statusCode, 201);
   });
 
+  it('honours Idempotency-Key on the stream endpoint: the replay streams the original response', async () => {
+    const t = await s.token();
+    const conv = await newConv(t);
+    const h = s.headers(t, { 'idempotency-key': `stream-${Date.now()}` });
+    const first = await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations/${conv}/responses/stream`, headers: h, payload: { input: { text: 'once' } } });
+    const again = await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations/${conv}/responses/stream`, headers: h, payload: { input: { text: 'once' } } });
+    const idOf = (body: string) => JSON.parse(body.split('data: ')[1]!.split('\n')[0]!).response.response_id as string;
+    assert.equal(idOf(again.body), idOf(first.body));
+    assert.equal(again.body, first.body, 'the same events, byte for byte');
+    const msgs = (await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/messages`, headers: s.headers(t) })).json().messages;
+    assert.equal(msgs.filter((m: { actor: string }) => m.actor === 'USER').length, 1, 'one response');
+  });
+
   it('rate-limits per user with headers and Retry-After', async () => {
     const limited = await startTestServer({ env: { RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '60' } });
     try {

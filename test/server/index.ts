@@ -15,3 +15,4 @@ import './llm-e2e.test.ts';
 import './load.test.ts';
 import './fuzz.test.ts';
 import './dialects.test.ts';
+import './ids.test.ts';

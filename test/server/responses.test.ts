@@ -146,6 +146,20 @@ describe('responses and messages', () => {
     assert.equal((done['error'] as { code: string }).code, 'TIMEOUT');
   });
 
+  it('keeps citations unique and referenced, and references ascending, whatever the engine sends', async () => {
+    const t = await s.token();
+    const conv = await newConversation(t);
+    const done = await waitTerminal(s, t, conv, (await ask(t, conv, 'messy')).json().response_id);
+    const msg = (done['outputs'] as { type: string; message: Record<string, any> }[]).find((o) => o.type === 'MESSAGE')!.message;
+    assert.deepEqual(msg['citations'].map((c: { url: string }) => c.url), ['https://intranet.example/kb/a', 'https://intranet.example/kb/b']);
+    const byId = new Map(msg['citations'].map((c: { citation_id: string; url: string }) => [c.citation_id, c.url.slice(-1)]));
+    assert.deepEqual(
+      msg['content_references'].map((r: { citation_id: string; offset: number }) => [byId.get(r.citation_id), r.offset]),
+      [['a', 4], ['b', 9], ['a', 9]],
+      'ascending offsets, unknown source dropped',
+    );
+  });
+
   it('validates input text', async () => {
     const t = await s.token();
     const conv = await newConversation(t);

@@ -5,7 +5,8 @@ import { EngineError, type Engine, type EngineEvent, type EngineRequest } from '
  * A test engine driven by the input text, so one server can exercise every path:
  * - `fail`: throws an EngineError;            - `crash`: throws a plain Error (must not leak);
  * - `hang`: waits until aborted (timeouts);   - `slow:<ms>`: pauses <ms> between events;
- * - `nothing`: yields no message;             - anything else: a cited answer in three snapshots.
+ * - `nothing`: yields no message;             - `messy`: repeated, unreferenced and unknown citations;
+ * - anything else: a cited answer in three snapshots.
  * It records every request it saw.
  */
 export class ScriptedEngine implements Engine {
@@ -23,6 +24,22 @@ export class ScriptedEngine implements Engine {
     }
     if (input === 'nothing') {
       yield { type: 'reasoning', text: 'Thinking about nothing' };
+      return;
+    }
+    if (input === 'messy') {
+      const c = (key: string) => ({ key, url: `https://intranet.example/kb/${key}`, title: key, body: 'passage', attributes: [] });
+      // The same source twice, a source never referenced, a reference to no source, references out of order.
+      yield {
+        type: 'message',
+        text: 'One. Two.',
+        citations: [c('a'), c('b'), c('a'), c('unused')],
+        references: [
+          { key: 'b', offset: 9 },
+          { key: 'a', offset: 4 },
+          { key: 'ghost', offset: 9 },
+          { key: 'a', offset: 9 },
+        ],
+      };
       return;
     }
     const pause = /^slow:(\d+)/.exec(input)?.[1];

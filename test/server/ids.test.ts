@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { idTimestamp, isId, newId } from '../../src/protocol/ids.ts';
+
+/** Contract §3: `<prefix>_<22 base-62>`, 48 bits of milliseconds then 80 random bits, sorting by creation time. */
+describe('identifiers', () => {
+  it('have the prefix, 22 base-62 characters and the creation millisecond', () => {
+    const at = Date.UTC(2026, 10, 21, 8, 0, 0, 123);
+    for (const prefix of ['conv', 'resp', 'msg', 'rs', 'cite', 'evt'] as const) {
+      const id = newId(prefix, at);
+      assert.match(id, new RegExp(`^${prefix}_[0-9A-Za-z]{22}$`));
+      assert.ok(isId(prefix, id));
+      assert.equal(idTimestamp(id), at);
+    }
+    assert.equal(isId('conv', 'resp_' + 'a'.repeat(22)), false);
+    assert.equal(isId('conv', 'conv_' + 'a'.repeat(21)), false);
+  });
+
+  it('sort by creation time as strings, also within one millisecond', () => {
+    const ids: string[] = [];
+    const base = Date.now();
+    for (let i = 0; i < 2000; i++) ids.push(newId('msg', base + Math.floor(i / 500)));
+    assert.deepEqual([...ids].sort(), ids);
+    assert.equal(new Set(ids).size, ids.length);
+  });
+});
