@@ -15,4 +15,5 @@ import './llm-e2e.test.ts';
 import './load.test.ts';
 import './fuzz.test.ts';
 import './dialects.test.ts';
+import './freeze.test.ts';
 import './ids.test.ts';
