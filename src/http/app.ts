@@ -19,6 +19,9 @@ import { conversationsApi } from './routes/conversations-api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { OpenStreams } from './sse.ts';
 
+/** How long /readyz waits for the database before answering 503. */
+const READY_TIMEOUT_MS = 2000;
+
 export interface AppOptions {
   deps: CoreDeps;
   verifier: TokenVerifier;
@@ -102,7 +105,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
     try {
-      await deps.db.query('SELECT 1');
+      // A frozen database must fail the probe quickly, not hold it until the statement timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('readiness probe timed out')), READY_TIMEOUT_MS);
+      });
+      await Promise.race([deps.db.query('SELECT 1'), timeout]).finally(() => clearTimeout(timer));
       return { status: 'ready' };
     } catch {
       return reply.status(503).send(new ApiError('SERVICE_UNAVAILABLE', 'database unavailable').toBody());

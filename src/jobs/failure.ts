@@ -31,7 +31,7 @@ export async function failResponse(
     );
     const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
     return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
-  });
+  }, { retry: true });
   if (ev) local?.publish(responseId, ev);
   return ev !== null;
 }
