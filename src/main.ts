@@ -130,6 +130,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   // Connection errors repeat on every reconnect attempt: the limiter logs the switch to per-node limits once.
   redis?.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
   const limits = redis ? new SharedLimits(redis, logger) : undefined;
+  await limits?.settle();
 
   const app = await buildApp({
     deps,

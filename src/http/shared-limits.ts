@@ -35,6 +35,26 @@ export class SharedLimits {
     private readonly prefix = 'parley-rl:',
   ) {}
 
+  /**
+   * Waits (up to `ms`) for the first connection attempt to succeed or fail, so the first requests of a node
+   * whose Redis is fine are not counted locally while it is still connecting.
+   */
+  async settle(ms = 2000): Promise<void> {
+    const redis = this.redis;
+    if (!redis || redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        redis.off('ready', done);
+        redis.off('error', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      redis.once('ready', done);
+      redis.once('error', done);
+    });
+  }
+
   /** Dependencies this node is running without: `['redis']` while the shared store is unreachable. */
   degraded(): string[] {
     if (!this.redis) return [];
