@@ -17,3 +17,4 @@ import './fuzz.test.ts';
 import './dialects.test.ts';
 import './freeze.test.ts';
 import './ids.test.ts';
+import './cancel.test.ts';
