@@ -19,6 +19,8 @@ interface RoleEntry {
   title: Map<string, number>;
   department: Set<string>;
   location: Set<string>;
+  /** The title's head word: "Manager" in "Nurse Manager, ICU", "Director" in "Director of Pharmacy". */
+  head: string | null;
   /** Steps below the top of the reporting tree (0 = no manager). */
   depth: number;
   reports: number;
@@ -48,6 +50,8 @@ export interface RoleHit {
   titleFit: number;
   /** The question's words matched, by the field they matched. */
   fields: Record<RoleField, string[]>;
+  /** The question names the title's head word ("the parking coordinator"), not only its subject ("parking"). */
+  headMatched: boolean;
   depth: number;
   reports: number;
 }
@@ -106,6 +110,7 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
     const e: RoleEntry = {
       id: r.id,
       title,
+      head: headOf(r.title),
       department: new Set(fieldTerms(r.department)),
       location: new Set(fieldTerms(r.location)),
       // Top of the tree is depth 0; someone whose manager is missing counts as a top too.
@@ -116,6 +121,13 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
     return e;
   });
   return { entries, df };
+}
+
+/** The head word of a title as a term: the last word before "of", "to" or a comma ("Director of Pharmacy" → director). */
+function headOf(title: string): string | null {
+  const main = title.split(/,|\s(?:of|to|for)\s/i)[0] ?? '';
+  const terms = fieldTerms(main);
+  return terms.at(-1) ?? null;
 }
 
 /** The question's groups with at most this many words considered (questions about people are short). */
@@ -153,6 +165,7 @@ export function searchRoles(index: RoleIndex, question: string, opts: RoleSearch
     let sum = 0;
     const fields: Record<RoleField, string[]> = { title: [], department: [], location: [] };
     const matchedTitle = new Set<string>();
+    let headMatched = false;
     for (const g of unique) {
       let best = 0;
       let bestAlt: string[] | null = null;
@@ -178,10 +191,11 @@ export function searchRoles(index: RoleIndex, question: string, opts: RoleSearch
       const field: RoleField = inTitle ? 'title' : bestAlt.some((t) => e.department.has(t)) ? 'department' : bestAlt.some((t) => e.location.has(t)) ? 'location' : 'title';
       fields[field].push(g.word);
       for (const t of bestAlt) if (e.title.get(t) === 1) matchedTitle.add(t);
+      if (e.head && bestAlt.includes(e.head)) headMatched = true;
     }
     if (!sum) continue;
     const primary = [...e.title.values()].filter((v) => v === 1).length;
-    hits.push({ id: e.id, score: sum / total, titleFit: primary ? matchedTitle.size / primary : 0, fields, depth: e.depth, reports: e.reports });
+    hits.push({ id: e.id, score: sum / total, titleFit: primary ? matchedTitle.size / primary : 0, fields, headMatched, depth: e.depth, reports: e.reports });
   }
   hits.sort((a, b) => b.score - a.score || b.titleFit - a.titleFit || a.depth - b.depth || b.reports - a.reports || a.id.localeCompare(b.id));
   return { known: [...new Set(unique.map((g) => g.word))], asked, matches: hits.slice(0, opts.limit ?? 60) };

@@ -13,15 +13,18 @@ const NOT_ROLE = new Set(
   reach call ring message ping title job role position located location based where sit sits
   report reports reporting reportees direct directly members works working work under
   overall here everything everyone company companywide organisation organization whole entire
-  run runs running oversee oversees overseeing directs`.split(/\s+/),
+  run runs running oversee oversees overseeing directs department departments dept team teams division group`.split(/\s+/),
 );
+/** In a leadership question these words ask for the leader; as title words they would find "Team Lead"s. */
+const LEAD_WORDS = new Set(['lead', 'leads', 'leading', 'leader', 'leaders', 'leadership', 'head', 'heads', 'heading', 'manage', 'manages', 'managing', 'supervises', 'boss', 'top', 'charge']);
+const MY_STOP = new Set(['is', 'are', 'was', 'has', 'have', 'had', 'and', 'or', 'but', 'to', 'for', 'at', 'in', 'on', 'who', 'that', 'says', 'said', 'wants', 'asked', 'asks']);
 const RELATION_WORDS = new Set(['manager', 'managers', 'boss', 'bosses', 'supervisor', 'supervisors']);
 
 /**
  * The question's words that may describe a role: names (already resolved) cut out, field and relation words and
  * scope phrases ("in charge of", "for the whole system") dropped. Keeps the typed case ("IT" is not "it").
  */
-export function roleText(input: string, opts: { cut?: readonly string[]; relation?: boolean } = {}): string {
+export function roleText(input: string, opts: { cut?: readonly string[]; relation?: boolean; lead?: boolean } = {}): string {
   let text = input;
   for (const c of opts.cut ?? []) if (c) text = text.split(c).join(' , ');
   const words = text.match(/[\p{L}\p{N}&]+(?:['’][\p{L}]+)?/gu) ?? [];
@@ -44,8 +47,16 @@ export function roleText(input: string, opts: { cut?: readonly string[]; relatio
       i++;
       continue;
     }
+    // "my new LPN", "my manager": someone of the asker's own, not a role to look up.
+    if (low === 'my') {
+      let j = i + 1;
+      while (j < words.length && j <= i + 3 && !MY_STOP.has(words[j]!.toLowerCase())) j++;
+      i = j - 1;
+      continue;
+    }
     if (NOT_ROLE.has(low)) continue;
     if (opts.relation && RELATION_WORDS.has(low)) continue;
+    if (opts.lead && LEAD_WORDS.has(low)) continue;
     out.push(w);
   }
   return out.join(' ');
@@ -55,7 +66,7 @@ export function roleText(input: string, opts: { cut?: readonly string[]; relatio
  * Least share of the question's content words the directory must know for a role answer: "how do I get hold of the
  * parking coordinator" is all role words; "is anybody I can talk to after a rough night shift" is not about a role.
  */
-export const MIN_ROLE_SHARE = 0.6;
+export const MIN_ROLE_SHARE = 0.5;
 
 /** The role words are most of what the question says. */
 export function mostlyRole(found: { known: string[]; asked: number }): boolean {
@@ -65,6 +76,11 @@ export function mostlyRole(found: { known: string[]; asked: number }): boolean {
 export interface RolePickOptions {
   /** A leadership question: the most senior of the people described. */
   lead: boolean;
+  /**
+   * The question asks for a person ("who", "someone", "reach"); otherwise it must name a title's head word ("the
+   * parking coordinator"): "the help desk's number" is about a service, not its manager.
+   */
+  asksForPerson: boolean;
   /** The cue was only a hint: every word the directory knows must match. */
   weak: boolean;
 }
@@ -78,7 +94,8 @@ export function pickRole(hits: readonly RoleCandidate[], opts: RolePickOptions):
   if (!top) return [];
   const described = top.fields.title.length + top.fields.department.length > 0;
   if (!described && !(opts.lead && top.fields.location.length > 0)) return [];
-  if (top.score < (opts.weak ? 0.99 : 0.6)) return [];
+  if (top.score < (opts.weak ? 0.75 : 0.6)) return [];
+  if (!opts.lead && !opts.asksForPerson && !top.headMatched) return [];
   let tier = hits.filter((h) => h.score >= top.score - 1e-9);
   if (opts.lead) {
     const bosses = tier.some((h) => h.reports > 0) ? tier.filter((h) => h.reports > 0) : tier;

@@ -51,8 +51,8 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   }
   // Described by role, department or site.
   // "Tell my manager": the asker's own manager is not a role to look up.
-  const relation = (cue.intent === 'manager' || cue.intent === 'reports') && !FIRST_PERSON.test(q);
-  if (!cue.weak || cue.describes || relation) {
+  const relation = cue.intent === 'manager' || cue.intent === 'reports';
+  if (!(relation && FIRST_PERSON.test(q)) && (!cue.weak || cue.describes || relation)) {
     const byRole = await answerByRole(ctx, main, cue, exclude, relation);
     if (byRole) return byRole;
   }
@@ -84,9 +84,9 @@ async function excludedIds(ctx: Ctx, excluded: string): Promise<string[]> {
 /** Leaders, role holders, or the subject of a relation, from the question's role words. */
 async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: string[], relation: boolean): Promise<PeopleOutcome | null> {
   if (!ctx.k.findPeopleByRole) return null;
-  const text = roleText(input, { relation });
-  if (!text) return null;
   const lead = cue.lead === true;
+  const text = roleText(input, { relation, lead });
+  if (!text) return null;
   // "Who leads Engineering?": a department's head is the member whose manager is outside it.
   if (lead && !relation) {
     const dept = await departmentIn(ctx, input);
@@ -104,7 +104,7 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
   if (!mostlyRole(found)) return null;
   if (relation) {
     // "Who does the CFO report to?", "the CEO's direct reports": one person, the role's most senior holder.
-    const picked = pickRole(found.matches, { lead: false, weak: false });
+    const picked = pickRole(found.matches, { lead: false, weak: false, asksForPerson: true });
     const one = picked.length ? mostSenior(picked) : null;
     if (one) {
       if (cue.intent === 'reports') return answerReports(ctx, one.person, input, null);
@@ -113,12 +113,12 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
     if (picked.length > 1) return clarify(picked.map((p) => ({ person: p.person, score: p.score })), found.known.join(' '));
     // "The manager of the Old Town site": a place, so its leader.
     if (cue.intent === 'manager') {
-      const leaders = pickRole(found.matches, { lead: true, weak: false });
+      const leaders = pickRole(found.matches, { lead: true, weak: false, asksForPerson: true });
       if (leaders.length) return answerRoleList(leaders, found.known, { ...cue, intent: 'profile' }, true);
     }
     return null;
   }
-  const picked = pickRole(found.matches, { lead, weak: cue.weak === true });
+  const picked = pickRole(found.matches, { lead, weak: cue.weak === true, asksForPerson: cue.describes === true });
   if (!picked.length) return null;
   return answerRoleList(picked, found.known, withContact(cue), lead);
 }
@@ -349,7 +349,8 @@ export async function resolveByName(ctx: Ctx, input: string, strict: boolean, co
     if (!top) continue;
     // A word cut out of a longer run only counts when it matches without typos.
     if (!span.whole && top.score < 0.85) continue;
-    if (confident && top.score < 0.85) continue;
+    // A lower-case word is a name only when it is one ("car" is not a prefix of Carmen).
+    if ((confident || !/\p{Lu}/u.test(span.text)) && !span.text.includes('@') && top.score < 0.85) continue;
     // In a question about the asker, a lone lower-case word must match a whole name exactly.
     if (strict && !span.text.includes(' ') && !/^\p{Lu}/u.test(span.text) && !span.text.includes('@') && top.score < 0.95) continue;
     if (!best || top.score > best.score + 1e-9) best = { matches, typed: span.text, score: top.score };

@@ -101,7 +101,8 @@ function possessive(words: readonly string[]): boolean {
 }
 
 const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'their', 'theirs', 'this person', 'that person', 'the same person'];
-const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'call', 'ring', 'phone', 'email', 'e-mail', 'message', 'ping', 'number for', 'extension for'];
+/** Verbs of reaching someone; the field words (email, phone, number) are fields, not a request for a person. */
+const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
 const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top'];
 const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
 const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager'];
