@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EngineError, type AskingUser, type Engine, type EngineEvent } from '../assistant/engine.ts';
+import { EngineError, yieldToEventLoop, type AskingUser, type Engine, type EngineEvent } from '../assistant/engine.ts';
 import { type CoreDeps } from '../core/deps.ts';
 import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
@@ -264,6 +264,9 @@ export class Worker {
       signal,
     });
     for await (const ev of iterator as AsyncIterable<EngineEvent>) {
+      // Other requests get a turn between two outputs, whatever the engine (an embedded-database write can
+      // settle without one).
+      await yieldToEventLoop();
       if (signal.aborted) throw signal.reason;
       switch (ev.type) {
         case 'reasoning': {
