@@ -208,6 +208,7 @@ export interface NameSpan {
 
 /** Spans one question yields at most: names are a few words, and each span costs a directory lookup. */
 const MAX_SPANS = 48;
+const MAX_NAME_WORDS = 6;
 const EMAIL = /^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/;
 
 /** Strips leading and trailing apostrophes (a loop: /'+$/ is quadratic on long runs). */
@@ -261,7 +262,8 @@ export function nameSpans(input: string): NameSpan[] {
   const out: NameSpan[] = emails.map((e) => ({ text: e, whole: true }));
   for (const run of runs) {
     if (out.length >= MAX_SPANS) break;
-    out.push({ text: run.join(' '), whole: true });
+    // A name is a few words: a longer run is only searched through its short stretches.
+    if (run.length <= MAX_NAME_WORDS) out.push({ text: run.join(' '), whole: true });
     if (run.length > 1) {
       const proper = run.every((w) => /^\p{Lu}/u.test(w));
       for (let len = Math.min(run.length - 1, 3); len >= 1; len--) {
