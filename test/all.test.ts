@@ -7,6 +7,7 @@ import './knowledge/index.ts';
 import './assistant/index.ts';
 import './llm/index.ts';
 import './tools/index.ts';
+import './client/index.ts';
 
 after(async () => {
   await closeTestDb();

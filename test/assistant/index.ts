@@ -5,3 +5,4 @@ import './offline-knowledge.test.ts';
 import './offline-directory.test.ts';
 import './router-linear.test.ts';
 import './greeting.test.ts';
+import './bounded-question.test.ts';
