@@ -149,7 +149,8 @@ export function peopleCueOf(input: string): PeopleCue | null {
     strong = true;
   } else if (reportsTo || any(line, ['reporting line']) || managerRelation) {
     intent = 'manager';
-    strong = true;
+    // "Do I have to tell my manager?" is about the asker; only a named or described subject makes it certain.
+    strong = reportsTo || possessive(words) || pronoun || any(line, ['manager of', 'boss of', 'supervisor of', 'manager for', 'managed by', 'reporting line']);
   } else if (words[0] === 'who' && ['manages', 'oversees', 'runs', 'leads', 'heads'].includes(words[1] ?? '')) {
     intent = 'manages';
     strong = true;
