@@ -352,8 +352,10 @@ export async function resolveByName(ctx: Ctx, input: string, strict: boolean, co
     if (!top) continue;
     // A word cut out of a longer run only counts when it matches without typos.
     if (!span.whole && top.score < 0.85) continue;
-    // A lower-case word is a name only when it is one ("car" is not a prefix of Carmen).
-    if ((confident || !/\p{Lu}/u.test(span.text)) && !span.text.includes('@') && top.score < 0.85) continue;
+    // A lower-case word is a name only when it is one ("car" is not a prefix of Carmen), and so is a word in
+    // capitals ("COO" is an abbreviation, not the start of Cooper).
+    const caps = /^[\p{Lu}\d]{2,6}$/u.test(span.text);
+    if ((confident || caps || !/\p{Lu}/u.test(span.text)) && !span.text.includes('@') && top.score < 0.85) continue;
     // In a question about the asker, a lone lower-case word must match a whole name exactly.
     if (strict && !span.text.includes(' ') && !/^\p{Lu}/u.test(span.text) && !span.text.includes('@') && top.score < 0.95) continue;
     if (!best || top.score > best.score + 1e-9) best = { matches, typed: span.text, score: top.score };
