@@ -103,6 +103,13 @@ describe('offline engine: the directory as data', () => {
     assert.equal(cited(t)[0], DIR + 'h18');
   });
 
+  it('reads a lone surname as a person only when the question is about one', async () => {
+    const product = await f.ask('How do I open Beacon?');
+    assert.ok(!cited(product).some((u) => u.startsWith(DIR)), cited(product).join(', '));
+    const dr = await f.ask('Which hotel is Dr. Oyama at?');
+    assert.match(dr.final.text, /Wendell Oyama[\s\S]*Old Town Hotel/);
+  });
+
   it('excludes the person named after "other than"', async () => {
     const t = await f.ask('I need someone in finance other than Bram Kettering');
     assert.doesNotMatch(t.final.text, /Bram Kettering/);

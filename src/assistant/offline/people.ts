@@ -356,6 +356,9 @@ export async function resolveByName(ctx: Ctx, input: string, strict: boolean, co
     // capitals ("COO" is an abbreviation, not the start of Cooper).
     const caps = /^[\p{Lu}\d]{2,6}$/u.test(span.text);
     if ((confident || caps || !/\p{Lu}/u.test(span.text)) && !span.text.includes('@') && top.score < 0.85) continue;
+    // Nothing in the question asks about a person: only a full name ("Nora Beacon", not the product "Beacon"), or a
+    // surname after a title of address ("Dr. Abara").
+    if (confident && !span.text.includes('@') && top.score < 0.95 && !afterHonorific(input, span.text)) continue;
     // In a question about the asker, a lone lower-case word must match a whole name exactly.
     if (strict && !span.text.includes(' ') && !/^\p{Lu}/u.test(span.text) && !span.text.includes('@') && top.score < 0.95) continue;
     if (!best || top.score > best.score + 1e-9) best = { matches, typed: span.text, score: top.score };
@@ -431,6 +434,14 @@ async function personFromHistory(ctx: Ctx, input: string): Promise<Person | null
     return people[0]!;
   }
   return null;
+}
+
+const HONORIFIC = /\b(?:dr|mr|mrs|ms|mx|prof|doctor|professor)\.?\s+$/i;
+
+/** The span is written right after "Dr.", "Ms" … (bounded: only the few characters before it are examined). */
+function afterHonorific(input: string, span: string): boolean {
+  const at = input.indexOf(span);
+  return at > 0 && HONORIFIC.test(input.slice(Math.max(0, at - 12), at));
 }
 
 /** The previous assistant message cited directory entries. */
