@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { AccessListError, parseAccessList } from './knowledge/principals.ts';
 
 /** The default assistant: the name the upstream docs' examples use. */
 export const DEFAULT_ASSISTANT = 'acmecorp-conversations-rest-api';
@@ -15,8 +16,19 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
 
 const assistantSchema = z.object({
   name: z.string().min(1).max(128),
-  /** Principals (user ids, emails, groups, `*`) allowed to use this assistant. */
-  allow: z.array(z.string().min(1)).default(['*']),
+  /** Typed principals (`group:`, `user:`, `email:`, `*`; a plain name is a group) allowed to use this assistant. */
+  allow: z
+    .array(z.string())
+    .default(['*'])
+    .transform((list, ctx) => {
+      try {
+        return parseAccessList(list);
+      } catch (err) {
+        if (!(err instanceof AccessListError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return z.NEVER;
+      }
+    }),
 });
 
 const publicKeySchema = z.object({
@@ -28,8 +40,13 @@ const publicKeySchema = z.object({
 
 const clientSchema = z.object({
   client_id: z.string().min(1),
-  /** `sha256:<hex>` of the client secret; secrets are never stored in clear. */
-  secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex chars>'),
+  /**
+   * The client secret's hash, never the secret: `scrypt:<salt>:<hash>` (base64url; `parley hash-secret` makes one),
+   * or the older unsalted `sha256:<hex>`, still accepted with a warning.
+   */
+  secret_hash: z
+    .string()
+    .regex(/^(sha256:[0-9a-f]{64}|scrypt:[A-Za-z0-9_-]{22,}:[A-Za-z0-9_-]{43})$/, 'must be scrypt:<salt>:<hash> (parley hash-secret) or sha256:<64 hex chars>'),
   /** The user the issued token speaks for (defaults to `client:<client_id>`). */
   sub: z.string().optional(),
   email: z.string().optional(),
@@ -42,6 +59,13 @@ const backendSchema = z.object({
   issuer: z.string().min(1),
   alg: z.enum(['RS256', 'ES256', 'EdDSA']),
   pem: z.string().min(1),
+  /**
+   * Groups this backend may grant in an assertion's `groups` claim; others are dropped. `*` allows any group
+   * except the admin group, which is granted only when listed by name. Default: none.
+   */
+  allowGroups: z.array(z.string().min(1)).default([]),
+  /** The backend vouches for the `email` it asserts (it then selects directory groups). Default: not verified. */
+  trustEmail: bool.default(false),
 });
 
 const schema = z.object({
@@ -65,6 +89,8 @@ const schema = z.object({
       /** Accept tokens from these issuers/audiences too (identity providers). */
       acceptIssuers: z.array(z.string()).default([]),
       acceptAudiences: z.array(z.string()).default([]),
+      /** Issuers whose tokens' `email` counts as verified even without `email_verified: true`. */
+      emailTrustedIssuers: z.array(z.string()).default([]),
       publicKeys: z.array(publicKeySchema).default([]),
       jwksUrl: z.url().optional(),
       tokenTtlSeconds: positiveInt.default(3600),
@@ -78,6 +104,7 @@ const schema = z.object({
       audience: 'parley',
       acceptIssuers: [],
       acceptAudiences: [],
+      emailTrustedIssuers: [],
       publicKeys: [],
       tokenTtlSeconds: 3600,
       clients: [],
@@ -89,8 +116,10 @@ const schema = z.object({
       max: positiveInt.default(600),
       windowSeconds: positiveInt.default(60),
       redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis://').optional(),
+      /** `POST /oauth/v1/token` requests per window, per client id and per client address (each counted). */
+      tokenMax: positiveInt.default(30),
     })
-    .default({ max: 600, windowSeconds: 60 }),
+    .default({ max: 600, windowSeconds: 60, tokenMax: 30 }),
   engine: z
     .object({
       kind: z.enum(['offline', 'openai-compatible']).default('offline'),
@@ -156,6 +185,7 @@ const ENV_FIELDS: [string, string[]][] = [
   ['RATE_LIMIT_MAX', ['rateLimit', 'max']],
   ['RATE_LIMIT_WINDOW_SECONDS', ['rateLimit', 'windowSeconds']],
   ['REDIS_URL', ['rateLimit', 'redisUrl']],
+  ['RATE_LIMIT_TOKEN_MAX', ['rateLimit', 'tokenMax']],
   ['PARLEY_ENGINE', ['engine', 'kind']],
   ['LLM_BASE_URL', ['engine', 'baseUrl']],
   ['LLM_MODEL', ['engine', 'model']],

@@ -105,6 +105,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     publicKeys: config.auth.publicKeys,
     jwksUrl: config.auth.jwksUrl,
     ttlSeconds: config.auth.tokenTtlSeconds,
+    emailTrustedIssuers: config.auth.emailTrustedIssuers,
   };
   const verifier = new TokenVerifier(tokens, config.auth.adminGroup);
   const deps: CoreDeps = makeDeps(db, keys, config);

@@ -12,12 +12,15 @@ export async function failResponse(
   error: { code: string; message: string },
   lease?: string,
   local?: NotifyHub,
+  opts: { wait?: boolean; notify?: { channel: string; payload: string } } = {},
 ): Promise<boolean> {
   const completedAt = deps.now();
   const ev = await deps.db.tx(async (q) => {
+    // The reaper skips a row another node is working on; a cancel waits for that node's statement to end and
+    // then sees the row as it now is (finished by then, or still cancellable).
     const rows = await q.query<ResponseRow & { lease_owner: string | null }>(
       `SELECT id, conversation_id, status, created_at, completed_at, error, lease_owner FROM responses
-       WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE SKIP LOCKED`,
+       WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE${opts.wait ? '' : ' SKIP LOCKED'}`,
       [responseId],
     );
     const row = rows[0];
@@ -30,6 +33,7 @@ export async function failResponse(
       [responseId, completedAt, JSON.stringify(error)],
     );
     const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
+    if (opts.notify) await q.query(`SELECT pg_notify($1, $2)`, [opts.notify.channel, opts.notify.payload]);
     return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
   });
   if (ev) local?.publish(responseId, ev);

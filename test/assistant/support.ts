@@ -14,8 +14,8 @@ export interface Turn {
   final: MessageEvent;
 }
 
-export const ENGINEER: AskingUser = { id: 'u-ada', email: 'ada.lovelace@example.test', name: 'Ada Lovelace', groups: [] };
-export const HR_PERSON: AskingUser = { id: 'u-zoe', email: 'zoe.brennan@example.test', name: 'Zoë Brennan', groups: [] };
+export const ENGINEER: AskingUser = { id: 'u-ada', email: 'ada.lovelace@example.test', emailVerified: true, name: 'Ada Lovelace', groups: [] };
+export const HR_PERSON: AskingUser = { id: 'u-zoe', email: 'zoe.brennan@example.test', emailVerified: true, name: 'Zoë Brennan', groups: [] };
 
 /** A fresh assistant with the fixtures, and a function asking it questions (with optional history). */
 export async function fixtureAssistant() {

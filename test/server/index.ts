@@ -15,4 +15,6 @@ import './llm-e2e.test.ts';
 import './load.test.ts';
 import './fuzz.test.ts';
 import './dialects.test.ts';
+import './freeze.test.ts';
 import './ids.test.ts';
+import './cancel.test.ts';
