@@ -18,6 +18,8 @@ import type { SharedLimits } from './shared-limits.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { conversationsApi } from './routes/conversations-api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { signinRoutes } from './routes/signin.ts';
+import { webRoutes } from './routes/web.ts';
 import { OpenStreams } from './sse.ts';
 
 export interface AppOptions {
@@ -121,6 +123,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(oauthRoutes(deps.config, opts.tokens));
   await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));
+  await app.register(signinRoutes(deps, opts.tokens));
+  await app.register(webRoutes(deps.config));
 
   // The same API under each dialect's base path: one scope for auth, the JSON-only rule and the per-user rate
   // limit, so a user's budget is shared across dialects.
