@@ -16,3 +16,4 @@ import './load.test.ts';
 import './fuzz.test.ts';
 import './dialects.test.ts';
 import './ids.test.ts';
+import './principals.test.ts';
