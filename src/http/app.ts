@@ -114,7 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { logLevel: 'warn' }, async () => app.swagger());
 
-  await app.register(oauthRoutes(deps.config, opts.tokens));
+  await app.register(oauthRoutes(deps.config, opts.tokens, { db: deps.db, redis: opts.redis }));
   await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));
 
   // The same API under each dialect's base path: one scope for auth, the JSON-only rule and the per-user rate

@@ -17,3 +17,4 @@ import './fuzz.test.ts';
 import './dialects.test.ts';
 import './ids.test.ts';
 import './principals.test.ts';
+import './oauth-hardening.test.ts';
