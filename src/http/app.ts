@@ -121,7 +121,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { logLevel: 'warn' }, async () => app.swagger());
 
-  await app.register(oauthRoutes(deps.config, opts.tokens));
+  await app.register(oauthRoutes(deps.config, opts.tokens, { db: deps.db, redis: opts.redis }));
   await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));
   await app.register(signinRoutes(deps, opts.tokens));
   await app.register(webRoutes(deps.config));

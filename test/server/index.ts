@@ -19,3 +19,5 @@ import './freeze.test.ts';
 import './ids.test.ts';
 import './cancel.test.ts';
 import './degraded.test.ts';
+import './principals.test.ts';
+import './oauth-hardening.test.ts';
