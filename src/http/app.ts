@@ -18,6 +18,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { conversationsApi } from './routes/conversations-api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { OpenStreams } from './sse.ts';
+import { rejectIllFormedStrings } from './wire-strings.ts';
 
 export interface AppOptions {
   deps: CoreDeps;
@@ -121,6 +122,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // limit, so a user's budget is shared across dialects.
   await app.register(async (api) => {
     api.addHook('onRequest', apiAuthHook(opts.verifier, deps.config));
+    api.addHook('preValidation', rejectIllFormedStrings);
     // Bodies are JSON only (contract §7): drop Fastify's built-in text/plain parser so it becomes 415.
     api.removeContentTypeParser('text/plain');
     await api.register(fastifyRateLimit, {

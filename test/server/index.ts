@@ -18,3 +18,4 @@ import './dialects.test.ts';
 import './ids.test.ts';
 import './principals.test.ts';
 import './oauth-hardening.test.ts';
+import './ill-formed.test.ts';
