@@ -19,3 +19,4 @@ import './ids.test.ts';
 import './principals.test.ts';
 import './oauth-hardening.test.ts';
 import './ill-formed.test.ts';
+import './markup.test.ts';
