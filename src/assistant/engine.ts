@@ -84,7 +84,18 @@ export interface EngineRequest {
 /** Anything that can answer. Throwing (or yielding nothing) ends the response FAILED with a clear error. */
 export interface Engine {
   readonly name: string;
+  /** Where it sends requests (no credentials), named in the logs when an answer fails. */
+  readonly endpoint?: string | undefined;
   answer(req: EngineRequest): AsyncIterable<EngineEvent>;
+}
+
+/**
+ * Lets timers and I/O callbacks run (a macrotask turn, not just a microtask): engines call it between stages of
+ * CPU-bound work so one answer never holds the event loop for long. Awaiting an embedded-database query is not
+ * enough, as it can settle without giving the loop a turn.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** An error whose message is safe to show the client in the response's `error` field. */

@@ -54,11 +54,18 @@ program
   .option('--groups <g1,g2>', 'comma-separated groups claim', '')
   .option('--ttl <seconds>', 'lifetime in seconds', '3600')
   .option('--admin', 'add the admin group (for /admin endpoints and remote ingest)')
-  .action(async (opts: { user: string; name?: string; groups: string; ttl: string; admin?: boolean }) => {
+  .option('--link', 'print a one-time sign-in link for the chat page instead (valid 15 minutes)')
+  .option('--url <base>', 'with --link: the address people open (default: the running server, else HOST:PORT)')
+  .action(async (opts: { user: string; name?: string; groups: string; ttl: string; admin?: boolean; link?: boolean; url?: string }) => {
     const cfg = config();
-    const { mintToken } = await import('./token.ts');
+    const { mintToken, mintSigninLink } = await import('./token.ts');
     const groups = opts.groups.split(',').map((g) => g.trim()).filter(Boolean);
     if (opts.admin) groups.push(cfg.auth.adminGroup);
+    if (opts.link) {
+      const link = await mintSigninLink(cfg, { user: opts.user, name: opts.name, groups, baseUrl: opts.url });
+      process.stdout.write(`Sign-in link for ${opts.user} (one use, valid 15 minutes):\n${link}\n`);
+      return;
+    }
     const ttl = Number(opts.ttl);
     if (!Number.isInteger(ttl) || ttl <= 0) {
       process.stderr.write('parley: --ttl must be a positive integer\n');

@@ -5,6 +5,7 @@ import './chunk.test.ts';
 import './ingest.test.ts';
 import './search.test.ts';
 import './people.test.ts';
+import './role-search.test.ts';
 import './embeddings.test.ts';
 import './demo.test.ts';
 import './cli-ingest.test.ts';
