@@ -22,3 +22,5 @@ import './cancel.test.ts';
 import './degraded.test.ts';
 import './principals.test.ts';
 import './oauth-hardening.test.ts';
+import './ill-formed.test.ts';
+import './markup.test.ts';
