@@ -1,5 +1,6 @@
 // Imports every test file of this folder.
 import './parse.test.ts';
+import './principals.test.ts';
 import './chunk.test.ts';
 import './ingest.test.ts';
 import './search.test.ts';
