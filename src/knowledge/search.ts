@@ -76,8 +76,11 @@ const SELECT_HITS = (match: string) => `
 /** Ranked passages for a question, each with the share of (rarity-weighted) query terms it contains. */
 export async function searchPassages(db: Db, p: SearchParams): Promise<KnowledgeHit[]> {
   const principals = [...new Set(p.principals.map((x) => x.toLowerCase()))];
-  const terms = await analyzeQuery(db, p.assistant, principals, p.query);
+  const analyzed = await analyzeQuery(db, p.assistant, principals, p.query);
+  // Words no visible passage uses cannot find anything; they only tell how much of the question is unknown here.
+  const terms = analyzed.filter((t) => t.seen);
   if (!terms.length) return [];
+  const unseen = round((analyzed.length - terms.length) / analyzed.length);
   const lexemes = allLexemes(terms);
   const fetch = Math.max(p.limit, 10);
   // ts_rank_cd knows nothing of rarity: partial matches rank by the summed weight of the terms they contain.
@@ -109,7 +112,7 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
     // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
-    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov) });
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), unseen });
   }
 
   if (p.embedder && p.hasVector) {
@@ -124,7 +127,7 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
       fused.set(r.id, (fused.get(r.id) ?? 0) + 1 / (60 + i + 1));
       const prev = hits.get(r.id);
       if (prev) prev.similarity = round(r.similarity);
-      else hits.set(r.id, { ...toHit(r, 0), coverage: round(coverage(r.matched ?? [])), similarity: round(r.similarity) });
+      else hits.set(r.id, { ...toHit(r, 0), coverage: round(coverage(r.matched ?? [])), unseen, similarity: round(r.similarity) });
     });
     for (const h of hits.values()) h.score = round(fused.get(h.chunkId) ?? 0, 6);
   }

@@ -18,6 +18,12 @@ export interface KnowledgeHit {
    * or body), each term weighted by its rarity. A low value means the passage only shares common words.
    */
   coverage?: number;
+  /**
+   * Share (0–1, by count) of the query's content words that no passage the asker may see uses in any form (after
+   * synonyms, word forms and typo repair). Such words carry no weight in `coverage`; a high value means much of the
+   * question is about something this knowledge base does not mention.
+   */
+  unseen?: number;
   /** Cosine similarity to the query when dense retrieval is configured and this passage was a dense match. */
   similarity?: number;
 }
