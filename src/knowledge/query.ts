@@ -19,6 +19,14 @@ const FILLER = new Set([
   'often', 'long', 'fast', 'quickly', 'far', 'soon', 'late', 'early', 'size', 'kind', 'type', 'sort', 'allowed',
   'minimum', 'maximum', 'length', 'happen', 'happens', 'exactly', 'currently', 'usually', 'normally', 'typically',
   'still', 'supposed', 'required',
+  // Chat: intensifiers, hedges, feelings and time-of-telling words say how someone asks, not what about.
+  'just', 'really', 'totally', 'pretty', 'super', 'very', 'quite', 'so', 'again', 'already', 'even', 'always',
+  'never', 'sometimes', 'maybe', 'probably', 'basically', 'literally', 'honestly', 'seriously', 'definitely',
+  'anyway', 'anyways', 'though', 'guess', 'think', 'thinking', 'hope', 'hoping', 'wonder', 'curious', 'confused',
+  'worried', 'sure', 'fine', 'trying', 'try', 'tried', 'figure', 'wanted', 'looking', 'looks', 'seems', 'seem',
+  'anymore', 'anybody', 'nobody', 'everybody', 'everyone', 'folks', 'guys', 'stuff', 'whatever', 'today',
+  'tonight', 'yesterday', 'tomorrow', 'ago', 'right', 'now', 'lol', 'thx', 'pls', 'plz', 'umm', 'um', 'hmm',
+  'tiny', 'little', 'bit', 'lot', 'lots', 'kinda', 'sorta', 'gonna', 'wanna', 'gotta', 'yeah', 'yep', 'nope',
 ]);
 
 // Other ways a passage says the same thing; deliberately small and generic (word forms and typos are handled apart).
@@ -42,6 +50,22 @@ const EVERYDAY = new Set(
   walk talk run ran ride rode sat sit set seat read lead led said paid laid made make take took come came gave
   give live life wife knife night light right might sight fight tight weight eight height bright flight`.split(/\s+/),
 );
+
+// Words about the asker's life rather than a workplace topic (a closed class: kin, home, days, months, seasons):
+// chatty questions carry them, so when the passages never use them they say nothing about what is asked.
+const SITUATION = new Set(
+  `mom mum mother dad father parent parents wife husband spouse partner kid kids child children son daughter baby
+  sister brother sibling aunt uncle cousin niece nephew grandma grandpa grandmother grandfather grandparent
+  grandparents family friend friends neighbor neighbour roommate boyfriend girlfriend fiance fiancee home house
+  apartment flat weekend morning afternoon evening night week month year monday tuesday wednesday thursday friday
+  saturday sunday january february march april may june july august september october november december spring
+  summer autumn fall winter`.split(/\s+/),
+);
+
+/** True for a word about the asker's circumstances (family, home, days) rather than what the question is about. */
+export function isSituationWord(text: string): boolean {
+  return SITUATION.has(text);
+}
 
 /** A word the asker surely meant as written (everyday English, or a thesaurus word). */
 function isEnglishWord(text: string): boolean {
@@ -71,6 +95,10 @@ export interface QueryTerm {
   idf: number;
   /** Some visible passage uses the term (in one of its forms). */
   seen: boolean;
+  /** The question's word or phrase this term came from. */
+  text: string;
+  /** The weight of a word only one visible passage uses (the rarest possible): what an unknown word may be worth. */
+  rareIdf?: number;
 }
 
 const MAX_WORDS = 32;
@@ -139,8 +167,8 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   const termDf = (alts: string[][]) => Math.max(0, ...alts.map((a) => Math.min(...a.map((l) => df.get(l) ?? 0))));
 
   const out: QueryTerm[] = [];
-  const push = (t: { lexeme: string; alts: string[][] }, d: number) => {
-    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, idf: d > 0 || n === 0 ? idf(d) : 0, seen: d > 0 || n === 0 });
+  const push = (t: { lexeme: string; text: string; alts: string[][] }, d: number) => {
+    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
   };
   for (const t of terms) {
     const d = termDf(t.alts);
@@ -149,7 +177,7 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
       continue;
     }
     const alt = await closestLexeme(db, assistant, principals, t.lexeme, isEnglishWord(t.text));
-    if (alt) for (const a of alt) push({ lexeme: a.lexeme, alts: [[a.lexeme]] }, a.df);
+    if (alt) for (const a of alt) push({ lexeme: a.lexeme, text: t.text, alts: [[a.lexeme]] }, a.df);
     else push(t, 0);
   }
   return out;

@@ -24,6 +24,15 @@ export interface KnowledgeHit {
    * question is about something this knowledge base does not mention.
    */
   unseen?: number;
+  /**
+   * Like `coverage`, but the question's unknown topic words (not words about the asker's circumstances) count too,
+   * each at half the weight of the rarest known word: low when the question is mostly about something unmentioned.
+   */
+  support?: number;
+  /** Rarity of the rarest question word in the passage, against a word only one visible passage uses (0–1). */
+  specificity?: number;
+  /** Those words (the asker's own, lower-cased): the same for every hit of one search. */
+  unseenWords?: string[];
   /** Cosine similarity to the query when dense retrieval is configured and this passage was a dense match. */
   similarity?: number;
 }

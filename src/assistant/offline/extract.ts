@@ -124,7 +124,8 @@ export function stemWeights(question: string, units: readonly Unit[]): Map<strin
   const df = new Map<string, number>(q.map((s) => [s, 0]));
   for (const u of units) for (const s of u.stems) if (df.has(s)) df.set(s, df.get(s)! + 1);
   const weight = new Map<string, number>();
-  for (const s of q) weight.set(s, Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1));
+  // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
+  for (const s of q) if (df.get(s)! > 0) weight.set(s, Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1));
   return weight;
 }
 

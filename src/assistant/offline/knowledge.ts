@@ -20,6 +20,10 @@ export interface Signals {
   coverage: number;
   /** Share of the question's words that no visible passage uses. */
   unseen: number;
+  /** Coverage counting unknown topic words too (see KnowledgeHit.support). */
+  support: number;
+  /** See KnowledgeHit.specificity. */
+  specificity: number;
   /** Share of the question's (sentence-level) weight held by the best sentence. */
   sentence: number;
   /** The question asks for a kind of fact (duration, amount, time, place, person…). */
@@ -111,6 +115,7 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     if (prev) prev.body = `${prev.body}\n\n…\n\n${p.hit.text}`;
     else citations.set(p.hit.documentId, citationOf(p.hit));
   }
+  for (const p of picks) p.units = mergeRows(p.units);
   const a = new AnswerBuilder();
   for (const [n, picked] of picks.entries()) {
     const cite = citations.get(picked.hit.documentId)!;
@@ -130,9 +135,9 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
 }
 
 /** Confidence at or above which the best sentences are quoted as the answer. */
-export const CONFIDENT = 0.3;
+export const CONFIDENT = 0.75;
 /** Below CONFIDENT but at least this: no answer, but the closest articles are offered. */
-export const SUGGEST = 0.2;
+export const SUGGEST = 0.55;
 
 interface Lead {
   hit: KnowledgeHit;
@@ -148,6 +153,7 @@ interface Lead {
  */
 function signalsOf(question: string, lead: Lead, weight: Map<string, number>, totalWeight: number): Signals {
   const coverage = lead.hit.coverage ?? 0;
+  const support = lead.hit.support ?? coverage;
   const unseen = lead.hit.unseen ?? 0;
   let inBest = 0;
   if (lead.bestUnit) for (const [s, w] of weight) if (lead.bestUnit.stems.has(s)) inBest += w;
@@ -155,10 +161,14 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   const wantsType = answerType(question) !== null;
   const typed = Boolean(lead.bestUnit?.typed);
   const heading = lead.headingCover;
-  let confidence = 0.45 * coverage + 0.35 * sentence + 0.2 * Math.min(1, heading * 2) - 0.25 * unseen;
-  if (wantsType) confidence += typed ? 0.1 : -0.15;
+  const specificity = lead.hit.specificity ?? 1;
+  // Weights fitted on two evaluation sets of different companies (a handful of numbers, not words): support and
+  // title/heading agreement say the passage is about the question; specificity says a rare word matched, not
+  // only everyday ones; a question asking for a kind of fact loses confidence when the sentence lacks one.
+  let confidence = 0.6 * support + 0.35 * Math.min(1, heading * 2) + 0.4 * specificity;
+  if (wantsType && !typed) confidence -= 0.2;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { coverage, unseen, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url };
+  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url };
 }
 
 function round(x: number): number {
@@ -176,15 +186,36 @@ function citationOf(hit: KnowledgeHit): EngineCitation {
   return { key: `doc:${hit.documentId}`, url: hit.url, title: hit.title, body: hit.text, attributes };
 }
 
-/** Honest uncertainty: no passage answers convincingly, but these articles are the closest (one citation each). */
+/** Rows of one table chosen together are quoted as one table: its header once, then the rows in order. */
+function mergeRows(units: Unit[]): Unit[] {
+  const out: Unit[] = [];
+  for (const u of units) {
+    const prev = out[out.length - 1];
+    const head = u.row !== undefined ? u.text.slice(0, u.text.length - u.row.length) : null;
+    if (prev?.row !== undefined && head && prev.text.startsWith(head)) {
+      out[out.length - 1] = { ...prev, text: `${prev.text}\n${u.row}`, row: `${prev.row}\n${u.row}` };
+    } else out.push(u);
+  }
+  return out;
+}
+
+/**
+ * Honest uncertainty: no passage answers convincingly, but some articles come close. They are named as links, not
+ * cited: a citation says "this supports the answer", and nothing here is an answer.
+ */
 function mayHelp(terms: string, hits: KnowledgeHit[]): AnswerBuilder {
   const a = new AnswerBuilder();
   a.add(`I searched the knowledge base for “${terms}”, but I couldn't find a passage that clearly answers this question.`);
   const seen = new Set<string>();
   const docs = hits.filter((h) => !seen.has(h.documentId) && seen.add(h.documentId)).slice(0, 3);
   a.paragraph('These articles may help:');
-  docs.forEach((h, i) => a.item(`- ${h.title.replace(/[*_`[\]<>#|\\]/g, "")}`, [citationOf(h)], i === 0));
+  docs.forEach((h, i) => a.item(`- [${plainTitle(h.title)}](${h.url})`, [], i === 0));
   return a;
+}
+
+/** A document title as plain link text: no markup from documents in answers. */
+function plainTitle(title: string): string {
+  return title.replace(/[\\`*_[\]<>#|]/g, '').replace(/\s+/g, ' ').trim().slice(0, 120) || 'Untitled';
 }
 
 function nothingFound(terms: string, also?: string): AnswerBuilder {
