@@ -115,6 +115,10 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   // of it matches.
   const unknownMass = analyzed.filter((t) => !t.seen && !isSituationWord(t.text)).reduce((m, t) => m + 0.5 * (t.rareIdf ?? 0), 0);
   const support = (matched: string[]) => matchedIdf(matched) / (total + unknownMass || 1);
+  const countPresent = (matched: string[]) => {
+    const present = new Set(matched);
+    return terms.filter((t) => termPresent(t, present)).length;
+  };
   // How rare the rarest question word the passage holds is, against a word only one passage uses (1).
   const rare = terms[0]?.rareIdf ?? 0;
   const specificity = (matched: string[]) => {
@@ -125,7 +129,7 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
     // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
-    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), unseen, unseenWords });
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), unseen, unseenWords });
   }
 
   if (p.embedder && p.hasVector) {

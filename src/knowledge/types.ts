@@ -29,6 +29,8 @@ export interface KnowledgeHit {
    * each at half the weight of the rarest known word: low when the question is mostly about something unmentioned.
    */
   support?: number;
+  /** How many of the question's known terms the passage holds. */
+  matchedTerms?: number;
   /** Rarity of the rarest question word in the passage, against a word only one visible passage uses (0–1). */
   specificity?: number;
   /** Those words (the asker's own, lower-cased): the same for every hit of one search. */

@@ -1,7 +1,7 @@
 /** Knowledge questions: retrieve visible passages, keep only relevant ones, quote their best sentences with citations. */
 import type { EngineCitation } from '../engine.ts';
 import type { KnowledgeHit } from '../../knowledge/types.ts';
-import { queryWords } from '../../knowledge/query.ts';
+import { isSituationWord, queryWords } from '../../knowledge/query.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
 import { answerType, bridgeUnits, contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
@@ -167,6 +167,9 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // only everyday ones; a question asking for a kind of fact loses confidence when the sentence lacks one.
   let confidence = 0.6 * support + 0.35 * Math.min(1, heading * 2) + 0.4 * specificity;
   if (wantsType && !typed) confidence -= 0.2;
+  // More unknown topic words than matched ones: the question is about something else that shares a word or two.
+  const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
+  if (lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms) confidence -= 0.3;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
   return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url };
 }
