@@ -3,3 +3,4 @@ import './compose.test.ts';
 import './offline-people.test.ts';
 import './offline-knowledge.test.ts';
 import './greeting.test.ts';
+import './offline-retrieval.test.ts';

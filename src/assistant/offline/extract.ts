@@ -249,6 +249,8 @@ export function selectUnits(units: Unit[], question: string, max = 3, leading = 
     for (const u of ranked) {
       if (chosen.size >= max) break;
       if (u.score < top * 0.5) break;
+      // Rows of a table share its header's words: another row joins only when it is nearly as good.
+      if (u.row !== undefined && u.score < top * 0.9) continue;
       chosen.add(u);
     }
   }
