@@ -5,7 +5,7 @@
  * company's set (see eval/dataset.ts), scored by that set's rules.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,6 @@ export interface EvalOutcome {
 }
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const NOTES_MARKER = '<!-- notes: kept when `npm run eval` rewrites the figures above -->';
 
 type MessageEvent = Extract<EngineEvent, { type: 'message' }>;
 
@@ -213,6 +212,19 @@ function report(outcomes: EvalOutcome[], dbKind: string): string {
   return lines.join('\n');
 }
 
+/** Hand-written sections of results.md (from the KEEP marker on), carried over when the report is regenerated. */
+export const KEEP_MARKER = '<!-- kept: hand-written sections below survive `npm run eval` -->';
+function keptSections(path: string): string {
+  let old = '';
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+  const at = old.indexOf(KEEP_MARKER);
+  return at < 0 ? '' : '\n' + old.slice(at);
+}
+
 /** `--name value` or `--name=value` from argv. */
 function flag(args: readonly string[], name: string): string | undefined {
   const i = args.findIndex((a) => a === name || a.startsWith(name + '='));
@@ -267,10 +279,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     });
   } else {
     const { outcomes, report: md } = await runEval();
-    // Hand-written notes below the marker (other sets' figures, method, what did not help) survive a rerun.
-    const previous = existsSync(HERE + 'results.md') ? readFileSync(HERE + 'results.md', 'utf8') : '';
-    const notes = previous.includes(NOTES_MARKER) ? previous.slice(previous.indexOf(NOTES_MARKER)) : '';
-    writeFileSync(HERE + 'results.md', notes ? `${md}\n${notes}` : md);
+    writeFileSync(HERE + 'results.md', md + keptSections(HERE + 'results.md'));
     const s = summarize(outcomes);
     console.log(md.split('\n## Misses')[0]);
     const failed = s.leaks > 0 || s.people.ok / s.people.n < 0.95 || s.knowledgeTop1.ok / s.knowledgeTop1.n < 0.85;

@@ -50,6 +50,14 @@ ${backend.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim().sp
     assert.ok(r.headers['ratelimit-limit'] && r.headers['ratelimit-remaining'] !== undefined && r.headers['ratelimit-reset'] !== undefined);
   });
 
+  it('takes the Bearer scheme in any case (RFC 9110)', async () => {
+    const token = await hsToken({});
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const r = await list({ ...s.headers(token), authorization: `${scheme} ${token}` });
+      assert.equal(r.statusCode, 200, scheme);
+    }
+  });
+
   it('answers 401 for every bad token', async () => {
     const rsaKey = await importPKCS8(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
     const [h, p] = (await hsToken({})).split('.');
@@ -130,6 +138,7 @@ ${backend.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim().sp
       .setIssuer('hr-backend')
       .setAudience('parley')
       .setIssuedAt()
+      .setJti(`jti-${Date.now()}-${Math.random()}`)
       .setExpirationTime('5m')
       .sign(key);
     const r = await s.parley.app.inject({
@@ -141,7 +150,7 @@ ${backend.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim().sp
     assert.equal(r.statusCode, 200);
     const conv = await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations`, headers: s.headers(r.json().access_token), payload: {} });
     assert.equal(conv.statusCode, 201);
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('ceo').setIssuer('hr-backend').setAudience('parley').setIssuedAt().setExpirationTime('5m')
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('ceo').setIssuer('hr-backend').setAudience('parley').setIssuedAt().setJti('forged-1').setExpirationTime('5m')
       .sign(await importPKCS8(await exportPKCS8(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), 'ES256'));
     const no = await s.parley.app.inject({ method: 'POST', url: '/oauth/v1/token', payload: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: forged } });
     assert.equal(no.statusCode, 400);
