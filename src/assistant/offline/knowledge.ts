@@ -170,6 +170,10 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
   if (lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms) confidence -= 0.3;
+  // In a short question, a name it gives ("What is Project Orion?") that no visible passage mentions is what it
+  // asks about; in a long one, a name is usually circumstance ("the hotel in Denver is $300 a night…").
+  const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
+  if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
   return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url };
 }
