@@ -1,5 +1,6 @@
 import type { AskingUser, EngineEvent, HistoryMessage } from '../assistant/engine.ts';
 import { truncateCodePoints } from '../assistant/text.ts';
+import { safeMarkdown, shiftOffset, isSafeUrl } from '../core/markup.ts';
 import { commonmark } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
 import type { Citation, ContentReference, Message } from '../protocol/schemas.ts';
@@ -36,17 +37,20 @@ export function buildMessage(
     }
     return c;
   };
-  const known = new Set(ev.citations.map((c) => c.key));
+  // Markup is neutralised before offsets are final (backslashes go in, so each offset moves by those before it);
+  // a citation whose URL is not http(s)/mailto is no citation at all.
+  const safe = safeMarkdown(ev.text);
+  const known = new Set(ev.citations.filter((c) => isSafeUrl(c.url)).map((c) => c.key));
   const references: ContentReference[] = ev.references
     .filter((r) => known.has(r.key))
-    .map((r) => ({ citation_id: citeId(r.key), offset: r.offset }))
+    .map((r) => ({ citation_id: citeId(r.key), offset: shiftOffset(r.offset, safe.insertedAt) }))
     .sort((a, b) => a.offset - b.offset);
   const referenced = new Set(ev.references.map((r) => r.key));
   const seen = new Set<string>();
   const citations: Citation[] = [];
   for (const c of ev.citations) {
     // Unique per message, and only what the text points at (contract §6).
-    if (seen.has(c.key) || !referenced.has(c.key)) continue;
+    if (seen.has(c.key) || !referenced.has(c.key) || !known.has(c.key)) continue;
     seen.add(c.key);
     citations.push({
       citation_id: citeId(c.key),
@@ -59,7 +63,7 @@ export function buildMessage(
     conversation_id: row.conversation_id,
     response_id: row.id,
     actor: 'ASSISTANT',
-    content: commonmark(ev.text),
+    content: commonmark(safe.text),
     created_at: createdAt,
     citations,
     content_references: references,

@@ -9,7 +9,8 @@ import { derivedId, newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
 import { isUnavailable, type Queryable } from '../store/db.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
-import { failResponse, toClientError } from './failure.ts';
+import { CANCEL_TAG } from './cancel.ts';
+import { describeCause, failResponse, toClientError } from './failure.ts';
 import type { NotifyHub } from './hub.ts';
 
 export { failResponse, titleFrom };
@@ -36,6 +37,8 @@ export interface WorkerHooks {
 }
 
 class LeaseLost extends Error {}
+/** The abort reason when a client cancelled the response (already FAILED by the cancel itself). */
+class Cancelled extends Error {}
 
 /**
  * Answers responses. The response row is the job: claimed with FOR UPDATE SKIP LOCKED and a lease, woken by
@@ -178,13 +181,19 @@ export class Worker {
       },
       (this.deps.config.responses.leaseSeconds * 1000) / 3,
     );
+    // A cancel on any node notifies `<id>:cancel` on the jobs channel: abort the engine and its model request.
+    const offCancel = this.jobs.on(row.id, (n) => {
+      if (n.tag === CANCEL_TAG) ac.abort(new Cancelled('cancelled'));
+    });
     const log = this.log.child({ trace_id: row.trace_id, response_id: row.id, conversation_id: row.conversation_id, attempt: row.attempts });
     try {
       const outcome = await this.answer(row, lease, ac.signal);
       if (outcome) this.hooks.onFinished?.(outcome, (Date.now() - started) / 1000);
       log.info({ status: outcome, ms: Date.now() - started }, 'response finished');
     } catch (err) {
-      if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
+      if (ac.signal.reason instanceof Cancelled) {
+        log.info('cancelled by the client; engine aborted');
+      } else if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
         log.warn('lease lost; another worker or the reaper owns this response now');
       } else if (databaseLost(err) && !ac.signal.aborted) {
         // Not the answer's fault: hand it back at once so the next attempt (any node's, with the same output ids)
@@ -199,8 +208,10 @@ export class Worker {
         log.warn('released on shutdown');
       } else {
         const error = toClientError(err, ac.signal, this.deps.config.responses.timeoutSeconds);
-        if (error.code === 'ENGINE_ERROR') log.error({ err }, 'engine failed');
-        else log.warn({ err: (err as Error).message, code: error.code }, 'response failed');
+        // Name the engine's endpoint and the underlying cause: the client only sees a generic message.
+        const where = { engine: this.engine.name, endpoint: this.engine.endpoint, cause: describeCause(err), code: error.code };
+        if (error.code === 'ENGINE_ERROR') log.error({ err, ...where }, 'engine failed');
+        else log.warn(where, 'response failed');
         try {
           const ok = await failResponse(this.deps, row.id, error, lease, this.local);
           if (ok) this.hooks.onFinished?.('FAILED', (Date.now() - started) / 1000);
@@ -209,6 +220,7 @@ export class Worker {
         }
       }
     } finally {
+      offCancel();
       clearTimeout(timeout);
       clearInterval(renew);
       this.inFlight.delete(row.id);

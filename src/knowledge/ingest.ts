@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION, chunkDocument } from './chunk.ts';
 import { embedMissingChunks, type Embedder } from './embeddings.ts';
+import { parseAccessList } from './principals.ts';
 import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from './sources.ts';
 
 const documentSchema = z.object({
@@ -87,7 +88,13 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
       continue;
     }
     seenPaths.add(parsed.data.path);
-    const access = normalizeAccess(parsed.data.access);
+    let access: string[];
+    try {
+      access = normalizeAccess(parsed.data.access);
+    } catch (err) {
+      summary.errors.push({ path, reason: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
     docs.push({ ...parsed.data, access });
   }
   const people: SourcePerson[] = [];
@@ -183,10 +190,9 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
   return summary;
 }
 
-/** Emails and group names match case-insensitively: access lists are stored lower-cased, sorted, de-duplicated. */
+/** Access lists are stored typed and normalised (principals.ts); an empty list means admins only, never public. */
 export function normalizeAccess(access: readonly string[]): string[] {
-  const out = new Set(access.map((a) => a.trim().toLowerCase()).filter(Boolean));
-  return out.size ? [...out].sort() : ['*'];
+  return parseAccessList(access);
 }
 
 /** Replaces documents and their passages, a slice of documents per statement (few round trips per ingest). */

@@ -7,6 +7,7 @@ import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import matter from 'gray-matter';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { htmlToMarkdown } from './html.ts';
+import { parseAccessList } from './principals.ts';
 import { finishPeople, isRecord, peopleFromRows, type RawPerson } from './parse-people.ts';
 import type { ParsedSources, SourceDocument } from './sources.ts';
 
@@ -211,7 +212,10 @@ function tagsField(meta: Record<string, unknown>): string[] {
 
 const ACCESS_KEYS = ['access', 'access_list', 'accessList', 'acl', 'allowed', 'visibility', 'principals', 'groups', 'audience'];
 
-/** Access principals, lower-cased (matching is case-insensitive); `['*']` when the source gives none. */
+/**
+ * The access list as written (typed principals, plain names are groups; see principals.ts), normalised and
+ * checked; `['*']` only when the source gives no list at all. An empty or blank list means admins only.
+ */
 function accessField(meta: Record<string, unknown>): string[] {
   for (const k of ACCESS_KEYS) {
     const v = meta[k];
@@ -220,14 +224,7 @@ function accessField(meta: Record<string, unknown>): string[] {
     if (typeof v === 'string') list = v.split(/[,;]/);
     else if (Array.isArray(v)) list = v;
     else throw new Error(`front matter "${k}" must be a list of principals`);
-    const out = new Set<string>();
-    for (const p of list) {
-      if (typeof p !== 'string' && typeof p !== 'number') throw new Error(`front matter "${k}" must be a list of principals`);
-      const s = String(p).trim().toLowerCase();
-      if (s === 'everyone' || s === 'all' || s === 'public') out.add('*');
-      else if (s) out.add(s);
-    }
-    return out.size ? [...out].sort() : ['*'];
+    return parseAccessList(list);
   }
   return ['*'];
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
-import { resolvePrincipals } from '../../src/knowledge/principals.ts';
+import { principalsOf, resolvePrincipals } from '../../src/knowledge/principals.ts';
 import type { SourceDocument } from '../../src/knowledge/sources.ts';
 import { testDb, uniq } from '../support/db.ts';
 import { ingestFixtures } from './support.ts';
@@ -16,14 +16,14 @@ describe('search', () => {
   it('filters by access before ranking: a restricted passage that would rank first is absent for outsiders', async () => {
     const k = createKnowledge(await testDb());
     const q = 'quantum budget forecast';
-    const insider = await k.search(assistant, ['*', 'hr'], q);
+    const insider = await k.search(assistant, ['*', 'group:hr'], q);
     assert.equal(insider[0]?.url, 'https://kb.example.test/hr/quantum-forecast', 'insiders get the restricted document first');
-    const outsider = await k.search(assistant, ['*', 'engineering'], q);
+    const outsider = await k.search(assistant, ['*', 'group:engineering'], q);
     assert.ok(outsider.length > 0, 'the public passage is still found');
     assert.ok(outsider.every((h) => h.url !== 'https://kb.example.test/hr/quantum-forecast'));
     assert.equal(outsider[0]?.url, 'https://kb.example.test/it/lab');
-    // An email principal, case-insensitively.
-    const byEmail = await k.search(assistant, ['*', 'Grace.Hopper@Example.test'], q);
+    // A verified email principal, case-insensitively (principalsOf lower-cases it).
+    const byEmail = await k.search(assistant, principalsOf({ id: 'u-g', email: 'Grace.Hopper@Example.test', emailVerified: true, groups: [] }), q);
     assert.equal(byEmail[0]?.url, 'https://kb.example.test/hr/quantum-forecast');
   });
 
@@ -42,7 +42,7 @@ describe('search', () => {
     const k = createKnowledge(db);
     const hits = await k.search(own, ['*'], 'walrus tusk', { limit: 3 });
     assert.deepEqual(hits.map((h) => h.url), ['https://kb.example.test/v']);
-    const members = await k.search(own, ['*', 'secret-club'], 'walrus tusk', { limit: 3 });
+    const members = await k.search(own, ['*', 'group:secret-club'], 'walrus tusk', { limit: 3 });
     assert.equal(members.length, 3);
     assert.ok(members.every((h) => h.url !== 'https://kb.example.test/v'), 'better matches rank first for members');
   });
@@ -57,8 +57,14 @@ describe('search', () => {
     assert.equal(hit.updatedAt, '2026-05-01T10:00:00.000Z');
     assert.equal(hit.coverage, 1);
     const or = await k.search(assistant, ['*'], 'VPN password zebra');
-    assert.ok(or.length > 0, 'OR fallback finds passages without "zebra"');
-    assert.ok((or[0]!.coverage ?? 1) < 0.6, 'and says they cover only part of the question');
+    assert.ok(or.length > 0, 'finds passages without "zebra"');
+    // A word no visible passage uses carries no evidence: coverage counts the known words only, while `unseen`
+    // and `support` say that part of the question is about something the knowledge base never mentions.
+    assert.equal(or[0]!.coverage, 1);
+    assert.deepEqual(or[0]!.unseenWords, ['zebra']);
+    assert.ok((or[0]!.support ?? 1) < 0.8, `support ${or[0]!.support}`);
+    const partial = await k.search(assistant, ['*'], 'VPN password parking');
+    assert.ok(partial.length > 0 && (partial[0]!.coverage ?? 1) < 1, 'a known word the passage lacks lowers coverage');
   });
 
   it('tolerates typos and other word forms of words the passages use', async () => {
@@ -100,9 +106,15 @@ describe('search', () => {
 
   it('adds the directory groups of the asking user to their principals', async () => {
     const k = createKnowledge(await testDb());
-    const p = await resolvePrincipals(k, assistant, { id: 'u-1', email: 'Zoe.Brennan@example.test', groups: ['Extra'] });
-    assert.deepEqual(new Set(p), new Set(['*', 'u-1', 'zoe.brennan@example.test', 'extra', 'employees', 'hr']));
-    const stranger = await resolvePrincipals(k, assistant, { id: 'u-2', email: 'nobody@example.test', groups: [] });
-    assert.deepEqual(new Set(stranger), new Set(['*', 'u-2', 'nobody@example.test']));
+    const p = await resolvePrincipals(k, assistant, { id: 'u-1', email: 'Zoe.Brennan@example.test', emailVerified: true, groups: ['Extra'] });
+    assert.deepEqual(new Set(p), new Set(['*', 'user:u-1', 'email:zoe.brennan@example.test', 'group:extra', 'group:employees', 'group:hr']));
+    const stranger = await resolvePrincipals(k, assistant, { id: 'u-2', email: 'nobody@example.test', emailVerified: true, groups: [] });
+    assert.deepEqual(new Set(stranger), new Set(['*', 'user:u-2', 'email:nobody@example.test']));
+    // An unverified email claim names nobody: neither the address nor that person's directory groups.
+    const claimed = await resolvePrincipals(k, assistant, { id: 'anyone', email: 'Zoe.Brennan@example.test', groups: [] });
+    assert.deepEqual(new Set(claimed), new Set(['*', 'user:anyone']));
+    // A subject that is itself the address (an identity provider using emails as subjects) selects the entry.
+    const bySub = await resolvePrincipals(k, assistant, { id: 'zoe.brennan@example.test', groups: [] });
+    assert.ok(bySub.includes('group:hr') && !bySub.includes('email:zoe.brennan@example.test'));
   });
 });
