@@ -7,7 +7,7 @@ import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
 import { derivedId, newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
-import { isUnavailable, type Queryable } from '../store/db.ts';
+import { isDatabaseUnavailable, type Queryable } from '../store/db.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
 import { CANCEL_TAG } from './cancel.ts';
 import { describeCause, failResponse, toClientError } from './failure.ts';
@@ -195,7 +195,7 @@ export class Worker {
         log.info('cancelled by the client; engine aborted');
       } else if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
         log.warn('lease lost; another worker or the reaper owns this response now');
-      } else if (databaseLost(err) && !ac.signal.aborted) {
+      } else if (isDatabaseUnavailable(err) && !ac.signal.aborted) {
         // Not the answer's fault: hand it back at once so the next attempt (any node's, with the same output ids)
         // resumes it as soon as the database answers again, rather than failing it or waiting out the lease.
         log.warn({ err: (err as Error).message }, 'database connection lost while answering; handing the response back');
@@ -428,14 +428,4 @@ export class Worker {
     }
     return n;
   }
-}
-
-/** A database that could not be reached, also when an engine wrapped that error (`cause`). */
-function databaseLost(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; depth < 4 && e; depth++) {
-    if (isUnavailable(e)) return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
 }

@@ -3,7 +3,7 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
 import { DatabaseUnavailableError, failedBeforeSending, isUnavailable } from './unavailable.ts';
 
-export { DatabaseUnavailableError, isUnavailable } from './unavailable.ts';
+export { DatabaseUnavailableError, isDatabaseUnavailable } from './unavailable.ts';
 
 /** Anything that runs parameterised SQL (`$1`, `$2`, ...): the database or an open transaction. */
 export interface Queryable {

@@ -11,6 +11,20 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/**
+ * True when `err`, or what it wraps (`cause`, e.g. an engine's error around a failed lookup), is the Db seam saying
+ * the database could not be reached. Judged by the error the seam throws, never by an errno alone: an
+ * ECONNREFUSED from a language model or an identity provider is not the database.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    if (e instanceof DatabaseUnavailableError || (e as { name?: unknown }).name === 'DatabaseUnavailableError') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 // SQLSTATE classes and codes that mean the connection or the server, not the statement, failed.
 const UNAVAILABLE_SQLSTATES = new Set([
   '57P01', // admin_shutdown (pg_terminate_backend, fast shutdown)
