@@ -17,18 +17,22 @@ export interface AnsweringRow {
   user_claims: AskingUser;
 }
 
-/** A wire message from an engine snapshot: stable `cite_` ids per source key, only referenced citations, unique. */
+/**
+ * A wire message from an engine snapshot: stable `cite_` ids per source key, only referenced citations, unique.
+ * `newCitationId(key, n)` names the `n`-th source of the answer (default: a fresh id).
+ */
 export function buildMessage(
   row: AnsweringRow,
   id: string,
   createdAt: string,
   ev: Extract<EngineEvent, { type: 'message' }>,
   citationIds: Map<string, string>,
+  newCitationId: (key: string, n: number) => string = () => newId('cite'),
 ): Message {
   const citeId = (key: string) => {
     let c = citationIds.get(key);
     if (!c) {
-      c = newId('cite');
+      c = newCitationId(key, citationIds.size);
       citationIds.set(key, c);
     }
     return c;

@@ -8,6 +8,7 @@ import './feedback-events.test.ts';
 import './cluster.test.ts';
 import './ops.test.ts';
 import './recovery.test.ts';
+import './retry-ids.test.ts';
 import './admin.test.ts';
 import './shared-limits.test.ts';
 import './cors-shutdown.test.ts';
