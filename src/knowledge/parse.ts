@@ -2,10 +2,11 @@
  * Layer 1 of ingestion: reads files into plain JSON (documents, people, errors) without touching a database, so
  * the CLI can parse on one machine and a running server can apply the result.
  */
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { basename, extname, join, relative, resolve, sep } from 'node:path';
-import matter from 'gray-matter';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { checkReadable, FileError, listFiles, openRoot, readWithin, type IngestRoot } from './files.ts';
+import { FrontMatterError, splitFrontMatter } from './front-matter.ts';
 import { htmlToMarkdown } from './html.ts';
 import { finishPeople, isRecord, peopleFromRows, type RawPerson } from './parse-people.ts';
 import type { ParsedSources, SourceDocument } from './sources.ts';
@@ -13,9 +14,14 @@ import type { ParsedSources, SourceDocument } from './sources.ts';
 export interface ParseOptions {
   /** Base of document URLs when a source gives none: base + relative path. */
   documentBaseUrl?: string;
+  /** Largest file read, bytes (default MAX_FILE_BYTES). */
+  maxFileBytes?: number;
 }
 
 export const DEFAULT_DOCUMENT_BASE_URL = 'https://kb.acme.example/';
+
+/** Largest single file read by default: 32 MiB. */
+export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
 const DOC_EXT: Record<string, SourceDocument['format']> = {
   '.md': 'markdown',
@@ -29,27 +35,39 @@ const DOC_EXT: Record<string, SourceDocument['format']> = {
 
 /** Parses a file or a directory tree (hidden files and `node_modules` skipped). Never throws for a bad file. */
 export function parseSources(path: string, opts: ParseOptions = {}): ParsedSources {
-  const root = resolve(path);
-  const out: ParsedSources = { root, documents: [], people: [], errors: [] };
-  if (!existsSync(root)) {
+  const given = resolve(path);
+  const out: ParsedSources = { root: given, documents: [], people: [], errors: [] };
+  if (!existsSync(given)) {
     out.errors.push({ path, reason: 'no such file or directory' });
     return out;
   }
-  const isDir = statSync(root).isDirectory();
-  const files = isDir ? listFiles(root) : [root];
-  const base = isDir ? root : resolve(root, '..');
+  const isDir = statSync(given).isDirectory();
+  // A single file's folder is its root: links from it are followed only within that folder.
+  const root: IngestRoot = openRoot(isDir ? given : dirname(given));
+  let files: { full: string; problem?: string | undefined }[];
+  try {
+    files = isDir ? listFiles(root) : [{ full: given }];
+  } catch (err) {
+    out.errors.push({ path, reason: reasonOf(err) });
+    return out;
+  }
   const people: RawPerson[] = [];
-  for (const file of files) {
-    const rel = relative(base, file).split(sep).join('/');
+  const maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
+  for (const { full: file, problem } of files) {
+    const rel = relative(root.path, file).split(sep).join('/');
     const ext = extname(file).toLowerCase();
+    if (problem) {
+      out.errors.push({ path: rel, reason: problem });
+      continue;
+    }
     if (file.endsWith('.meta.json')) continue; // sidecars are read with their document
     try {
       if (DOC_EXT[ext]) {
-        out.documents.push(parseDocument(file, rel, DOC_EXT[ext], opts));
+        out.documents.push(parseDocument(root, file, rel, DOC_EXT[ext], opts));
       } else if (ext === '.csv') {
-        people.push(...peopleFromRows(parseCsv(readFileSync(file, 'utf8'), { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as Record<string, unknown>[], rel));
+        people.push(...peopleFromRows(readCsv(readText(root, file, maxBytes)), rel));
       } else if (ext === '.json') {
-        const data: unknown = JSON.parse(readFileSync(file, 'utf8'));
+        const data = parseJson(readText(root, file, maxBytes));
         const rows = Array.isArray(data) ? data : isRecord(data) && Array.isArray(data['people']) ? data['people'] : null;
         if (!rows) throw new Error('JSON people directory must be an array of people or {"people": [...]}');
         people.push(...peopleFromRows(rows as Record<string, unknown>[], rel));
@@ -68,48 +86,61 @@ export function parseSources(path: string, opts: ParseOptions = {}): ParsedSourc
   return out;
 }
 
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(full));
-    else if (entry.isFile()) out.push(full);
+function readText(root: IngestRoot, file: string, maxBytes: number): string {
+  return readWithin(root, file, maxBytes).toString('utf8').replace(/^\uFEFF/, '');
+}
+
+/** JSON.parse, with an error that gives the position only (V8's message quotes the text). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new FileError(`invalid JSON${pos ? ` at character ${pos}` : ''}`);
   }
-  return out;
+}
+
+function readCsv(text: string): Record<string, unknown>[] {
+  try {
+    return parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as Record<string, unknown>[];
+  } catch (err) {
+    // csv-parse messages may quote a field: report the kind of error and the line only.
+    const e = err as { code?: string; lines?: number };
+    throw new FileError(`invalid CSV${e.code ? ` (${e.code.toLowerCase().replace(/^csv_/, '').replace(/_/g, ' ')})` : ''}${e.lines ? ` on line ${e.lines}` : ''}`);
+  }
 }
 
 // ---------------------------------------------------------------- documents
 
 /** Parses one document file with its front matter and optional `<file>.meta.json` sidecar. */
-export function parseDocument(file: string, rel: string, format: SourceDocument['format'], opts: ParseOptions = {}): SourceDocument {
-  const raw = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+export function parseDocument(root: IngestRoot, file: string, rel: string, format: SourceDocument['format'], opts: ParseOptions = {}): SourceDocument {
+  const maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
+  const raw = readText(root, file, maxBytes);
   if (raw.includes('\u0000')) throw new Error('binary content');
   let meta: Record<string, unknown> = {};
   let body = raw;
   let htmlTitle: string | null = null;
+  let fm;
+  try {
+    fm = splitFrontMatter(raw);
+  } catch (err) {
+    if (err instanceof FrontMatterError) throw err;
+    throw new Error('invalid front matter');
+  }
   if (format === 'html') {
-    const h = htmlToMarkdown(raw);
+    const h = htmlToMarkdown(fm.body);
     body = h.markdown;
     htmlTitle = h.title;
-    meta = { ...h.meta };
+    meta = { ...h.meta, ...(fm.data ?? {}) };
   } else {
-    let fm: matter.GrayMatterFile<string>;
-    try {
-      // Passing options disables gray-matter's content cache, which would share parsed objects between files.
-      fm = matter(raw, { excerpt: false });
-    } catch (err) {
-      throw new Error(`invalid front matter: ${firstLine(reasonOf(err))}`);
-    }
-    if (!isRecord(fm.data)) throw new Error('invalid front matter: expected key: value pairs');
-    meta = fm.data;
-    body = fm.content;
+    meta = fm.data ?? {};
+    body = fm.body;
   }
   const sidecar = `${file}.meta.json`;
-  if (existsSync(sidecar)) {
+  if (checkReadable(root, sidecar) === 'ok') {
     let data: unknown;
     try {
-      data = JSON.parse(readFileSync(sidecar, 'utf8'));
+      data = parseJson(readText(root, sidecar, 1024 * 1024));
     } catch (err) {
       throw new Error(`invalid sidecar ${basename(sidecar)}: ${reasonOf(err)}`);
     }
@@ -120,7 +151,7 @@ export function parseDocument(file: string, rel: string, format: SourceDocument[
   if (format === 'text') body = textToMarkdown(body);
   const title = stringField(meta, ['title', 'name']) ?? htmlTitle ?? titleFromBody(body, format) ?? titleFromPath(rel);
   const url = stringField(meta, ['url', 'link', 'source_url', 'permalink', 'canonical']) ?? defaultUrl(rel, opts);
-  if (!/^https?:\/\/\S+$/i.test(url)) throw new Error(`url must be an absolute http(s) URL, got ${JSON.stringify(url)}`);
+  if (!/^https?:\/\/\S+$/i.test(url)) throw new Error('url must be an absolute http(s) URL');
   if (!body) throw new Error('empty document');
   return {
     path: rel,
@@ -152,18 +183,35 @@ export function textToMarkdown(text: string): string {
     .join('\n\n');
 }
 
-function titleFromBody(body: string, format: SourceDocument['format']): string | null {
-  if (format === 'markdown') {
-    const m = body.match(/^\s{0,3}#\s+(.+?)\s*#*\s*$/m);
-    if (m) return m[1]!.trim();
+/** The first ATX heading (Markdown) or a title-like first line (text). Scans line by line: linear in the body. */
+export function titleFromBody(body: string, format: SourceDocument['format']): string | null {
+  if (format === 'markdown' || format === 'text') {
+    for (const line of body.split('\n')) {
+      const h = atxHeading1(line, format === 'markdown' ? 3 : 0);
+      if (h) return h;
+    }
   }
   if (format === 'text') {
-    const h1 = body.match(/^# (.+)$/m);
-    if (h1) return h1[1]!.trim();
-    const [first, second] = body.split('\n');
+    const [first, second] = body.split('\n', 2);
     if (first && first.length <= 100 && !/[.!?:]$/.test(first.trim()) && (second === undefined || !second.trim())) return first.trim();
   }
   return null;
+}
+
+/** The text of a level-1 ATX heading line (`# Title #`), or null. Plain string operations: no backtracking. */
+function atxHeading1(line: string, maxIndent: number): string | null {
+  let i = 0;
+  while (i < line.length && line[i] === ' ' && i <= maxIndent) i++;
+  if (i > maxIndent || line[i] !== '#') return null;
+  const next = line[i + 1];
+  if (next !== ' ' && next !== '\t') return null;
+  let text = line.slice(i + 2).trim();
+  // A closing sequence of #s preceded by a space is not part of the heading.
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '#') end--;
+  const stripped = text.slice(0, end);
+  if (end < text.length && (stripped === '' || stripped.endsWith(' ') || stripped.endsWith('\t'))) text = stripped.trim();
+  return text || null;
 }
 
 function titleFromPath(rel: string): string {
@@ -193,7 +241,7 @@ function dateField(meta: Record<string, unknown>): string | null {
     const v = meta[k];
     if (v === undefined || v === null || v === '') continue;
     const d = v instanceof Date ? v : typeof v === 'string' || typeof v === 'number' ? new Date(v) : null;
-    if (!d || Number.isNaN(d.getTime())) throw new Error(`front matter "${k}" is not a date: ${JSON.stringify(v)}`);
+    if (!d || Number.isNaN(d.getTime())) throw new Error(`front matter "${k}" is not a date`);
     return d.toISOString();
   }
   return null;
@@ -235,8 +283,4 @@ function accessField(meta: Record<string, unknown>): string[] {
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0] ?? s;
 }

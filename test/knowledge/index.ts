@@ -7,3 +7,4 @@ import './people.test.ts';
 import './embeddings.test.ts';
 import './demo.test.ts';
 import './cli-ingest.test.ts';
+import './ingest-security.test.ts';
