@@ -13,20 +13,20 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
   typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(v),
 );
 
-const assistantSchema = z.object({
+const assistantSchema = z.strictObject({
   name: z.string().min(1).max(128),
   /** Principals (user ids, emails, groups, `*`) allowed to use this assistant. */
   allow: z.array(z.string().min(1)).default(['*']),
 });
 
-const publicKeySchema = z.object({
+const publicKeySchema = z.strictObject({
   alg: z.enum(['RS256', 'ES256', 'EdDSA']),
   /** SPKI PEM text. */
   pem: z.string().min(1),
   kid: z.string().optional(),
 });
 
-const clientSchema = z.object({
+const clientSchema = z.strictObject({
   client_id: z.string().min(1),
   /** `sha256:<hex>` of the client secret; secrets are never stored in clear. */
   secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex chars>'),
@@ -37,14 +37,16 @@ const clientSchema = z.object({
   groups: z.array(z.string()).default([]),
 });
 
-const backendSchema = z.object({
+const backendSchema = z.strictObject({
   /** Expected `iss` of the assertion. */
   issuer: z.string().min(1),
   alg: z.enum(['RS256', 'ES256', 'EdDSA']),
   pem: z.string().min(1),
 });
 
-const schema = z.object({
+// Every object is strict: an unknown key (a misspelled `alow:` on an assistant) is an error naming it, never
+// silently dropped (which would leave that assistant open to everyone).
+const schema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
   /** Embedded database and generated keys live here. */
@@ -57,7 +59,7 @@ const schema = z.object({
   demoData: bool.default(true),
   assistants: z.array(assistantSchema).min(1).default([{ name: DEFAULT_ASSISTANT, allow: ['*'] }]),
   auth: z
-    .object({
+    .strictObject({
       /** Base64 or text secret for HS256; generated into the data dir (or the database) when absent. */
       hsSecret: z.string().min(32, 'must be at least 32 characters').optional(),
       issuer: z.string().default('parley'),
@@ -85,14 +87,14 @@ const schema = z.object({
       adminGroup: 'parley-admins',
     }),
   rateLimit: z
-    .object({
+    .strictObject({
       max: positiveInt.default(600),
       windowSeconds: positiveInt.default(60),
       redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis://').optional(),
     })
     .default({ max: 600, windowSeconds: 60 }),
   engine: z
-    .object({
+    .strictObject({
       kind: z.enum(['offline', 'openai-compatible']).default('offline'),
       baseUrl: z.url().optional(),
       model: z.string().optional(),
@@ -105,10 +107,10 @@ const schema = z.object({
       path: ['baseUrl'],
     }),
   embeddings: z
-    .object({ baseUrl: z.url(), model: z.string().min(1), apiKey: z.string().optional() })
+    .strictObject({ baseUrl: z.url(), model: z.string().min(1), apiKey: z.string().optional() })
     .optional(),
   responses: z
-    .object({
+    .strictObject({
       timeoutSeconds: positiveInt.default(120),
       maxAttempts: positiveInt.default(3),
       leaseSeconds: positiveInt.default(30),
@@ -211,6 +213,10 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const field = issue.path.join('.') || '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
+      throw new ConfigError(`invalid configuration: ${field === '(root)' ? 'top level' : field}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`);
+    }
     const envName = ENV_FIELDS.find(([, p]) => p.join('.') === field)?.[0];
     throw new ConfigError(`invalid configuration: ${field}${envName ? ` (${envName})` : ''}: ${issue.message}`);
   }

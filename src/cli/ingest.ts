@@ -43,7 +43,7 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
         { onProgress: (done) => bar?.update(done, { what: parsed.documents[done - 1]?.path ?? '' }) },
       );
     } else {
-      sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, errors: [] };
+      sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, visibility: {}, errors: [] };
       const payloads = batches(opts, parsed);
       let done = 0;
       for (const payload of payloads) {
@@ -53,6 +53,7 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
         sum.unchanged += r.unchanged;
         sum.removed += r.removed;
         sum.people += r.people;
+        for (const [k, n] of Object.entries(r.visibility ?? {})) sum.visibility[k] = (sum.visibility[k] ?? 0) + n;
         sum.errors.push(...r.errors);
         done += payload.documents.length + payload.people.length;
         bar?.update(done, { what: payload.documents.at(-1)?.path ?? 'people' });
@@ -62,6 +63,8 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
     bar?.stop();
   }
   for (const e of sum.errors) opts.out.write(`${e.path}: ${e.reason}\n`);
+  const seen = visibilityLine(sum.visibility);
+  if (seen) opts.out.write(seen + '\n');
   opts.out.write(summaryLine(sum) + '\n');
   return sum.errors.length ? 1 : 0;
 }
@@ -73,6 +76,13 @@ export function summaryLine(sum: IngestSummary): string {
     `ingested ${docs} document${docs === 1 ? '' : 's'} (${sum.added} added, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.removed} removed), ` +
     `${sum.people} people, ${sum.errors.length} error${sum.errors.length === 1 ? '' : 's'}`
   );
+}
+
+/** `visible to: everyone 40, hr 5, finance 3` (documents of this ingest by who can see them), or '' for none. */
+export function visibilityLine(visibility: Record<string, number>): string {
+  const entries = Object.entries(visibility).sort(([a, x], [b, y]) => (a === '*' ? -1 : b === '*' ? 1 : y - x || (a < b ? -1 : 1)));
+  if (!entries.length) return '';
+  return 'visible to: ' + entries.map(([k, n]) => `${k === '*' ? 'everyone' : k} ${n}`).join(', ');
 }
 
 /**

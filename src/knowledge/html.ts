@@ -7,8 +7,8 @@ import { parse, HTMLElement, TextNode, type Node } from 'node-html-parser';
 
 export interface HtmlDocument {
   title: string | null;
-  /** `<meta name="...">` values, lower-cased names (e.g. `updated`, `access`, `url`). */
-  meta: Record<string, string>;
+  /** `<meta name|property="..." content="...">` pairs in page order, then `<link rel="canonical">` as `canonical`. */
+  meta: { name: string; content: string }[];
   markdown: string;
 }
 
@@ -17,15 +17,14 @@ const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'aside', 'body'
 
 export function htmlToMarkdown(html: string): HtmlDocument {
   const root = parse(html, { comment: false, blockTextElements: { script: false, style: false } });
-  const meta: Record<string, string> = {};
+  const meta: { name: string; content: string }[] = [];
   for (const m of root.querySelectorAll('meta')) {
-    // Namespaced names ("acme:url", "og:title", "dc.date") count by their last part.
-    const name = (m.getAttribute('name') ?? m.getAttribute('property') ?? '').toLowerCase().replace(/^.*[:.]/, '');
+    const name = m.getAttribute('name') ?? m.getAttribute('property') ?? '';
     const content = m.getAttribute('content');
-    if (name && content !== undefined) meta[name] = content;
+    if (name && content !== undefined) meta.push({ name, content });
   }
   const canonical = root.querySelector('link[rel="canonical"]')?.getAttribute('href');
-  if (canonical && !meta['url']) meta['url'] = canonical;
+  if (canonical) meta.push({ name: 'canonical', content: canonical });
   const titleEl = root.querySelector('title');
   const h1 = root.querySelector('h1');
   const title = clean(titleEl?.text ?? '') || clean(h1?.text ?? '') || null;

@@ -12,6 +12,7 @@ import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from 
 
 const documentSchema = z.object({
   path: z.string().min(1).max(1000),
+  id: z.string().min(1).max(1000).optional(),
   format: z.enum(['markdown', 'text', 'html']),
   title: z.string().min(1).max(1000),
   url: z.string().regex(/^https?:\/\/\S+$/i, 'must be an absolute http(s) URL').max(2000),
@@ -69,7 +70,7 @@ function contentHash(d: SourceDocument, access: string[]): string {
 
 /** Applies parsed documents and people for one assistant. Invalid entries are reported in `errors`, not thrown. */
 export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOptions = {}): Promise<IngestSummary> {
-  const summary: IngestSummary = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, errors: [...(payload.errors ?? [])] };
+  const summary: IngestSummary = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, visibility: {}, errors: [...(payload.errors ?? [])] };
   const { assistant, root } = payload;
   if (!assistant || !root) throw new Error('ingest needs an assistant and a root');
 
@@ -88,6 +89,7 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     }
     seenPaths.add(parsed.data.path);
     const access = normalizeAccess(parsed.data.access);
+    for (const a of access) summary.visibility[a] = (summary.visibility[a] ?? 0) + 1;
     docs.push({ ...parsed.data, access });
   }
   const people: SourcePerson[] = [];

@@ -8,6 +8,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { checkReadable, FileError, listFiles, openRoot, readWithin, type IngestRoot } from './files.ts';
 import { FrontMatterError, splitFrontMatter } from './front-matter.ts';
 import { htmlToMarkdown } from './html.ts';
+import { mergeMetadata, metaTagsToRaw, readMetadata, type Metadata } from './metadata.ts';
 import { finishPeople, isRecord, peopleFromRows, type RawPerson } from './parse-people.ts';
 import type { ParsedSources, SourceDocument } from './sources.ts';
 
@@ -117,9 +118,6 @@ export function parseDocument(root: IngestRoot, file: string, rel: string, forma
   const maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
   const raw = readText(root, file, maxBytes);
   if (raw.includes('\u0000')) throw new Error('binary content');
-  let meta: Record<string, unknown> = {};
-  let body = raw;
-  let htmlTitle: string | null = null;
   let fm;
   try {
     fm = splitFrontMatter(raw);
@@ -127,15 +125,16 @@ export function parseDocument(root: IngestRoot, file: string, rel: string, forma
     if (err instanceof FrontMatterError) throw err;
     throw new Error('invalid front matter');
   }
+  const sources: Metadata[] = [];
+  let body = fm.body;
+  let htmlTitle: string | null = null;
   if (format === 'html') {
     const h = htmlToMarkdown(fm.body);
     body = h.markdown;
     htmlTitle = h.title;
-    meta = { ...h.meta, ...(fm.data ?? {}) };
-  } else {
-    meta = fm.data ?? {};
-    body = fm.body;
+    sources.push(readMetadata(metaTagsToRaw(h.meta), '<meta> tags'));
   }
+  if (fm.data) sources.push(readMetadata(fm.data, 'front matter'));
   const sidecar = `${file}.meta.json`;
   if (checkReadable(root, sidecar) === 'ok') {
     let data: unknown;
@@ -145,22 +144,25 @@ export function parseDocument(root: IngestRoot, file: string, rel: string, forma
       throw new Error(`invalid sidecar ${basename(sidecar)}: ${reasonOf(err)}`);
     }
     if (!isRecord(data)) throw new Error(`invalid sidecar ${basename(sidecar)}: expected an object`);
-    meta = { ...meta, ...data };
+    sources.push(readMetadata(data, `sidecar ${basename(sidecar)}`));
   }
+  const meta = mergeMetadata(...sources);
   body = body.replace(/\r\n?/g, '\n').trim();
   if (format === 'text') body = textToMarkdown(body);
-  const title = stringField(meta, ['title', 'name']) ?? htmlTitle ?? titleFromBody(body, format) ?? titleFromPath(rel);
-  const url = stringField(meta, ['url', 'link', 'source_url', 'permalink', 'canonical']) ?? defaultUrl(rel, opts);
+  const title = textField(meta.title) ?? htmlTitle ?? titleFromBody(body, format) ?? titleFromPath(rel);
+  const url = textField(meta.url) ?? defaultUrl(rel, opts);
   if (!/^https?:\/\/\S+$/i.test(url)) throw new Error('url must be an absolute http(s) URL');
   if (!body) throw new Error('empty document');
+  const id = textField(meta.id);
   return {
     path: rel,
+    ...(id ? { id } : {}),
     format,
     title: title.trim(),
     url,
-    updatedAt: dateField(meta),
-    access: accessField(meta),
-    tags: tagsField(meta),
+    updatedAt: dateField(meta.updated),
+    access: accessField(meta.access),
+    tags: listField(meta.tags),
     body,
   };
 }
@@ -224,62 +226,37 @@ function defaultUrl(rel: string, opts: ParseOptions): string {
   return base.replace(/\/?$/, '/') + rel.split('/').map(encodeURIComponent).join('/');
 }
 
-function stringField(meta: Record<string, unknown>, keys: string[]): string | undefined {
-  for (const k of keys) {
-    const v = meta[k];
-    if (v === undefined || v === null || v === '') continue;
-    if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`front matter "${k}" must be a string`);
-    return String(v);
-  }
-  return undefined;
+function textField(v: string | number | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v).trim();
+  return s || undefined;
 }
 
-const DATE_KEYS = ['updated', 'updated_at', 'updatedAt', 'last_updated', 'lastUpdated', 'modified', 'date'];
-
-function dateField(meta: Record<string, unknown>): string | null {
-  for (const k of DATE_KEYS) {
-    const v = meta[k];
-    if (v === undefined || v === null || v === '') continue;
-    const d = v instanceof Date ? v : typeof v === 'string' || typeof v === 'number' ? new Date(v) : null;
-    if (!d || Number.isNaN(d.getTime())) throw new Error(`front matter "${k}" is not a date`);
-    return d.toISOString();
-  }
-  return null;
+function dateField(v: Metadata['updated']): string | null {
+  if (v === undefined) return null;
+  const d = v instanceof Date ? v : new Date(v);
+  if (Number.isNaN(d.getTime())) throw new Error('metadata "updated" is not a date');
+  return d.toISOString();
 }
 
-function tagsField(meta: Record<string, unknown>): string[] {
-  for (const k of ['tags', 'keywords']) {
-    const v = meta[k];
-    if (v === undefined || v === null) continue;
-    const list = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : [];
-    return list.map((t) => String(t).trim()).filter(Boolean);
-  }
-  return [];
+function listField(v: Metadata['tags']): string[] {
+  if (v === undefined) return [];
+  const list = typeof v === 'string' ? v.split(',') : v;
+  return list.map((t) => String(t).trim()).filter(Boolean);
 }
-
-const ACCESS_KEYS = ['access', 'access_list', 'accessList', 'acl', 'allowed', 'visibility', 'principals', 'groups', 'audience'];
 
 /** Access principals, lower-cased (matching is case-insensitive); `['*']` when the source gives none. */
-function accessField(meta: Record<string, unknown>): string[] {
-  for (const k of ACCESS_KEYS) {
-    const v = meta[k];
-    if (v === undefined || v === null) continue;
-    let list: unknown[];
-    if (typeof v === 'string') list = v.split(/[,;]/);
-    else if (Array.isArray(v)) list = v;
-    else throw new Error(`front matter "${k}" must be a list of principals`);
-    const out = new Set<string>();
-    for (const p of list) {
-      if (typeof p !== 'string' && typeof p !== 'number') throw new Error(`front matter "${k}" must be a list of principals`);
-      const s = String(p).trim().toLowerCase();
-      if (s === 'everyone' || s === 'all' || s === 'public') out.add('*');
-      else if (s) out.add(s);
-    }
-    return out.size ? [...out].sort() : ['*'];
+function accessField(v: Metadata['access']): string[] {
+  if (v === undefined) return ['*'];
+  const list = typeof v === 'string' ? v.split(/[,;]/) : v;
+  const out = new Set<string>();
+  for (const p of list) {
+    const s = String(p).trim().toLowerCase();
+    if (s === 'everyone' || s === 'all' || s === 'public') out.add('*');
+    else if (s) out.add(s);
   }
-  return ['*'];
+  return out.size ? [...out].sort() : ['*'];
 }
-
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -8,6 +8,8 @@ import type { Person } from './types.ts';
 export interface SourceDocument {
   /** Path relative to the ingested root, `/`-separated: the document's identity within that root. */
   path: string;
+  /** Explicit identity from metadata (`id:`); otherwise the document is identified by its url. */
+  id?: string | undefined;
   format: 'markdown' | 'text' | 'html';
   title: string;
   /** Absolute URL that citations link to. */
@@ -69,5 +71,10 @@ export interface IngestSummary {
   removed: number;
   /** People in this ingest (upserted). */
   people: number;
+  /**
+   * Documents of this ingest by who can see them: `*` (everyone) or each principal of their access lists (a document
+   * visible to two groups counts under both).
+   */
+  visibility: Record<string, number>;
   errors: SourceError[];
 }

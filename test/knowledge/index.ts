@@ -8,3 +8,4 @@ import './embeddings.test.ts';
 import './demo.test.ts';
 import './cli-ingest.test.ts';
 import './ingest-security.test.ts';
+import './metadata.test.ts';

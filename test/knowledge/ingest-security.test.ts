@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { htmlToMarkdown } from '../../src/knowledge/html.ts';
 import { parseSources, titleFromBody } from '../../src/knowledge/parse.ts';
-
-/** A fresh folder with these files (relative path → contents). */
-export function tree(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-ingest-'));
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(join(dir, rel, '..'), { recursive: true });
-    writeFileSync(join(dir, rel), text);
-  }
-  return dir;
-}
+import { tree } from './support.ts';
 
 describe('ingest: no code or markup from documents', () => {
   it('refuses front matter in any language but YAML, without running it', () => {

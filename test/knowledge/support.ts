@@ -1,4 +1,7 @@
 // Shared by the knowledge and assistant tests: the fixture tree and a helper that ingests it for a fresh assistant.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { parseSources } from '../../src/knowledge/parse.ts';
@@ -12,4 +15,14 @@ export async function ingestFixtures(db: Db, assistant: string): Promise<IngestS
   const docs = parseSources(FIXTURES + 'kb');
   const people = parseSources(FIXTURES + 'people.csv');
   return applyIngest(db, { assistant, root: docs.root, prune: false, documents: docs.documents, people: people.people });
+}
+
+/** A fresh temporary folder holding these files (relative path → contents). */
+export function tree(files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-ingest-'));
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+  }
+  return dir;
 }
