@@ -1,17 +1,23 @@
 /**
  * `npm run eval`: runs every question of eval/questions.json through the offline engine, as the user it names
  * (groups from the demo directory), on the demo data, and writes eval/results.md.
+ * `npm run eval -- --dataset <dir> [--engine offline|openai-compatible] [--out report.md] [--verbose]`: another
+ * company's set (see eval/dataset.ts), scored by that set's rules.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createLlmEngine } from '../src/assistant/llm/index.ts';
 import { createOfflineEngine } from '../src/assistant/offline/index.ts';
-import type { AskingUser, EngineEvent, HistoryMessage } from '../src/assistant/engine.ts';
+import type { AskingUser, Engine, EngineEvent, HistoryMessage } from '../src/assistant/engine.ts';
 import { principalsOf } from '../src/assistant/engine.ts';
-import { createKnowledge, loadDemoData } from '../src/knowledge/index.ts';
+import { loadConfig } from '../src/config.ts';
+import { createKnowledge, loadDemoData, type ParleyKnowledge } from '../src/knowledge/index.ts';
 import { openDatabase, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
+import { datasetReport, runDataset } from './dataset.ts';
 
 export interface EvalQuestion {
   id: string;
@@ -206,12 +212,65 @@ function report(outcomes: EvalOutcome[], dbKind: string): string {
   return lines.join('\n');
 }
 
+/** `--name value` or `--name=value` from argv. */
+function flag(args: readonly string[], name: string): string | undefined {
+  const i = args.findIndex((a) => a === name || a.startsWith(name + '='));
+  if (i < 0) return undefined;
+  const a = args[i]!;
+  return a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[i + 1];
+}
+
+/**
+ * `--dataset <dir>`: another company's set, scored by its own rules; the report goes to stdout (and `--out`).
+ * `--engine openai-compatible` answers with the configured model (LLM_BASE_URL, LLM_MODEL, …; embeddings too).
+ */
+async function runDatasetCli(args: readonly string[]): Promise<number> {
+  const dir = flag(args, '--dataset')!;
+  const engineKind = flag(args, '--engine') ?? 'offline';
+  if (engineKind !== 'offline' && engineKind !== 'openai-compatible') throw new Error(`--engine must be offline or openai-compatible, not ${engineKind}`);
+  const cfg = loadConfig(process.env, engineKind === 'openai-compatible' ? { engine: { kind: engineKind, ...baseEngine() } } : {});
+  const url = process.env['DATABASE_URL'];
+  const db = await openDatabase({ url, dataDir: 'memory://', vector: Boolean(cfg.embeddings) });
+  try {
+    await migrate(db);
+    const knowledge = createKnowledge(db, { embeddings: cfg.embeddings });
+    const makeEngine = (k: ParleyKnowledge): Engine =>
+      engineKind === 'offline'
+        ? createOfflineEngine({ knowledge: k })
+        : createLlmEngine({ baseUrl: cfg.engine.baseUrl!, model: cfg.engine.model!, apiKey: cfg.engine.apiKey, knowledge: k, timeoutMs: cfg.engine.timeoutMs });
+    const { outcomes, errors, assistant } = await runDataset(db, dir, makeEngine, knowledge);
+    const md = datasetReport(outcomes, { dataset: basename(resolve(dir)), engine: engineKind, db: db.kind, errors });
+    const out = flag(args, '--out');
+    if (out) writeFileSync(out, md);
+    console.log(args.includes('--verbose') || out ? md : md.split('\n## Misses')[0]);
+    if (url) for (const t of ['kb_documents', 'kb_people', 'kb_terms', 'kb_state']) await db.query(`DELETE FROM ${t} WHERE assistant = $1`, [assistant]);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+/** The engine section as configured (file or environment), to which `--engine` only sets the kind. */
+function baseEngine(): Record<string, unknown> {
+  const cfg = loadConfig(process.env);
+  const { kind: _kind, ...rest } = cfg.engine;
+  return rest;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { outcomes, report: md } = await runEval();
-  writeFileSync(HERE + 'results.md', md);
-  const s = summarize(outcomes);
-  console.log(md.split('\n## Misses')[0]);
-  const failed = s.leaks > 0 || s.people.ok / s.people.n < 0.95 || s.knowledgeTop1.ok / s.knowledgeTop1.n < 0.85;
-  if (process.argv.includes('--verbose')) for (const o of outcomes) console.log(`\n[${o.q.id}] ${o.q.question}\n${o.text}`);
-  process.exitCode = failed ? 1 : 0;
+  const args = process.argv.slice(2);
+  if (flag(args, '--dataset')) {
+    process.exitCode = await runDatasetCli(args).catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      return 2;
+    });
+  } else {
+    const { outcomes, report: md } = await runEval();
+    writeFileSync(HERE + 'results.md', md);
+    const s = summarize(outcomes);
+    console.log(md.split('\n## Misses')[0]);
+    const failed = s.leaks > 0 || s.people.ok / s.people.n < 0.95 || s.knowledgeTop1.ok / s.knowledgeTop1.n < 0.85;
+    if (args.includes('--verbose')) for (const o of outcomes) console.log(`\n[${o.q.id}] ${o.q.question}\n${o.text}`);
+    process.exitCode = failed ? 1 : 0;
+  }
 }

@@ -53,6 +53,13 @@ export async function readEvents(q: Queryable, responseId: string, afterSeq: num
   );
 }
 
+/** True once the response is COMPLETED or FAILED (its log then ends with the terminal event, written in the same commit). */
+export async function isFinished(q: Queryable, responseId: string): Promise<boolean> {
+  const rows = await q.query<{ status: string }>(`SELECT status FROM responses WHERE id = $1`, [responseId]);
+  const status = rows[0]?.status;
+  return status === undefined || status === 'COMPLETED' || status === 'FAILED';
+}
+
 export function isTerminal(type: StreamEventType): boolean {
   return type === 'RESPONSE_COMPLETED' || type === 'RESPONSE_FAILED';
 }

@@ -42,7 +42,10 @@ export async function listConversationMessages(
   return { messages: page.map((r) => renderMessage(deps.keys, r)), metadata: { next_cursor: next } };
 }
 
-/** The input message and the assistant messages of one response, oldest first, never reasoning. */
+/**
+ * The assistant messages of one response, then its input message (the order of the upstream page's example,
+ * contract §4); never reasoning.
+ */
 export async function listResponseMessages(
   deps: CoreDeps,
   caller: Caller,
@@ -50,7 +53,7 @@ export async function listResponseMessages(
   responseId: string,
 ): Promise<{ messages: Message[] }> {
   await requireResponse(deps.db, caller, conversationId, responseId);
-  const rows = await deps.db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE response_id = $1 ORDER BY pos`, [
+  const rows = await deps.db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE response_id = $1 ORDER BY actor = 'USER', pos`, [
     responseId,
   ]);
   return { messages: rows.map((r) => renderMessage(deps.keys, r)) };

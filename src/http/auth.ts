@@ -12,7 +12,8 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)$/;
+// The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are the same.
+const BEARER = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)$/i;
 
 /** 401 for every token problem (missing, malformed, bad signature, alg none, expired, wrong iss/aud). */
 export async function authenticate(verifier: TokenVerifier, req: FastifyRequest): Promise<void> {

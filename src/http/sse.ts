@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { CoreDeps } from '../core/deps.ts';
-import { isTerminal, readEvents, type StoredEvent } from '../core/event-log.ts';
+import { isFinished, isTerminal, readEvents, type StoredEvent } from '../core/event-log.ts';
 import type { Notice, NotifyHub } from '../jobs/hub.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -109,6 +109,14 @@ export async function streamEvents(
           if (done) break;
         }
         if (events.length >= 500) dirty = true;
+        // Nothing after `last` in the log of a finished response: the client already has the terminal event
+        // (a resume from the final event id, or beyond it). Close at once rather than keep-alive forever.
+        else if (events.length === 0 && (await isFinished(deps.db, responseId))) {
+          // The terminal event may have committed between the two reads: read once more (same commit as the
+          // status), then end either way.
+          for (const e of await readEvents(deps.db, responseId, last)) write(e);
+          done = true;
+        }
         continue;
       }
       await new Promise<void>((resolve) => {

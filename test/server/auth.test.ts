@@ -50,6 +50,14 @@ ${backend.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim().sp
     assert.ok(r.headers['ratelimit-limit'] && r.headers['ratelimit-remaining'] !== undefined && r.headers['ratelimit-reset'] !== undefined);
   });
 
+  it('takes the Bearer scheme in any case (RFC 9110)', async () => {
+    const token = await hsToken({});
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const r = await list({ ...s.headers(token), authorization: `${scheme} ${token}` });
+      assert.equal(r.statusCode, 200, scheme);
+    }
+  });
+
   it('answers 401 for every bad token', async () => {
     const rsaKey = await importPKCS8(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'RS256');
     const [h, p] = (await hsToken({})).split('.');

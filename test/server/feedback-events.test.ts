@@ -33,7 +33,7 @@ describe('feedback, events, idempotency and rate limits', () => {
     assert.equal(rows[0]!.comment, 'actually wrong 🙂');
     assert.equal(rows[0]!.assistant, 'acmecorp-conversations-rest-api');
     // the user message of the response does not take feedback
-    const userMsg = (await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/responses/${id}/messages`, headers: s.headers(t) })).json().messages[0];
+    const userMsg = (await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/responses/${id}/messages`, headers: s.headers(t) })).json().messages.find((m: { actor: string }) => m.actor === 'USER');
     const r = await s.parley.app.inject({
       method: 'POST',
       url: `${BASE}/conversations/${conv}/responses/${id}/messages/${userMsg.message_id}/feedback`,

@@ -95,6 +95,6 @@ describe('fuzzed input', () => {
     assert.ok((statuses.get(400) ?? 0) > 0 && ((statuses.get(200) ?? 0) + (statuses.get(201) ?? 0) + (statuses.get(202) ?? 0)) > 0, JSON.stringify([...statuses]));
     // the seeded conversation still reads back whole
     const list = (await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/responses/${resp}/messages`, headers: s.headers(t) })).json();
-    assert.deepEqual(list.messages.map((m: { actor: string }) => m.actor), ['USER', 'ASSISTANT']);
+    assert.deepEqual(list.messages.map((m: { actor: string }) => m.actor), ['ASSISTANT', 'USER']);
   });
 });

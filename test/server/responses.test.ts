@@ -54,7 +54,7 @@ describe('responses and messages', () => {
     assert.notEqual(msg['feedback'].helpful.callback_id, msg['feedback'].unhelpful.callback_id);
   });
 
-  it('lists response messages oldest first and conversation messages newest first, paginated', async () => {
+  it('lists response messages assistant first then the input, and conversation messages newest first, paginated', async () => {
     const t = await s.token();
     const conv = await newConversation(t);
     const r1 = (await ask(t, conv, 'first question')).json().response_id;
@@ -65,9 +65,11 @@ describe('responses and messages', () => {
     const rm = await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/responses/${r2}/messages`, headers: s.headers(t) });
     assert.equal(rm.statusCode, 200);
     const msgs = rm.json().messages;
-    assert.deepEqual(msgs.map((m: { actor: string }) => m.actor), ['USER', 'ASSISTANT']);
-    assert.equal(msgs[0].content.type, 'PLAIN_TEXT');
-    assert.equal(msgs[0].content.plain_text.text, 'second question');
+    // The order of the upstream page's example (contract §4): the assistant's message(s), then the user's input.
+    assert.deepEqual(msgs.map((m: { actor: string }) => m.actor), ['ASSISTANT', 'USER']);
+    assert.equal(msgs[1].content.type, 'PLAIN_TEXT');
+    assert.equal(msgs[1].content.plain_text.text, 'second question');
+    assert.equal(msgs[1].response_id, r2);
     assert.equal(msgs[0].response_id, r2);
 
     const page1 = (await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/messages?limit=3`, headers: s.headers(t) })).json();

@@ -123,6 +123,70 @@ describe('streaming (SSE)', () => {
     assert.deepEqual(byQuery.map((e) => e.data), full.slice(2).map((e) => e.data), 'replay is byte-identical');
   });
 
+  it('resume from the final event (or past it) closes at once; from earlier replays and closes', async () => {
+    const t = await s.token();
+    const conv = await newConversation(t);
+    const created = (await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations/${conv}/responses`, headers: s.headers(t), payload: { input: { text: 'finish first' } } })).json();
+    await waitTerminal(s, t, conv, created.response_id);
+    const url = `http://127.0.0.1:${port}${BASE}/conversations/${conv}/responses/${created.response_id}/stream`;
+    const full = parseSse(await (await fetch(url, { headers: s.headers(t), signal: AbortSignal.timeout(5000) })).text()).events;
+    const final = Number(full.at(-1)!.id);
+    assert.equal(full.at(-1)!.event, 'RESPONSE_COMPLETED');
+    // Before the fix this answered 200 and then only keep-alives, forever: the 5 s abort turns that into a failure.
+    for (const last of [String(final), String(final + 7)]) {
+      const res = await fetch(url, { headers: { ...s.headers(t), 'last-event-id': last }, signal: AbortSignal.timeout(5000) });
+      assert.equal(res.status, 200);
+      assert.deepEqual(parseSse(await res.text()).events, [], `nothing after ${last}, and the stream ended`);
+    }
+    const tail = parseSse(await (await fetch(url, { headers: { ...s.headers(t), 'last-event-id': String(final - 1) }, signal: AbortSignal.timeout(5000) })).text()).events;
+    assert.deepEqual(tail.map((e) => e.event), ['RESPONSE_COMPLETED']);
+  });
+
+  it('a POST stream retried with its Idempotency-Key and Last-Event-ID resumes that response after that event', async () => {
+    const t = await s.token();
+    const conv = await newConversation(t);
+    const key = `k-${conv}`;
+    const body = JSON.stringify({ input: { text: 'slow:60 resume me' } });
+    const headers = { ...s.headers(t), 'idempotency-key': key, accept: 'text/event-stream' };
+    // The first attempt drops after its first event, as a flaky network would.
+    let firstId = '';
+    let responseId = '';
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: `${BASE}/conversations/${conv}/responses/stream`, headers: { ...headers, 'content-type': 'application/json' } },
+        (res) => {
+          res.setEncoding('utf8');
+          res.once('data', (c: string) => {
+            const ev = parseSse(c).events[0]!;
+            firstId = ev.id!;
+            responseId = JSON.parse(ev.data!).response.response_id;
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', (e) => (responseId ? undefined : reject(e)));
+      req.end(body);
+    });
+    assert.equal(firstId, '1');
+    const retried = await raw('POST', `${BASE}/conversations/${conv}/responses/stream`, { ...headers, 'last-event-id': firstId }, body);
+    assert.equal(retried.status, 200);
+    const ev = parseSse(retried.text).events;
+    assert.equal(ev[0]!.id, '2', 'continues after the last event the client saw, not at event 1');
+    assert.equal(ev.at(-1)!.event, 'RESPONSE_COMPLETED');
+    assert.deepEqual(ev.map((e) => Number(e.id)), ev.map((_, i) => i + 2));
+    assert.equal(JSON.parse(ev.at(-1)!.data!).response.response_id, responseId, 'the same response, not a second one');
+    const msgs = (await s.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/messages`, headers: s.headers(t) })).json().messages;
+    assert.deepEqual(msgs.map((m: { actor: string }) => m.actor), ['ASSISTANT', 'USER'], 'one question, one answer');
+    // Retried once more from the final event: nothing to send, and the stream closes.
+    const again = await raw('POST', `${BASE}/conversations/${conv}/responses/stream`, { ...headers, 'last-event-id': ev.at(-1)!.id! }, body);
+    assert.deepEqual(parseSse(again.text).events, []);
+    // A malformed Last-Event-ID is refused before anything is created.
+    const bad = await raw('POST', `${BASE}/conversations/${conv}/responses/stream`, { ...s.headers(t), 'last-event-id': 'x1' }, body);
+    assert.equal(bad.status, 400);
+    assert.equal(JSON.parse(bad.text).error.code, 'INVALID_INPUT');
+  });
+
   it('resume of a live response continues until the terminal event', async () => {
     const t = await s.token();
     const conv = await newConversation(t);

@@ -1,2 +1,3 @@
 // Imports every test file of this folder.
 import './conformance.test.ts';
+import './eval-dataset.test.ts';

@@ -33,7 +33,20 @@ export interface LlmEngineOptions {
   now?: (() => Date) | undefined;
 }
 
-const SENTENCE_END = /[.!?:;…。！？\n]\s*$/;
+const SENTENCE_CLOSERS = new Set([...'.!?:;…。！？\n']);
+
+/**
+ * Whether `text` ends a sentence: its last non-whitespace character closes one, or a newline is in its trailing
+ * whitespace. Read backwards over the trailing whitespace only (a regex `[…\n]\s*$` is quadratic on newlines).
+ */
+function endsSentence(text: string): boolean {
+  let k = text.length - 1;
+  while (k >= 0 && /\s/.test(text[k] as string)) {
+    if (text[k] === '\n') return true;
+    k--;
+  }
+  return k >= 0 && SENTENCE_CLOSERS.has(text[k] as string);
+}
 
 /** Creates the engine that answers through an OpenAI-compatible language model. */
 export function createLlmEngine(opts: LlmEngineOptions): Engine {
@@ -118,7 +131,7 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
             if (t - lastAt < interval && !/[.!?\n。！？]/.test(part.text)) break;
             const snap = snapshot(false);
             if (snap.text === lastText || snap.text === '') break;
-            if (t - lastAt >= interval || SENTENCE_END.test(snap.text)) {
+            if (t - lastAt >= interval || endsSentence(snap.text)) {
               lastText = snap.text;
               lastAt = t;
               yield snap;
@@ -175,7 +188,19 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
  */
 function dropThinking(raw: string, final: boolean): string {
   if (!raw.includes('<')) return raw;
-  let s = raw.replace(/<think>[\s\S]*?<\/think>/g, '');
+  // One left-to-right pass (a lazy `<think>[\s\S]*?</think>` regex rescans to the end for each unclosed tag).
+  let s = '';
+  let i = 0;
+  for (;;) {
+    const start = raw.indexOf('<think>', i);
+    const end = start < 0 ? -1 : raw.indexOf('</think>', start + '<think>'.length);
+    if (end < 0) {
+      s += raw.slice(i);
+      break;
+    }
+    s += raw.slice(i, start);
+    i = end + '</think>'.length;
+  }
   const open = s.indexOf('<think>');
   if (open >= 0) s = s.slice(0, open);
   if (!final) s = s.replace(/<(?:t(?:h(?:i(?:n(?:k)?)?)?)?)?$/, '');

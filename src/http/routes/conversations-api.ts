@@ -39,6 +39,15 @@ function idempotencyKey(req: FastifyRequest): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** `Last-Event-ID` as a sequence number (undefined when absent or empty); anything else is 400. */
+function lastEventIdOf(req: FastifyRequest): number | undefined {
+  const raw = req.headers['last-event-id'];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw new ApiError('INVALID_INPUT', 'Last-Event-ID must be a sequence number');
+  return Number(v);
+}
+
 /** Contract §5: `Accept` absent, `*​/*` or including text/event-stream; anything else is 406. */
 function acceptsEventStream(req: FastifyRequest): boolean {
   const accept = req.headers.accept;
@@ -150,10 +159,13 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
     },
     async (req, reply) => {
       if (!acceptsEventStream(req)) throw new ApiError('NOT_ACCEPTABLE', 'this endpoint only produces text/event-stream');
+      const lastEventId = lastEventIdOf(req);
       const result = await createOnce(req, req.params.conversation_id, req.body);
       const response = result.body;
       if (result.replayed) {
-        await streamEvents(reply, deps, events, metrics, open, response.response_id, 0, {});
+        // A retry of an earlier stream (same Idempotency-Key): resume that response after the client's last
+        // event, as fetch-event-source and EventSource-like clients do (contract §5).
+        await streamEvents(reply, deps, events, metrics, open, response.response_id, lastEventId ?? 0, {});
         return;
       }
       const first = { seq: 1, event_type: 'RESPONSE_CREATED' as const, data: JSON.stringify({ event_type: 'RESPONSE_CREATED', sequence_number: 1, response }) };
@@ -183,12 +195,7 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
       if (!acceptsEventStream(req)) throw new ApiError('NOT_ACCEPTABLE', 'this endpoint only produces text/event-stream');
       const caller = requireCaller(req);
       const row = await requireResponse(deps.db, caller, req.params.conversation_id, req.params.response_id);
-      const lastEventId = req.headers['last-event-id'];
-      let after = req.query.starting_after ?? 0;
-      if (typeof lastEventId === 'string' && lastEventId !== '') {
-        if (!/^\d{1,9}$/.test(lastEventId)) throw new ApiError('INVALID_INPUT', 'Last-Event-ID must be a sequence number');
-        after = Number(lastEventId);
-      }
+      const after = lastEventIdOf(req) ?? req.query.starting_after ?? 0;
       await streamEvents(reply, deps, events, metrics, open, row.id, after, {});
     },
   );

@@ -258,11 +258,12 @@ export async function scenario(r: Runner, o: ScenarioOptions): Promise<void> {
     check: (l) => {
       const list = arr(l['messages']).map(obj);
       const p: string[] = [];
-      if (list[0]?.['actor'] !== 'USER') p.push('the first message is not the user input');
-      if (list.slice(1).some((m) => m['actor'] !== 'ASSISTANT')) p.push('messages after the input are not all ASSISTANT');
+      // The upstream page's example order (contract §4): the assistant's message(s), then the user's input.
+      if (list.at(-1)?.['actor'] !== 'USER') p.push('the last message is not the user input');
+      if (list.slice(0, -1).some((m) => m['actor'] !== 'ASSISTANT')) p.push('messages before the input are not all ASSISTANT');
       if (!list.some((m) => m['message_id'] === msgA)) p.push(`the assistant message ${msgA} is not listed`);
       if (list.some((m) => m['response_id'] !== respA)) p.push('a listed message belongs to another response');
-      const order = orderProblem(list, 'created_at', false, 'messages');
+      const order = orderProblem(list.slice(0, -1), 'created_at', false, 'assistant messages');
       if (order) p.push(order);
       return p;
     },

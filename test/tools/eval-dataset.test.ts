@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import type { Engine, EngineEvent } from '../../src/assistant/engine.ts';
+import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
+import { createKnowledge } from '../../src/knowledge/index.ts';
+import { datasetLayout, datasetReport, readQuestions, runDataset, summarizeDataset } from '../../eval/dataset.ts';
+import { testDb } from '../support/db.ts';
+
+const SET = fileURLToPath(new URL('./fixtures/eval-set/', import.meta.url));
+
+/** Answers every question with the same text and citation (to check the scoring rules, not an engine). */
+function fixedEngine(text: string, url: string | null): Engine {
+  return {
+    name: 'fixed',
+    async *answer(): AsyncIterable<EngineEvent> {
+      const citations = url ? [{ key: 'd', url, title: 'Doc', body: text, attributes: [] }] : [];
+      yield { type: 'message', text, citations, references: citations.length ? [{ key: 'd', offset: text.length }] : [] };
+    },
+  };
+}
+
+describe('eval --dataset', () => {
+  it('finds the people file, the articles folder and the questions', () => {
+    const l = datasetLayout(SET);
+    assert.match(l.people ?? '', /people\.json$/);
+    assert.match(l.articles, /docs$/);
+    assert.equal(readQuestions(l.questions).length, 5);
+    assert.throws(() => datasetLayout(SET + 'docs'), /no questions\.jsonl/);
+  });
+
+  it('ingests the set like `parley ingest` and answers each question as its asker (groups from the people file)', async () => {
+    const db = await testDb();
+    const { outcomes } = await runDataset(db, SET, (k) => createOfflineEngine({ knowledge: k }));
+    const by = new Map(outcomes.map((o) => [o.q.id, o]));
+    // t2 is answerable only with the finance group the HR export gives the asker; t3 is the same question from outside.
+    assert.equal(by.get('t2')!.pass, true, by.get('t2')!.why);
+    assert.equal(by.get('t2')!.firstCitation, 'https://wiki.orchard.example/fuel-cards');
+    assert.equal(by.get('t3')!.pass, true, by.get('t3')!.why);
+    assert.equal(by.get('t1')!.pass, true, by.get('t1')!.why);
+    assert.equal(by.get('t4')!.pass, true, by.get('t4')!.why);
+    assert.equal(by.get('t5')!.pass, true, by.get('t5')!.why);
+    assert.ok(by.get('t1')!.overlap! > 0.5);
+    const s = summarizeDataset(outcomes);
+    assert.deepEqual(s.byKind.knowledge, { ok: 2, n: 2 });
+    const md = datasetReport(outcomes, { dataset: 'eval-set', engine: 'offline', db: db.kind, errors: [] });
+    assert.match(md, /\| knowledge .* \| 2\/2 = 100\.0% \|/);
+    assert.match(md, /## Knowledge by word overlap/);
+  });
+
+  it('scores by the set’s rules: a leak fails "forbidden", a citation fails "none", a wrong first citation fails "knowledge"', async () => {
+    const db = await testDb();
+    const leaky = await runDataset(db, SET, () => fixedEngine('The limit is 400 euros.', 'https://wiki.orchard.example/fuel-cards'), createKnowledge(db));
+    const by = new Map(leaky.outcomes.map((o) => [o.q.id, o]));
+    assert.equal(by.get('t3')!.pass, false);
+    assert.match(by.get('t3')!.why, /LEAK/);
+    assert.equal(by.get('t5')!.pass, false);
+    assert.equal(by.get('t2')!.pass, true);
+    assert.equal(by.get('t1')!.pass, false); // wrong article and fact
+    // Saying "nothing found" without citing passes "none"; citing while saying so does not.
+    const honest = await runDataset(db, SET, () => fixedEngine("I couldn't find anything that answers this question.", null));
+    assert.equal(honest.outcomes.find((o) => o.q.id === 't5')!.pass, true);
+    const hedged = await runDataset(db, SET, () => fixedEngine("I couldn't find anything that answers this question.", 'https://wiki.orchard.example/bike-maintenance'));
+    assert.equal(hedged.outcomes.find((o) => o.q.id === 't5')!.pass, false);
+  });
+});
