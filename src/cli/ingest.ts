@@ -1,8 +1,8 @@
 /** `parley ingest`: parse files, then apply them to the database or send them to a running server's admin endpoint. */
 import cliProgress from 'cli-progress';
-import { applyIngest } from '../knowledge/ingest.ts';
+import { applyIngest, IngestRefused } from '../knowledge/ingest.ts';
 import { parseSources } from '../knowledge/parse.ts';
-import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
+import type { IngestChange, IngestPayload, IngestSummary, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
 
 /** Request size per batch when sending to a server: well under the 1 MiB body limit, JSON overhead included. */
@@ -14,6 +14,12 @@ export interface IngestCommandOptions {
   path: string;
   assistant: string;
   prune: boolean;
+  /** Allow a prune that removes more than half of the source. */
+  force?: boolean | undefined;
+  /** Print what would change; write nothing. */
+  dryRun?: boolean | undefined;
+  /** Who ingests, for the audit record. */
+  actor?: string | undefined;
   target: { kind: 'db'; db: Db } | { kind: 'remote'; baseUrl: string; token: string };
   out: NodeJS.WritableStream;
   isTTY: boolean;
@@ -26,6 +32,11 @@ export interface IngestCommandOptions {
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
   const parsed = parseSources(opts.path);
+  if (parsed.fatal) {
+    // A missing or unreadable source must never look like an empty one: that would prune everything it brought.
+    opts.out.write(`cannot read ${parsed.fatal}; nothing was changed\n`);
+    return 2;
+  }
   const total = parsed.documents.length + parsed.people.length;
   const bar = opts.isTTY
     ? new cliProgress.SingleBar(
@@ -39,11 +50,11 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
     if (opts.target.kind === 'db') {
       sum = await applyIngest(
         opts.target.db,
-        { assistant: opts.assistant, root: parsed.root, prune: opts.prune, documents: parsed.documents, people: parsed.people, errors: parsed.errors },
+        { ...common(opts), root: parsed.root, documents: parsed.documents, people: parsed.people, errors: parsed.errors },
         { onProgress: (done) => bar?.update(done, { what: parsed.documents[done - 1]?.path ?? '' }) },
       );
     } else {
-      sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, visibility: {}, errors: [] };
+      sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, peopleRemoved: 0, visibility: {}, errors: [], ...(opts.dryRun ? { changes: [] } : {}) };
       const payloads = batches(opts, parsed);
       let done = 0;
       for (const payload of payloads) {
@@ -53,15 +64,25 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
         sum.unchanged += r.unchanged;
         sum.removed += r.removed;
         sum.people += r.people;
+        sum.peopleRemoved += r.peopleRemoved ?? 0;
+        sum.changes?.push(...(r.changes ?? []));
         for (const [k, n] of Object.entries(r.visibility ?? {})) sum.visibility[k] = (sum.visibility[k] ?? 0) + n;
         sum.errors.push(...r.errors);
         done += payload.documents.length + payload.people.length;
         bar?.update(done, { what: payload.documents.at(-1)?.path ?? 'people' });
       }
     }
+  } catch (err) {
+    bar?.stop();
+    if (err instanceof IngestRefused) {
+      opts.out.write(`refused: ${err.message}; nothing was changed\n`);
+      return 2;
+    }
+    throw err;
   } finally {
     bar?.stop();
   }
+  for (const c of sum.changes ?? []) opts.out.write(changeLine(c) + '\n');
   for (const e of sum.errors) opts.out.write(`${e.path}: ${e.reason}\n`);
   const seen = visibilityLine(sum.visibility);
   if (seen) opts.out.write(seen + '\n');
@@ -69,12 +90,25 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
   return sum.errors.length ? 1 : 0;
 }
 
-/** `ingested 48 documents (3 added, 1 updated, 44 unchanged, 0 removed), 162 people, 1 error` */
+function common(opts: IngestCommandOptions) {
+  return { assistant: opts.assistant, prune: opts.prune, force: opts.force, dryRun: opts.dryRun, actor: opts.actor };
+}
+
+/** `would add  it/vpn.md  https://kb…/vpn  (visible to: hr)` — one line of a dry run. */
+export function changeLine(c: IngestChange): string {
+  const who = c.access.length ? c.access.map((a) => (a === '*' ? 'everyone' : a)).join(', ') : '';
+  return `would ${c.action.padEnd(6)} ${c.path}${c.url ? `  ${c.url}` : ''}${who ? `  (visible to: ${who})` : ''}${c.from ? `  (now from ${c.from})` : ''}`;
+}
+
+/**
+ * `ingested 48 documents (3 added, 1 updated, 44 unchanged, 0 removed), 162 people (2 removed), 1 error`; a dry run
+ * says `would ingest`.
+ */
 export function summaryLine(sum: IngestSummary): string {
   const docs = sum.added + sum.updated + sum.unchanged;
   return (
-    `ingested ${docs} document${docs === 1 ? '' : 's'} (${sum.added} added, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.removed} removed), ` +
-    `${sum.people} people, ${sum.errors.length} error${sum.errors.length === 1 ? '' : 's'}`
+    `${sum.changes ? 'dry run: would ingest' : 'ingested'} ${docs} document${docs === 1 ? '' : 's'} (${sum.added} added, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.removed} removed), ` +
+    `${sum.people} people${sum.peopleRemoved ? ` (${sum.peopleRemoved} removed)` : ''}, ${sum.errors.length} error${sum.errors.length === 1 ? '' : 's'}`
   );
 }
 
@@ -98,7 +132,7 @@ function batches(opts: IngestCommandOptions, parsed: ReturnType<typeof parseSour
   let cur: IngestPayload = fresh();
   let bytes = 0;
   function fresh(): IngestPayload {
-    return { assistant: opts.assistant, root: parsed.root, prune: false, documents: [], people: [] };
+    return { ...common(opts), root: parsed.root, prune: false, documents: [], people: [] };
   }
   for (const item of items) {
     const size = Buffer.byteLength(JSON.stringify(item.v)) + 1;
@@ -133,6 +167,7 @@ async function post(baseUrl: string, token: string, payload: IngestPayload): Pro
   const body = (await res.json().catch(() => null)) as IngestSummary | { error?: { message?: string } } | null;
   if (!res.ok) {
     const message = (body as { error?: { message?: string } } | null)?.error?.message ?? 'no details';
+    if (res.status === 409) throw new IngestRefused(message);
     throw new Error(`server refused the ingest (${res.status}): ${message}`);
   }
   return body as IngestSummary;

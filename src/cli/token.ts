@@ -1,7 +1,8 @@
 import type { Config } from '../config.ts';
 import { signUserToken } from '../core/tokens.ts';
 import { openDatabase } from '../store/db.ts';
-import { deriveKeys, readOrCreateSecretFile, readOrCreateSecretRow } from '../store/secrets.ts';
+import { resolve } from 'node:path';
+import { deriveKeys, readOrCreateSecretRow, readSecretFile } from '../store/secrets.ts';
 
 /**
  * A bearer for a user, signed like the server signs: with the configured secret, else the installation's
@@ -10,7 +11,7 @@ import { deriveKeys, readOrCreateSecretFile, readOrCreateSecretRow } from '../st
 export async function mintToken(cfg: Config, opts: { user: string; name?: string | undefined; groups: string[]; ttl: number }): Promise<string> {
   let hsKey: Uint8Array;
   if (cfg.auth.hsSecret) hsKey = new TextEncoder().encode(cfg.auth.hsSecret);
-  else if (!cfg.databaseUrl) hsKey = deriveKeys(readOrCreateSecretFile(cfg.dataDir)).jwt;
+  else if (!cfg.databaseUrl) hsKey = deriveKeys(serverSecret(cfg.dataDir)).jwt;
   else {
     const db = await openDatabase({ url: cfg.databaseUrl, poolSize: 1 });
     try {
@@ -27,4 +28,19 @@ export async function mintToken(cfg: Config, opts: { user: string; name?: string
     { sub: email ?? opts.user, email, name: opts.name, groups: opts.groups },
     opts.ttl,
   );
+}
+
+/**
+ * The embedded server's master secret, read from its data dir. Never created here: a key invented by the CLI (run
+ * in the wrong folder, say) would sign tokens the server rejects.
+ */
+function serverSecret(dataDir: string): string {
+  const secret = readSecretFile(dataDir);
+  if (!secret) {
+    throw new Error(
+      `no Parley data dir at ${resolve(dataDir)} (no secret.key): run this where the server runs, or set PARLEY_DATA_DIR ` +
+        'to its data dir; start the server once first to create it',
+    );
+  }
+  return secret;
 }

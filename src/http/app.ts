@@ -28,7 +28,7 @@ export interface AppOptions {
   logger: Logger;
   /** Shared rate-limit store across nodes; in-memory per node when absent. */
   redis?: Redis | undefined;
-  ingest: (payload: unknown) => Promise<unknown>;
+  ingest: (payload: unknown, actor: string) => Promise<unknown>;
 }
 
 export const TRACE_HEADER = 'x-moveworks-root-uuid';

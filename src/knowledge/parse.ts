@@ -40,6 +40,7 @@ export function parseSources(path: string, opts: ParseOptions = {}): ParsedSourc
   const out: ParsedSources = { root: given, documents: [], people: [], errors: [] };
   if (!existsSync(given)) {
     out.errors.push({ path, reason: 'no such file or directory' });
+    out.fatal = `${path}: no such file or directory`;
     return out;
   }
   const isDir = statSync(given).isDirectory();
@@ -50,8 +51,12 @@ export function parseSources(path: string, opts: ParseOptions = {}): ParsedSourc
     files = isDir ? listFiles(root) : [{ full: given }];
   } catch (err) {
     out.errors.push({ path, reason: reasonOf(err) });
+    out.fatal = `${path}: ${reasonOf(err)}`;
     return out;
   }
+  // A folder that cannot be listed hides files whose documents a prune would otherwise remove.
+  const unlisted = files.find((f) => f.problem?.startsWith('folder'));
+  if (unlisted) out.fatal = `${relative(root.path, unlisted.full) || path}: ${unlisted.problem}`;
   const people: RawPerson[] = [];
   const maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
   for (const { full: file, problem } of files) {

@@ -9,3 +9,4 @@ import './demo.test.ts';
 import './cli-ingest.test.ts';
 import './ingest-security.test.ts';
 import './metadata.test.ts';
+import './sources-prune.test.ts';
