@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import { applyIngest, IngestRefused } from '../knowledge/ingest.ts';
 import { parseSources } from '../knowledge/parse.ts';
-import type { IngestChange, IngestPayload, IngestSummary, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
+import type { IngestChange, IngestPayload, IngestSummary, ParsedSources, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
 
 /** Request size per batch when sending to a server: well under the 1 MiB body limit, JSON overhead included. */
@@ -31,7 +31,7 @@ export interface IngestCommandOptions {
  * terminal, and ends with one summary line. Returns the process exit code (1 when any file failed).
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
-  const parsed = parseSources(opts.path);
+  const parsed = await parseSources(opts.path);
   if (parsed.fatal) {
     // A missing or unreadable source must never look like an empty one: that would prune everything it brought.
     opts.out.write(`cannot read ${parsed.fatal}; nothing was changed\n`);
@@ -84,10 +84,19 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
   }
   for (const c of sum.changes ?? []) opts.out.write(changeLine(c) + '\n');
   for (const e of sum.errors) opts.out.write(`${e.path}: ${e.reason}\n`);
+  for (const line of noticeLines(parsed.notices ?? [])) opts.out.write(line + '\n');
   const seen = visibilityLine(sum.visibility);
   if (seen) opts.out.write(seen + '\n');
   opts.out.write(summaryLine(sum) + '\n');
   return sum.errors.length ? 1 : 0;
+}
+
+/** Conversions one per line; skipped files of unsupported types on one line, by name. */
+export function noticeLines(notices: { path: string; reason: string }[]): string[] {
+  const skipped = notices.filter((n) => n.reason.startsWith('skipped:')).map((n) => n.path);
+  const out = notices.filter((n) => !n.reason.startsWith('skipped:')).map((n) => `${n.path}: ${n.reason}`);
+  if (skipped.length) out.push(`skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} of unsupported types: ${skipped.join(', ')}`);
+  return out;
 }
 
 function common(opts: IngestCommandOptions) {
@@ -123,7 +132,7 @@ export function visibilityLine(visibility: Record<string, number>): string {
  * Splits an ingest into requests by size. Only the last one prunes, and it names every path and person id of the
  * whole ingest so that what earlier batches sent is kept.
  */
-function batches(opts: IngestCommandOptions, parsed: ReturnType<typeof parseSources>): IngestPayload[] {
+function batches(opts: IngestCommandOptions, parsed: ParsedSources): IngestPayload[] {
   const items: ({ kind: 'doc'; v: SourceDocument } | { kind: 'person'; v: SourcePerson })[] = [
     ...parsed.documents.map((v) => ({ kind: 'doc' as const, v })),
     ...parsed.people.map((v) => ({ kind: 'person' as const, v })),

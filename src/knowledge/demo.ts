@@ -26,9 +26,9 @@ export async function loadDemoData(db: Db, assistant: string, opts: DemoOptions 
   if (existing.length) return null;
   const knowledgeDir = dir + 'knowledge';
   if (!existsSync(knowledgeDir)) return null;
-  const docs = parseSources(knowledgeDir);
+  const docs = await parseSources(knowledgeDir);
   const peopleFile = ['people.csv', 'people.json'].map((f) => dir + f).find((f) => existsSync(f));
-  const people = peopleFile ? parseSources(peopleFile) : { people: [], errors: [] };
+  const people = peopleFile ? await parseSources(peopleFile) : { people: [], errors: [] };
   return applyIngest(
     db,
     {

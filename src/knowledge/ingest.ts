@@ -19,7 +19,7 @@ import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from 
 const documentSchema = z.object({
   path: z.string().min(1).max(1000),
   id: z.string().min(1).max(1000).optional(),
-  format: z.enum(['markdown', 'text', 'html']),
+  format: z.enum(['markdown', 'text', 'html', 'pdf', 'docx']),
   title: z.string().min(1).max(1000),
   url: z.string().regex(/^https?:\/\/\S+$/i, 'must be an absolute http(s) URL').max(2000),
   updatedAt: z.string().nullable().refine((s) => s === null || !Number.isNaN(Date.parse(s)), 'must be an ISO date'),

@@ -10,7 +10,7 @@ export interface SourceDocument {
   path: string;
   /** Explicit identity from metadata (`id:`); otherwise the document is identified by its url. */
   id?: string | undefined;
-  format: 'markdown' | 'text' | 'html';
+  format: 'markdown' | 'text' | 'html' | 'pdf' | 'docx';
   title: string;
   /** Absolute URL that citations link to. */
   url: string;
@@ -47,6 +47,8 @@ export interface ParsedSources {
    * nothing may be applied from it, and above all nothing pruned.
    */
   fatal?: string | undefined;
+  /** What the owner should know but is not an error: encodings converted, files of unsupported types skipped. */
+  notices?: SourceError[] | undefined;
 }
 
 /** What `applyIngest` takes: the body of `POST /admin/v1/ingest`. */

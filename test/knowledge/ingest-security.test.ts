@@ -8,7 +8,7 @@ import { parseSources, titleFromBody } from '../../src/knowledge/parse.ts';
 import { tree } from './support.ts';
 
 describe('ingest: no code or markup from documents', () => {
-  it('refuses front matter in any language but YAML, without running it', () => {
+  it('refuses front matter in any language but YAML, without running it', async () => {
     const marker = join(mkdtempSync(join(tmpdir(), 'parley-marker-')), 'pwned');
     const code = `(function(){ require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); return { title: 'x' }; })()`;
     const dir = tree({
@@ -18,7 +18,7 @@ describe('ingest: no code or markup from documents', () => {
       'semi.md': `;;;\n{"title": "x"}\n;;;\nBody text.\n`,
       'ok.md': `---yaml\ntitle: Fine\n---\nBody text.\n`,
     });
-    const out = parseSources(dir);
+    const out = await parseSources(dir);
     assert.equal(existsSync(marker), false, 'the front matter must not run');
     const reasons = new Map(out.errors.map((e) => [e.path, e.reason]));
     assert.match(reasons.get('js.md') ?? '', /front matter language "js" is not allowed/);
@@ -29,17 +29,17 @@ describe('ingest: no code or markup from documents', () => {
     for (const e of out.errors) assert.doesNotMatch(e.reason, /writeFileSync/, 'errors never quote the file');
   });
 
-  it('reads YAML front matter as data only (no custom tags, dates stay strings)', () => {
+  it('reads YAML front matter as data only (no custom tags, dates stay strings)', async () => {
     const dir = tree({
       'tag.md': '---\ntitle: !!js/function "function(){}"\n---\nBody.\n',
       'date.md': '---\ntitle: Dated\nupdated: 2026-05-01\n---\nBody.\n',
     });
-    const out = parseSources(dir);
+    const out = await parseSources(dir);
     assert.match(out.errors.find((e) => e.path === 'tag.md')?.reason ?? '', /invalid front matter/);
     assert.equal(out.documents.find((d) => d.path === 'date.md')?.updatedAt, '2026-05-01T00:00:00.000Z');
   });
 
-  it('stores HTML text as text: decoded entities never become live markup', () => {
+  it('stores HTML text as text: decoded entities never become live markup', async () => {
     const h = htmlToMarkdown(
       '<body><p>Type &lt;script&gt;alert(1)&lt;/script&gt; and &#91;x&#93;(javascript:alert(1)) here.</p>' +
         '<pre>&amp;lt;b&amp;gt; stays &lt;i&gt;</pre><p><code>&lt;img src=x onerror=y&gt;</code></p>' +
@@ -54,7 +54,7 @@ describe('ingest: no code or markup from documents', () => {
     assert.match(h.markdown, /^bad \[good\]\(https:\/\/ok\.example\.test\/a%20b\)$/m);
   });
 
-  it('finds a title in linear time on long runs of whitespace', () => {
+  it('finds a title in linear time on long runs of whitespace', async () => {
     const body = '# a' + ' '.repeat(1500) + '#' + ' '.repeat(1500) + 'b\n' + '#'.repeat(5000) + 'x';
     const t0 = performance.now();
     assert.equal(titleFromBody(body, 'markdown'), 'a' + ' '.repeat(1500) + '#' + ' '.repeat(1500) + 'b');
@@ -63,7 +63,7 @@ describe('ingest: no code or markup from documents', () => {
     assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
   });
 
-  it('does not follow links out of the ingested folder, and never echoes file contents in errors', () => {
+  it('does not follow links out of the ingested folder, and never echoes file contents in errors', async () => {
     const outside = tree({ 'secret.json': '{"title": "TOP-SECRET-VALUE"}', 'secret.md': 'TOP-SECRET-VALUE\n' });
     const dir = tree({
       'linked.md': 'Body of a linked page.\n',
@@ -77,7 +77,7 @@ describe('ingest: no code or markup from documents', () => {
     symlinkSync(join(outside, 'secret.md'), join(dir, 'leak.md'));
     symlinkSync(join(dir, 'inner', 'real.md'), join(dir, 'alias.md'));
     symlinkSync(outside, join(dir, 'linked-folder'));
-    const out = parseSources(dir);
+    const out = await parseSources(dir);
     const reasons = new Map(out.errors.map((e) => [e.path, e.reason]));
     assert.match(reasons.get('linked.md') ?? '', /outside the ingested folder/);
     assert.match(reasons.get('leak.md') ?? '', /outside the ingested folder/);

@@ -10,7 +10,7 @@ import { testDb, uniq } from '../support/db.ts';
 import { tree } from './support.ts';
 
 describe('metadata fails closed', () => {
-  it('refuses a file with an unknown or misspelled key (front matter, sidecar, <meta>), naming path and key', () => {
+  it('refuses a file with an unknown or misspelled key (front matter, sidecar, <meta>), naming path and key', async () => {
     const dir = tree({
       'typo.md': '---\ntitle: Board pack\nacess: [finance-board]\n---\nQuarterly figures.\n',
       'sidecar.md': 'Body.\n',
@@ -21,7 +21,7 @@ describe('metadata fails closed', () => {
       'wrongtype.md': '---\ntitle: A\naccess: {hr: true}\n---\nBody.\n',
       'fine.md': '---\ntitle: Fine\naccess: [hr]\ndescription: ok\nauthor: Ann\n---\nBody.\n',
     });
-    const out = parseSources(dir);
+    const out = await parseSources(dir);
     const reasons = new Map(out.errors.map((e) => [e.path, e.reason]));
     assert.match(reasons.get('typo.md') ?? '', /^front matter: unknown key "acess" \(did you mean "access"\?\); the file was not ingested/);
     assert.match(reasons.get('sidecar.md') ?? '', /^sidecar sidecar\.md\.meta\.json: unknown key "owner"/);
@@ -31,12 +31,12 @@ describe('metadata fails closed', () => {
     assert.deepEqual(out.documents.map((d) => [d.path, d.access]), [['fine.md', ['hr']]]);
   });
 
-  it('honours front matter in HTML files (access included) over <meta> tags', () => {
+  it('honours front matter in HTML files (access included) over <meta> tags', async () => {
     const dir = tree({
       'board.html': '---\naccess: [finance-board]\nurl: https://intranet.example.test/board\n---\n<html><head><title>Board</title>' +
         '<meta name="kb:url" content="https://other.example.test/x"><meta name="description" content="d"></head><body><p>Minutes.</p></body></html>',
     });
-    const out = parseSources(dir);
+    const out = await parseSources(dir);
     assert.deepEqual(out.errors, []);
     const d = out.documents[0]!;
     assert.deepEqual(d.access, ['finance-board']);
@@ -67,7 +67,7 @@ describe('metadata fails closed', () => {
     assert.equal(leaked.length, 0);
   });
 
-  it('rejects unknown configuration keys, naming them', () => {
+  it('rejects unknown configuration keys, naming them', async () => {
     const file = join(tree({}), 'parley.config.yaml');
     writeFileSync(file, 'assistants:\n  - name: hr-bot\n    alow: [hr]\n');
     assert.throws(() => loadConfig({ PARLEY_CONFIG: file }), (e: unknown) => e instanceof ConfigError && /assistants\.0: unknown key "alow"/.test(e.message));

@@ -12,8 +12,8 @@ export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 /** Ingests fixtures/kb and fixtures/people.csv for `assistant`. */
 export async function ingestFixtures(db: Db, assistant: string): Promise<IngestSummary> {
-  const docs = parseSources(FIXTURES + 'kb');
-  const people = parseSources(FIXTURES + 'people.csv');
+  const docs = await parseSources(FIXTURES + 'kb');
+  const people = await parseSources(FIXTURES + 'people.csv');
   return applyIngest(db, { assistant, root: docs.root, prune: false, documents: docs.documents, people: people.people });
 }
 
