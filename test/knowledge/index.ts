@@ -10,3 +10,4 @@ import './cli-ingest.test.ts';
 import './ingest-security.test.ts';
 import './metadata.test.ts';
 import './sources-prune.test.ts';
+import './formats.test.ts';
