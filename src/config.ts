@@ -17,6 +17,10 @@ const assistantSchema = z.strictObject({
   name: z.string().min(1).max(128),
   /** Principals (user ids, emails, groups, `*`) allowed to use this assistant. */
   allow: z.array(z.string().min(1)).default(['*']),
+  /** Base of document URLs for ingested files that give none (base + path in the folder). */
+  documentBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Directory entry URL of a person whose data gives none: a template with `{id}` or `{email}`, or a base + id. */
+  directoryUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL or template').optional(),
 });
 
 const publicKeySchema = z.strictObject({

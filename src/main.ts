@@ -110,7 +110,8 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   const verifier = new TokenVerifier(tokens, config.auth.adminGroup);
   const deps: CoreDeps = makeDeps(db, keys, config);
 
-  const knowledge = createKnowledge(db, config.embeddings ? { embeddings: config.embeddings } : {});
+  const directoryUrls = Object.fromEntries(config.assistants.flatMap((a) => (a.directoryUrl ? [[a.name, a.directoryUrl]] : [])));
+  const knowledge = createKnowledge(db, { directoryUrls, ...(config.embeddings ? { embeddings: config.embeddings } : {}) });
   if (config.demoData && config.assistants.some((a) => a.name === DEFAULT_ASSISTANT)) {
     const loaded = await loadDemoData(db, DEFAULT_ASSISTANT);
     if (loaded) logger.info({ assistant: DEFAULT_ASSISTANT }, 'demo data loaded');

@@ -9,6 +9,7 @@ import { mintToken } from './token.ts';
 import { userInfo } from 'node:os';
 import { historyLine, listIngests } from '../knowledge/ingest-history.ts';
 import { unknownAssistant } from '../knowledge/known-assistant.ts';
+import { parseColumnMap } from '../knowledge/parse-people.ts';
 
 export interface IngestCliOptions {
   assistant: string;
@@ -16,6 +17,8 @@ export interface IngestCliOptions {
   force?: boolean | undefined;
   dryRun?: boolean | undefined;
   server?: string | undefined;
+  /** `--map` entries: `"Column name=field"`. */
+  map?: string[] | undefined;
 }
 
 /** `alice (cli)`: the operating-system user who ran the command, for the audit. */
@@ -69,6 +72,7 @@ export async function withDatabase<T>(cfg: Config, fn: (deps: CoreDeps) => Promi
 export async function ingestCommand(cfg: Config, path: string, opts: IngestCliOptions): Promise<number> {
   const unknown = unknownAssistant(cfg, opts.assistant);
   if (unknown) throw new Error(unknown);
+  const assistantConfig = cfg.assistants.find((a) => a.name === opts.assistant);
   const running = cfg.databaseUrl ? null : runningServer(cfg.dataDir);
   const serverUrl = opts.server ?? running?.url;
   const common = {
@@ -78,6 +82,10 @@ export async function ingestCommand(cfg: Config, path: string, opts: IngestCliOp
     force: opts.force,
     dryRun: opts.dryRun,
     actor: cliActor(),
+    parse: {
+      ...(assistantConfig?.documentBaseUrl ? { documentBaseUrl: assistantConfig.documentBaseUrl } : {}),
+      ...(opts.map?.length ? { columnMap: parseColumnMap(opts.map) } : {}),
+    },
     out: process.stdout,
     isTTY: Boolean(process.stdout.isTTY),
   };

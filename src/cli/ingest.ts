@@ -1,7 +1,7 @@
 /** `parley ingest`: parse files, then apply them to the database or send them to a running server's admin endpoint. */
 import cliProgress from 'cli-progress';
 import { applyIngest, IngestRefused } from '../knowledge/ingest.ts';
-import { parseSources } from '../knowledge/parse.ts';
+import { parseSources, type ParseOptions } from '../knowledge/parse.ts';
 import type { IngestChange, IngestPayload, IngestSummary, ParsedSources, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
 
@@ -20,6 +20,8 @@ export interface IngestCommandOptions {
   dryRun?: boolean | undefined;
   /** Who ingests, for the audit record. */
   actor?: string | undefined;
+  /** How files are read: the assistant's document base URL, people column mappings (`--map`). */
+  parse?: ParseOptions | undefined;
   target: { kind: 'db'; db: Db } | { kind: 'remote'; baseUrl: string; token: string };
   out: NodeJS.WritableStream;
   isTTY: boolean;
@@ -31,7 +33,7 @@ export interface IngestCommandOptions {
  * terminal, and ends with one summary line. Returns the process exit code (1 when any file failed).
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
-  const parsed = await parseSources(opts.path);
+  const parsed = await parseSources(opts.path, opts.parse);
   if (parsed.fatal) {
     // A missing or unreadable source must never look like an empty one: that would prune everything it brought.
     opts.out.write(`cannot read ${parsed.fatal}; nothing was changed\n`);

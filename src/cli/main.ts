@@ -77,8 +77,9 @@ program
   .option('--dry-run', 'print what would be added, updated and removed, with each document\'s access; write nothing')
   .option('--history', 'list recorded ingests and prunes (newest first) instead of ingesting')
   .option('--limit <n>', 'with --history: how many', '50')
+  .option('--map <column=field>', 'read a people column as a field, e.g. "Reports To (Name)=manager" (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .addOption(new Option('--server <url>', 'send to a running server instead of opening the database').env('PARLEY_URL'))
-  .action(async (path: string | undefined, opts: { assistant: string; prune?: boolean; force?: boolean; dryRun?: boolean; history?: boolean; limit: string; server?: string }) => {
+  .action(async (path: string | undefined, opts: { assistant: string; prune?: boolean; force?: boolean; dryRun?: boolean; history?: boolean; limit: string; map: string[]; server?: string }) => {
     const cfg = config({ demoData: false });
     if (opts.history) {
       const { ingestHistoryCommand } = await import('./ingest-target.ts');
@@ -96,6 +97,7 @@ program
       force: Boolean(opts.force),
       dryRun: Boolean(opts.dryRun),
       server: opts.server,
+      map: opts.map,
     });
   });
 

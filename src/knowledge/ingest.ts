@@ -21,7 +21,7 @@ const documentSchema = z.object({
   id: z.string().min(1).max(1000).optional(),
   format: z.enum(['markdown', 'text', 'html', 'pdf', 'docx']),
   title: z.string().min(1).max(1000),
-  url: z.string().regex(/^https?:\/\/\S+$/i, 'must be an absolute http(s) URL').max(2000),
+  url: z.string().regex(/^(https?:\/\/|urn:parley:doc:)\S+$/i, 'must be an absolute http(s) URL').max(2000),
   updatedAt: z.string().nullable().refine((s) => s === null || !Number.isNaN(Date.parse(s)), 'must be an ISO date'),
   access: z.array(z.string().min(1).max(320)).max(1000),
   tags: z.array(z.string().max(200)).max(200).optional(),

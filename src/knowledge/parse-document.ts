@@ -14,9 +14,15 @@ export interface ParseOptions {
   documentBaseUrl?: string;
   /** Largest file read, bytes (default MAX_FILE_BYTES). */
   maxFileBytes?: number;
+  /** People directory columns read as a field (normalized column → field), from `--map "Column=field"`. */
+  columnMap?: Record<string, string>;
 }
 
-export const DEFAULT_DOCUMENT_BASE_URL = 'https://kb.acme.example/';
+/**
+ * Prefix of the identifier a document gets when neither its metadata nor the assistant's configuration gives a url:
+ * an absolute URI that is honestly not a link (no made-up web address), stable when the folder moves.
+ */
+export const UNLINKED_DOCUMENT_PREFIX = 'urn:parley:doc:';
 
 /** Largest single file read by default: 32 MiB. */
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
@@ -105,8 +111,9 @@ export async function parseDocument(
   body = body.replace(/\r\n?/g, '\n').trim();
   if (format === 'text') body = textToMarkdown(body);
   const title = textField(meta.title) ?? docTitle ?? titleFromBody(body, format) ?? titleFromPath(rel);
-  const url = textField(meta.url) ?? defaultUrl(rel, opts);
-  if (!/^https?:\/\/\S+$/i.test(url)) throw new Error('url must be an absolute http(s) URL');
+  const given = textField(meta.url);
+  if (given !== undefined && !/^https?:\/\/\S+$/i.test(given)) throw new Error('url must be an absolute http(s) URL');
+  const url = given ?? defaultUrl(rel, opts);
   if (!body) throw new Error('empty document');
   const id = textField(meta.id);
   return {
@@ -177,7 +184,8 @@ function titleFromPath(rel: string): string {
 }
 
 function defaultUrl(rel: string, opts: ParseOptions): string {
-  const base = opts.documentBaseUrl ?? DEFAULT_DOCUMENT_BASE_URL;
+  if (!opts.documentBaseUrl) return UNLINKED_DOCUMENT_PREFIX + rel.split('/').map(encodeURIComponent).join('/');
+  const base = opts.documentBaseUrl;
   return base.replace(/\/?$/, '/') + rel.split('/').map(encodeURIComponent).join('/');
 }
 

@@ -7,10 +7,10 @@ import { dirname, extname, relative, resolve, sep } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { FileError, listFiles, openRoot, type IngestRoot } from './files.ts';
 import { DOC_EXT, MAX_FILE_BYTES, parseDocument, parseJson, readText, type ParseOptions } from './parse-document.ts';
-import { finishPeople, isRecord, peopleFromRows, type RawPerson } from './parse-people.ts';
-import type { ParsedSources } from './sources.ts';
+import { finishPeople, isRecord, peopleFromRows, unrecognisedColumns, type RawPerson } from './parse-people.ts';
+import type { ParsedSources, SourceError } from './sources.ts';
 
-export { DEFAULT_DOCUMENT_BASE_URL, MAX_FILE_BYTES, parseDocument, textToMarkdown, titleFromBody, type ParseOptions } from './parse-document.ts';
+export { UNLINKED_DOCUMENT_PREFIX, MAX_FILE_BYTES, parseDocument, textToMarkdown, titleFromBody, type ParseOptions } from './parse-document.ts';
 
 /** Parses a file or a directory tree (hidden files and `node_modules` skipped). Never throws for a bad file. */
 export async function parseSources(path: string, opts: ParseOptions = {}): Promise<ParsedSources> {
@@ -50,12 +50,15 @@ export async function parseSources(path: string, opts: ParseOptions = {}): Promi
       if (DOC_EXT[ext]) {
         out.documents.push(await parseDocument(root, file, rel, DOC_EXT[ext], opts, notices));
       } else if (ext === '.csv') {
-        people.push(...peopleFromRows(readCsv(readText(root, file, maxBytes, rel, notices)), rel));
+        const rows = readCsv(readText(root, file, maxBytes, rel, notices));
+        noteColumns(rows, rel, opts, notices);
+        people.push(...peopleFromRows(rows, rel, opts.columnMap));
       } else if (ext === '.json') {
         const data = parseJson(readText(root, file, maxBytes, rel, notices));
         const rows = Array.isArray(data) ? data : isRecord(data) && Array.isArray(data['people']) ? data['people'] : null;
         if (!rows) throw new Error('JSON people directory must be an array of people or {"people": [...]}');
-        people.push(...peopleFromRows(rows as Record<string, unknown>[], rel));
+        noteColumns(rows as Record<string, unknown>[], rel, opts, notices);
+        people.push(...peopleFromRows(rows as Record<string, unknown>[], rel, opts.columnMap));
       } else if (isDir) {
         // Other files in a tree (images, spreadsheets) are not ours to read, but never skipped without a word.
         notices.push({ path: rel, reason: `skipped: ${ext ? `${ext} files are` : 'files without an extension are'} not a supported format` });
@@ -85,4 +88,11 @@ function readCsv(text: string): Record<string, unknown>[] {
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function noteColumns(rows: Record<string, unknown>[], rel: string, opts: ParseOptions, notices: SourceError[]): void {
+  const cols = unrecognisedColumns(rows, opts.columnMap);
+  if (cols.length) {
+    notices.push({ path: rel, reason: `columns not read: ${cols.map((c) => JSON.stringify(c)).join(', ')} (read one with --map "Column=field")` });
+  }
 }

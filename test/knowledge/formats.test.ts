@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chunkDocument } from '../../src/knowledge/chunk.ts';
 import { parseSources } from '../../src/knowledge/parse.ts';
+import { parseColumnMap } from '../../src/knowledge/parse-people.ts';
 import { makeDocx, makePdf } from './make-pdf.ts';
 import { tree } from './support.ts';
 
@@ -74,5 +75,17 @@ describe('ingest formats', () => {
     assert.equal(notes.get('wide.md'), 'read as UTF-16LE (not UTF-8) and converted');
     assert.equal(notes.has('bom.md'), false);
     assert.match(notes.get('photo.png') ?? '', /^skipped: \.png files are not a supported format$/);
+  });
+
+  it('people CSV: reports columns it does not read, and --map reads one as a field', async () => {
+    const csv = 'Full Name,Work Email,Reports To (Name),Cost Center\nAnn Lee,ann@example.test,,CC1\nBo Chan,bo@example.test,Ann Lee,CC2\n';
+    const dir = tree({ 'staff.csv': csv });
+    const plain = await parseSources(dir);
+    assert.deepEqual(plain.notices, [{ path: 'staff.csv', reason: 'columns not read: "Reports To (Name)", "Cost Center" (read one with --map "Column=field")' }]);
+    assert.equal(plain.people.find((p) => p.name === 'Bo Chan')?.managerId, null);
+    const mapped = await parseSources(dir, { columnMap: parseColumnMap(['Reports To (Name)=manager']) });
+    assert.deepEqual(mapped.notices?.map((n) => n.reason), ['columns not read: "Cost Center" (read one with --map "Column=field")']);
+    assert.equal(mapped.people.find((p) => p.name === 'Bo Chan')?.managerId, 'ann');
+    assert.throws(() => parseColumnMap(['Reports To=boss']), /--map "Reports To=boss": expected "Column name=field" with a field among id, name/);
   });
 });

@@ -11,3 +11,4 @@ import './ingest-security.test.ts';
 import './metadata.test.ts';
 import './sources-prune.test.ts';
 import './formats.test.ts';
+import './people-urls.test.ts';

@@ -47,7 +47,8 @@ describe('parseSources', () => {
     assert.equal(d.format, 'text');
     assert.equal(d.title, 'Lost and found');
     assert.match(d.body, /^## Who to contact$/m);
-    assert.equal(d.url, 'https://kb.acme.example/misc/lost-and-found.txt');
+    // No url in the file and no base configured: an honest identifier, not a made-up link.
+    assert.equal(d.url, 'urn:parley:doc:misc/lost-and-found.txt');
   });
 
   it('reports bad files by path and reason and still loads the rest', async () => {

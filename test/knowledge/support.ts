@@ -12,7 +12,8 @@ export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
 /** Ingests fixtures/kb and fixtures/people.csv for `assistant`. */
 export async function ingestFixtures(db: Db, assistant: string): Promise<IngestSummary> {
-  const docs = await parseSources(FIXTURES + 'kb');
+  // The assistant tests expect the fixtures' url-less file under this base (as if configured for the assistant).
+  const docs = await parseSources(FIXTURES + 'kb', { documentBaseUrl: 'https://kb.acme.example/' });
   const people = await parseSources(FIXTURES + 'people.csv');
   return applyIngest(db, { assistant, root: docs.root, prune: false, documents: docs.documents, people: people.people });
 }
