@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { AccessListError, parseAccessList } from './knowledge/principals.ts';
 
 /** The default assistant: the name the upstream docs' examples use. */
 export const DEFAULT_ASSISTANT = 'acmecorp-conversations-rest-api';
@@ -13,12 +14,50 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
   typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(v),
 );
 
+/**
+ * An absolute http(s) URL. `z.url()` alone takes `localhost:11434` (scheme "localhost:"), which then fails every
+ * request far from its cause; refuse it at start with the fix in the message.
+ */
+const httpUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http:// or https:// URL (for example http://localhost:11434/v1)')
+  // fetch refuses URLs with user info, so every request would fail; and they would end up in logs.
+  .refine((v) => !URL.canParse(v) || (new URL(v).username === '' && new URL(v).password === ''), 'must not contain credentials (use the API key setting)');
+
+/** A URL of one of `schemes` that `new URL` can read (a prefix check alone lets `postgres://` + junk through). */
+const urlOf = (schemes: string[], example: string) =>
+  z.string().refine((v) => {
+    try {
+      return schemes.includes(new URL(v).protocol.slice(0, -1));
+    } catch {
+      return false;
+    }
+  }, `must be a ${schemes.map((x) => `${x}://`).join(' or ')} URL (for example ${example})`);
+
 const assistantSchema = z.strictObject({
   name: z.string().min(1).max(128),
-  /** Principals (user ids, emails, groups, `*`) allowed to use this assistant. */
-  allow: z.array(z.string().min(1)).default(['*']),
+  /** Typed principals (`group:`, `user:`, `email:`, `*`; a plain name is a group) allowed to use this assistant. */
+  allow: z
+    .array(z.string())
+    .default(['*'])
+    .transform((list, ctx) => {
+      try {
+        return parseAccessList(list);
+      } catch (err) {
+        if (!(err instanceof AccessListError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return z.NEVER;
+      }
+    }),
   /** Base of document URLs for ingested files that give none (base + path in the folder). */
-  documentBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  documentBaseUrl: httpUrl.optional(),
   /** Directory entry URL of a person whose data gives none: a template with `{id}` or `{email}`, or a base + id. */
   directoryUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL or template').optional(),
 });
@@ -32,8 +71,13 @@ const publicKeySchema = z.strictObject({
 
 const clientSchema = z.strictObject({
   client_id: z.string().min(1),
-  /** `sha256:<hex>` of the client secret; secrets are never stored in clear. */
-  secret_hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex chars>'),
+  /**
+   * The client secret's hash, never the secret: `scrypt:<salt>:<hash>` (base64url; `parley hash-secret` makes one),
+   * or the older unsalted `sha256:<hex>`, still accepted with a warning.
+   */
+  secret_hash: z
+    .string()
+    .regex(/^(sha256:[0-9a-f]{64}|scrypt:[A-Za-z0-9_-]{22,}:[A-Za-z0-9_-]{43})$/, 'must be scrypt:<salt>:<hash> (parley hash-secret) or sha256:<64 hex chars>'),
   /** The user the issued token speaks for (defaults to `client:<client_id>`). */
   sub: z.string().optional(),
   email: z.string().optional(),
@@ -46,6 +90,13 @@ const backendSchema = z.strictObject({
   issuer: z.string().min(1),
   alg: z.enum(['RS256', 'ES256', 'EdDSA']),
   pem: z.string().min(1),
+  /**
+   * Groups this backend may grant in an assertion's `groups` claim; others are dropped. `*` allows any group
+   * except the admin group, which is granted only when listed by name. Default: none.
+   */
+  allowGroups: z.array(z.string().min(1)).default([]),
+  /** The backend vouches for the `email` it asserts (it then selects directory groups). Default: not verified. */
+  trustEmail: bool.default(false),
 });
 
 // Every object is strict: an unknown key (a misspelled `alow:` on an assistant) is an error naming it, never
@@ -56,7 +107,7 @@ const schema = z.strictObject({
   /** Embedded database and generated keys live here. */
   dataDir: z.string().min(1).default('./.parley'),
   /** `postgres://…`: run on PostgreSQL instead of the embedded database. */
-  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+  databaseUrl: urlOf(['postgres', 'postgresql'], 'postgres://user@db.internal:5432/parley').optional(),
   databasePoolSize: positiveInt.default(10),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Loads the Acme Corp demo data into the default assistant when it has no documents yet. */
@@ -71,8 +122,10 @@ const schema = z.strictObject({
       /** Accept tokens from these issuers/audiences too (identity providers). */
       acceptIssuers: z.array(z.string()).default([]),
       acceptAudiences: z.array(z.string()).default([]),
+      /** Issuers whose tokens' `email` counts as verified even without `email_verified: true`. */
+      emailTrustedIssuers: z.array(z.string()).default([]),
       publicKeys: z.array(publicKeySchema).default([]),
-      jwksUrl: z.url().optional(),
+      jwksUrl: httpUrl.optional(),
       tokenTtlSeconds: positiveInt.default(3600),
       clients: z.array(clientSchema).default([]),
       backends: z.array(backendSchema).default([]),
@@ -84,6 +137,7 @@ const schema = z.strictObject({
       audience: 'parley',
       acceptIssuers: [],
       acceptAudiences: [],
+      emailTrustedIssuers: [],
       publicKeys: [],
       tokenTtlSeconds: 3600,
       clients: [],
@@ -94,13 +148,15 @@ const schema = z.strictObject({
     .strictObject({
       max: positiveInt.default(600),
       windowSeconds: positiveInt.default(60),
-      redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis://').optional(),
+      redisUrl: urlOf(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
+      /** `POST /oauth/v1/token` requests per window, per client id and per client address (each counted). */
+      tokenMax: positiveInt.default(30),
     })
-    .default({ max: 600, windowSeconds: 60 }),
+    .default({ max: 600, windowSeconds: 60, tokenMax: 30 }),
   engine: z
     .strictObject({
       kind: z.enum(['offline', 'openai-compatible']).default('offline'),
-      baseUrl: z.url().optional(),
+      baseUrl: httpUrl.optional(),
       model: z.string().optional(),
       apiKey: z.string().optional(),
       timeoutMs: positiveInt.default(60000),
@@ -111,7 +167,7 @@ const schema = z.strictObject({
       path: ['baseUrl'],
     }),
   embeddings: z
-    .strictObject({ baseUrl: z.url(), model: z.string().min(1), apiKey: z.string().optional() })
+    .strictObject({ baseUrl: httpUrl, model: z.string().min(1), apiKey: z.string().optional() })
     .optional(),
   responses: z
     .strictObject({
@@ -162,6 +218,7 @@ const ENV_FIELDS: [string, string[]][] = [
   ['RATE_LIMIT_MAX', ['rateLimit', 'max']],
   ['RATE_LIMIT_WINDOW_SECONDS', ['rateLimit', 'windowSeconds']],
   ['REDIS_URL', ['rateLimit', 'redisUrl']],
+  ['RATE_LIMIT_TOKEN_MAX', ['rateLimit', 'tokenMax']],
   ['PARLEY_ENGINE', ['engine', 'kind']],
   ['LLM_BASE_URL', ['engine', 'baseUrl']],
   ['LLM_MODEL', ['engine', 'model']],

@@ -7,6 +7,8 @@ import './knowledge/index.ts';
 import './assistant/index.ts';
 import './llm/index.ts';
 import './tools/index.ts';
+import './client/index.ts';
+import './web/index.ts';
 
 after(async () => {
   await closeTestDb();

@@ -11,15 +11,17 @@ export interface AskingUser {
   email?: string | undefined;
   name?: string | undefined;
   groups: string[];
+  /**
+   * The email is vouched for (`email_verified: true`, a token Parley minted, or an issuer trusted for email):
+   * only then does it count as `email:<address>` and select the directory's groups.
+   */
+  emailVerified?: boolean | undefined;
+  /** The token carries the admin group: holds `role:admin` (documents whose access list is empty). */
+  admin?: boolean | undefined;
 }
 
-/** Principals a document's access list is matched against: id, email, groups and `*`. */
-export function principalsOf(user: AskingUser): string[] {
-  const out = new Set<string>(['*', user.id]);
-  if (user.email) out.add(user.email.toLowerCase());
-  for (const g of user.groups) out.add(g);
-  return [...out];
-}
+/** Typed principals of a user (`*`, `user:<sub>`, verified `email:`, `group:`): see knowledge/principals.ts. */
+export { principalsOf } from '../knowledge/principals.ts';
 
 export interface CitationAttribute {
   key: string;
@@ -82,7 +84,18 @@ export interface EngineRequest {
 /** Anything that can answer. Throwing (or yielding nothing) ends the response FAILED with a clear error. */
 export interface Engine {
   readonly name: string;
+  /** Where it sends requests (no credentials), named in the logs when an answer fails. */
+  readonly endpoint?: string | undefined;
   answer(req: EngineRequest): AsyncIterable<EngineEvent>;
+}
+
+/**
+ * Lets timers and I/O callbacks run (a macrotask turn, not just a microtask): engines call it between stages of
+ * CPU-bound work so one answer never holds the event loop for long. Awaiting an embedded-database query is not
+ * enough, as it can settle without giving the loop a turn.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** An error whose message is safe to show the client in the response's `error` field. */

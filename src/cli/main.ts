@@ -54,17 +54,39 @@ program
   .option('--groups <g1,g2>', 'comma-separated groups claim', '')
   .option('--ttl <seconds>', 'lifetime in seconds', '3600')
   .option('--admin', 'add the admin group (for /admin endpoints and remote ingest)')
-  .action(async (opts: { user: string; name?: string; groups: string; ttl: string; admin?: boolean }) => {
+  .option('--link', 'print a one-time sign-in link for the chat page instead (valid 15 minutes)')
+  .option('--url <base>', 'with --link: the address people open (default: the running server, else HOST:PORT)')
+  .action(async (opts: { user: string; name?: string; groups: string; ttl: string; admin?: boolean; link?: boolean; url?: string }) => {
     const cfg = config();
-    const { mintToken } = await import('./token.ts');
+    const { mintToken, mintSigninLink } = await import('./token.ts');
     const groups = opts.groups.split(',').map((g) => g.trim()).filter(Boolean);
     if (opts.admin) groups.push(cfg.auth.adminGroup);
+    if (opts.link) {
+      const link = await mintSigninLink(cfg, { user: opts.user, name: opts.name, groups, baseUrl: opts.url });
+      process.stdout.write(`Sign-in link for ${opts.user} (one use, valid 15 minutes):\n${link}\n`);
+      return;
+    }
     const ttl = Number(opts.ttl);
     if (!Number.isInteger(ttl) || ttl <= 0) {
       process.stderr.write('parley: --ttl must be a positive integer\n');
       process.exit(2);
     }
     process.stdout.write((await mintToken(cfg, { user: opts.user, name: opts.name, groups, ttl })) + '\n');
+  });
+
+program
+  .command('hash-secret')
+  .description('read a client secret on standard input and print its salted scrypt hash for auth.clients[].secret_hash')
+  .action(async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (!secret) {
+      process.stderr.write('parley: give the secret on standard input, e.g. `printf %s "$SECRET" | parley hash-secret`\n');
+      process.exit(2);
+    }
+    const { hashClientSecret } = await import('../core/client-secrets.ts');
+    process.stdout.write((await hashClientSecret(secret)) + '\n');
   });
 
 program

@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { AskingUser } from '../assistant/engine.ts';
+import { isCleanString } from '../knowledge/principals.ts';
 
 export interface TokenSettings {
   /** HS256 key (derived from the installation's master secret, or configured). */
@@ -12,6 +13,8 @@ export interface TokenSettings {
   publicKeys: { alg: 'RS256' | 'ES256' | 'EdDSA'; pem: string; kid?: string | undefined }[];
   jwksUrl?: string | undefined;
   ttlSeconds: number;
+  /** Issuers whose `email` claim is taken as verified even without `email_verified: true`. */
+  emailTrustedIssuers?: string[] | undefined;
 }
 
 /** Why a token was refused; never shown in detail to the client beyond a short reason. */
@@ -23,15 +26,21 @@ const ASYMMETRIC = ['RS256', 'ES256', 'EdDSA'] as const;
 const CLOCK_SKEW_SECONDS = 60;
 const CACHE_MAX = 10000;
 
-/** Signs a bearer token for a user with the installation's HS256 key. */
+/**
+ * Signs a bearer token for a user with the installation's HS256 key. Parley vouches for the email it writes
+ * (`email_verified: true`) unless told otherwise: a jwt-bearer backend not trusted for email passes `false`.
+ */
 export async function signUserToken(
   settings: Pick<TokenSettings, 'hsKey' | 'issuer' | 'audience'>,
-  user: { sub: string; email?: string | undefined; name?: string | undefined; groups?: string[] | undefined },
+  user: { sub: string; email?: string | undefined; emailVerified?: boolean | undefined; name?: string | undefined; groups?: string[] | undefined },
   ttlSeconds: number,
   extra: Record<string, unknown> = {},
 ): Promise<string> {
   const claims: JWTPayload = { ...extra };
-  if (user.email) claims['email'] = user.email;
+  if (user.email) {
+    claims['email'] = user.email;
+    claims['email_verified'] = user.emailVerified !== false;
+  }
   if (user.name) claims['name'] = user.name;
   if (user.groups && user.groups.length) claims['groups'] = user.groups;
   return new SignJWT(claims)
@@ -94,8 +103,8 @@ export class TokenVerifier {
       if (err instanceof TokenError) throw err;
       throw new TokenError((err as Error).message || 'invalid token');
     }
-    const user = userFromClaims(payload);
-    const entry = { user, exp: payload.exp!, admin: user.groups.includes(this.adminGroup) };
+    const user = userFromClaims(payload, { emailTrustedIssuers: this.settings.emailTrustedIssuers ?? [], adminGroup: this.adminGroup });
+    const entry = { user, exp: payload.exp!, admin: user.admin === true };
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(token, entry);
     return entry;
@@ -121,11 +130,28 @@ export class TokenVerifier {
   }
 }
 
-export function userFromClaims(payload: JWTPayload): AskingUser {
+/**
+ * The asking user from verified claims. Strings PostgreSQL cannot store (NUL) or that are not well-formed
+ * Unicode (lone surrogates, which would let different subjects collapse into one) make the token invalid.
+ * The email counts as verified only with `email_verified: true` or from an issuer trusted for email.
+ */
+export function userFromClaims(
+  payload: JWTPayload,
+  opts: { emailTrustedIssuers?: readonly string[]; adminGroup?: string } = {},
+): AskingUser {
   if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) throw new TokenError('token has no subject');
+  if (!isCleanString(payload.sub)) throw new TokenError('token subject is not a well-formed string');
   const groupsClaim = payload['groups'];
   const groups = Array.isArray(groupsClaim) ? groupsClaim.filter((g): g is string => typeof g === 'string').slice(0, 200) : [];
-  const email = typeof payload['email'] === 'string' ? payload['email'] : undefined;
+  const email = typeof payload['email'] === 'string' && payload['email'] !== '' ? payload['email'] : undefined;
   const name = typeof payload['name'] === 'string' ? payload['name'] : undefined;
-  return { id: payload.sub, email, name, groups };
+  for (const [what, v] of [['email', email], ['name', name], ...groups.map((g) => ['groups', g])] as [string, string | undefined][]) {
+    if (v !== undefined && (v.length > 512 || !isCleanString(v))) throw new TokenError(`token ${what} claim is not a well-formed string`);
+  }
+  const flag = payload['email_verified'];
+  const emailVerified =
+    email !== undefined &&
+    (flag === true || flag === 'true' || (typeof payload.iss === 'string' && (opts.emailTrustedIssuers ?? []).includes(payload.iss)));
+  const admin = opts.adminGroup !== undefined && groups.includes(opts.adminGroup);
+  return { id: payload.sub, email, name, groups, emailVerified, admin };
 }

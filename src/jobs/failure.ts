@@ -12,12 +12,15 @@ export async function failResponse(
   error: { code: string; message: string },
   lease?: string,
   local?: NotifyHub,
+  opts: { wait?: boolean; notify?: { channel: string; payload: string } } = {},
 ): Promise<boolean> {
   const completedAt = deps.now();
   const ev = await deps.db.tx(async (q) => {
+    // The reaper skips a row another node is working on; a cancel waits for that node's statement to end and
+    // then sees the row as it now is (finished by then, or still cancellable).
     const rows = await q.query<ResponseRow & { lease_owner: string | null }>(
       `SELECT id, conversation_id, status, created_at, completed_at, error, lease_owner FROM responses
-       WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE SKIP LOCKED`,
+       WHERE id = $1 AND status IN ('CREATED', 'IN_PROGRESS') FOR UPDATE${opts.wait ? '' : ' SKIP LOCKED'}`,
       [responseId],
     );
     const row = rows[0];
@@ -30,6 +33,7 @@ export async function failResponse(
       [responseId, completedAt, JSON.stringify(error)],
     );
     const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
+    if (opts.notify) await q.query(`SELECT pg_notify($1, $2)`, [opts.notify.channel, opts.notify.payload]);
     return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
   });
   if (ev) local?.publish(responseId, ev);
@@ -44,4 +48,26 @@ export function toClientError(err: unknown, signal: AbortSignal, timeoutSeconds:
   }
   if (isEngineError(err)) return { code: err.code, message: err.message };
   return { code: 'ENGINE_ERROR', message: 'The assistant failed to answer. Please try again.' };
+}
+
+/**
+ * The chain of causes behind an engine failure, for the log line (the client's message stays generic): e.g.
+ * `Cannot connect to API: connect ECONNREFUSED 127.0.0.1:11434`. Bounded in depth and length.
+ */
+export function describeCause(err: unknown): string | undefined {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e !== undefined && e !== null; depth++) {
+    const o = e as { message?: unknown; code?: unknown; cause?: unknown };
+    const msg = typeof o.message === 'string' ? o.message : typeof e === 'string' ? e : '';
+    const code = typeof o.code === 'string' && !msg.includes(o.code) ? ` (${o.code})` : '';
+    if (msg && !parts.includes(msg + code)) parts.push(msg + code);
+    e = typeof e === 'object' ? o.cause : undefined;
+  }
+  // Causes may quote URLs: keep user info and query values out of the log.
+  const text = parts
+    .join(' <- ')
+    .replace(/\/\/[^/\s@]+@/g, '//')
+    .replace(/([?&][^=\s&#]+)=[^&\s#]*/g, '$1=…');
+  return text ? text.slice(0, 1000) : undefined;
 }

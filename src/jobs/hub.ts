@@ -4,12 +4,14 @@ import type { Db } from '../store/db.ts';
 /** What a subscriber hears: the sequence number that was written (when known) and, in-process, the event itself. */
 export interface Notice {
   seq?: number | undefined;
+  /** A non-numeric suffix (`<key>:cancel`): a signal about the key rather than a written event. */
+  tag?: string | undefined;
   event?: StoredEvent | undefined;
 }
 
 /**
  * One LISTEN per channel per process, fanned out in memory: a node with 1,000 open streams holds one
- * database listener, not 1,000. Payloads are `<key>` or `<key>:<seq>`. Events written in this process are also
+ * database listener, not 1,000. Payloads are `<key>`, `<key>:<seq>` or `<key>:<tag>`. Events written in this process are also
  * handed to local subscribers directly (`publish`), so a stream on the node that answers never re-reads them.
  */
 export class NotifyHub {
@@ -29,8 +31,9 @@ export class NotifyHub {
   private dispatch(payload: string): void {
     const colon = payload.lastIndexOf(':');
     const key = colon > 0 ? payload.slice(0, colon) : payload;
-    const seq = colon > 0 ? Number(payload.slice(colon + 1)) : undefined;
-    this.deliver(key, { seq: Number.isInteger(seq) ? seq : undefined });
+    const suffix = colon > 0 ? payload.slice(colon + 1) : undefined;
+    const seq = suffix === undefined ? undefined : Number(suffix);
+    this.deliver(key, Number.isInteger(seq) ? { seq } : { seq: undefined, tag: suffix });
   }
 
   private deliver(key: string, notice: Notice): void {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EngineError, type AskingUser, type Engine, type EngineEvent } from '../assistant/engine.ts';
+import { EngineError, yieldToEventLoop, type AskingUser, type Engine, type EngineEvent } from '../assistant/engine.ts';
 import { type CoreDeps } from '../core/deps.ts';
 import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
@@ -9,7 +9,8 @@ import { newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
-import { failResponse, toClientError } from './failure.ts';
+import { CANCEL_TAG } from './cancel.ts';
+import { describeCause, failResponse, toClientError } from './failure.ts';
 import type { NotifyHub } from './hub.ts';
 
 export { failResponse, titleFrom };
@@ -34,6 +35,8 @@ export interface WorkerHooks {
 }
 
 class LeaseLost extends Error {}
+/** The abort reason when a client cancelled the response (already FAILED by the cancel itself). */
+class Cancelled extends Error {}
 
 /**
  * Answers responses. The response row is the job: claimed with FOR UPDATE SKIP LOCKED and a lease, woken by
@@ -176,13 +179,19 @@ export class Worker {
       },
       (this.deps.config.responses.leaseSeconds * 1000) / 3,
     );
+    // A cancel on any node notifies `<id>:cancel` on the jobs channel: abort the engine and its model request.
+    const offCancel = this.jobs.on(row.id, (n) => {
+      if (n.tag === CANCEL_TAG) ac.abort(new Cancelled('cancelled'));
+    });
     const log = this.log.child({ trace_id: row.trace_id, response_id: row.id, conversation_id: row.conversation_id, attempt: row.attempts });
     try {
       const outcome = await this.answer(row, lease, ac.signal);
       if (outcome) this.hooks.onFinished?.(outcome, (Date.now() - started) / 1000);
       log.info({ status: outcome, ms: Date.now() - started }, 'response finished');
     } catch (err) {
-      if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
+      if (ac.signal.reason instanceof Cancelled) {
+        log.info('cancelled by the client; engine aborted');
+      } else if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
         log.warn('lease lost; another worker or the reaper owns this response now');
       } else if (ac.signal.aborted && (ac.signal.reason as Error)?.message === 'shutdown') {
         // Hand the lease back so another node picks the response up at once.
@@ -192,8 +201,10 @@ export class Worker {
         log.warn('released on shutdown');
       } else {
         const error = toClientError(err, ac.signal, this.deps.config.responses.timeoutSeconds);
-        if (error.code === 'ENGINE_ERROR') log.error({ err }, 'engine failed');
-        else log.warn({ err: (err as Error).message, code: error.code }, 'response failed');
+        // Name the engine's endpoint and the underlying cause: the client only sees a generic message.
+        const where = { engine: this.engine.name, endpoint: this.engine.endpoint, cause: describeCause(err), code: error.code };
+        if (error.code === 'ENGINE_ERROR') log.error({ err, ...where }, 'engine failed');
+        else log.warn(where, 'response failed');
         try {
           const ok = await failResponse(this.deps, row.id, error, lease, this.local);
           if (ok) this.hooks.onFinished?.('FAILED', (Date.now() - started) / 1000);
@@ -202,6 +213,7 @@ export class Worker {
         }
       }
     } finally {
+      offCancel();
       clearTimeout(timeout);
       clearInterval(renew);
       this.inFlight.delete(row.id);
@@ -252,6 +264,9 @@ export class Worker {
       signal,
     });
     for await (const ev of iterator as AsyncIterable<EngineEvent>) {
+      // Other requests get a turn between two outputs, whatever the engine (an embedded-database write can
+      // settle without one).
+      await yieldToEventLoop();
       if (signal.aborted) throw signal.reason;
       switch (ev.type) {
         case 'reasoning': {

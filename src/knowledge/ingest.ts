@@ -14,6 +14,7 @@ import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder } from './embeddings.ts';
 import { adjustStats, bumpVersion, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
+import { parseAccessList } from './principals.ts';
 import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from './sources.ts';
 
 const documentSchema = z.object({
@@ -125,7 +126,13 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
       continue;
     }
     seen.set(identity, path);
-    const access = normalizeAccess(parsed.data.access);
+    let access: string[];
+    try {
+      access = normalizeAccess(parsed.data.access);
+    } catch (err) {
+      summary.errors.push({ path, reason: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
     for (const a of access) summary.visibility[a] = (summary.visibility[a] ?? 0) + 1;
     docs.push({ ...parsed.data, access, identity });
   }
@@ -259,10 +266,9 @@ async function recordIngest(q: Queryable, payload: IngestPayload, s: IngestSumma
   );
 }
 
-/** Emails and group names match case-insensitively: access lists are stored lower-cased, sorted, de-duplicated. */
+/** Access lists are stored typed and normalised (principals.ts); an empty list means admins only, never public. */
 export function normalizeAccess(access: readonly string[]): string[] {
-  const out = new Set(access.map((a) => a.trim().toLowerCase()).filter(Boolean));
-  return out.size ? [...out].sort() : ['*'];
+  return parseAccessList(access);
 }
 
 function describeIssue(err: z.ZodError): string {

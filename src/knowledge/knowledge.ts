@@ -3,6 +3,7 @@ import type { Db } from '../store/db.ts';
 import { createEmbedder, type Embedder, type EmbeddingsConfig } from './embeddings.ts';
 import { applyIngest } from './ingest.ts';
 import { Directory } from './people.ts';
+import type { RoleSearch, RoleSearchOptions } from './role-search.ts';
 import { searchPassages } from './search.ts';
 import type { IngestPayload, IngestSummary } from './sources.ts';
 import type { Knowledge, Person, PersonMatch } from './types.ts';
@@ -22,6 +23,8 @@ export interface ParleyKnowledge extends Knowledge {
   getPersonByUrl(assistant: string, url: string): Promise<Person | null>;
   /** People whose job title contains every word asked for ("CTO", "VP of Sales"); acronyms expanded. */
   findPeopleByTitle(assistant: string, title: string): Promise<PersonMatch[]>;
+  /** People a question describes by title, department and site words (the directory's own vocabulary). */
+  findPeopleByRole(assistant: string, question: string, opts?: RoleSearchOptions): Promise<RoleSearch<Person>>;
   /** Applies parsed sources (see `applyIngest`), embedding new passages when embeddings are configured. */
   ingest(payload: IngestPayload): Promise<IngestSummary>;
 }
@@ -38,6 +41,7 @@ export function createKnowledge(db: Db, opts: KnowledgeOptions = {}): ParleyKnow
     getPersonByEmail: (assistant, email) => directory.getByEmail(assistant, email),
     getPersonByUrl: (assistant, url) => directory.getByUrl(assistant, url),
     findPeopleByTitle: (assistant, title) => directory.findByTitle(assistant, title),
+    findPeopleByRole: (assistant, question, o) => directory.findByRole(assistant, question, o),
     directReports: (assistant, id) => directory.directReports(assistant, id),
     departmentHead: (assistant, department) => directory.departmentHead(assistant, department),
     departments: (assistant) => directory.departments(assistant),

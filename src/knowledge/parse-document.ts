@@ -7,6 +7,7 @@ import { FrontMatterError, splitFrontMatter } from './front-matter.ts';
 import { htmlToMarkdown } from './html.ts';
 import { mergeMetadata, metaTagsToRaw, readMetadata, type Metadata } from './metadata.ts';
 import { isRecord } from './parse-people.ts';
+import { parseAccessList } from './principals.ts';
 import type { SourceDocument, SourceError } from './sources.ts';
 
 export interface ParseOptions {
@@ -208,17 +209,13 @@ function listField(v: Metadata['tags']): string[] {
   return list.map((t) => String(t).trim()).filter(Boolean);
 }
 
-/** Access principals, lower-cased (matching is case-insensitive); `['*']` when the source gives none. */
+/**
+ * The access list as written (typed principals, plain names are groups; see principals.ts), normalised and
+ * checked; `['*']` only when the metadata gives no list at all. An empty or blank list means admins only.
+ */
 function accessField(v: Metadata['access']): string[] {
   if (v === undefined) return ['*'];
-  const list = typeof v === 'string' ? v.split(/[,;]/) : v;
-  const out = new Set<string>();
-  for (const p of list) {
-    const s = String(p).trim().toLowerCase();
-    if (s === 'everyone' || s === 'all' || s === 'public') out.add('*');
-    else if (s) out.add(s);
-  }
-  return out.size ? [...out].sort() : ['*'];
+  return parseAccessList(typeof v === 'string' ? v.split(/[,;]/) : v);
 }
 
 function reasonOf(err: unknown): string {

@@ -1,6 +1,10 @@
-/** The people directory: lookups, fuzzy name matching over a per-assistant cache, reporting lines. */
+/**
+ * The people directory: lookups, fuzzy name matching and role search (a question's words against the directory's own
+ * titles, departments and sites) over a per-assistant in-memory index, and reporting lines.
+ */
 import type { Db } from '../store/db.ts';
 import { nameTokens, normalizeName, scoreName } from './fuzzy.ts';
+import { buildRoleIndex, searchRoles, type RoleIndex, type RoleSearchOptions, type RoleSearch } from './role-search.ts';
 import type { Person, PersonMatch } from './types.ts';
 
 /** The demo's directory (its people are stored with these urls); never applied to other data. */
@@ -65,8 +69,8 @@ function titleTokens(title: string): string[] {
 }
 
 export class Directory {
-  // Name index per assistant, reloaded when kb_state.version moves (another node may have ingested).
-  private readonly cache = new Map<string, { version: number; entries: Entry[] }>();
+  // Name and role index per assistant, reloaded when kb_state.version moves (another node may have ingested).
+  private readonly cache = new Map<string, { version: number; entries: Entry[]; roles: RoleIndex }>();
 
   /** `urls`: each assistant's directory URL template; `fallback` for assistants without one. */
   constructor(
@@ -95,13 +99,13 @@ export class Directory {
     };
   }
 
-  private async entries(assistant: string): Promise<Entry[]> {
+  private async index(assistant: string): Promise<{ entries: Entry[]; roles: RoleIndex }> {
     const state = await this.db.query<{ version: number | string }>('SELECT version FROM kb_state WHERE assistant = $1', [assistant]);
     const version = Number(state[0]?.version ?? 0);
     const hit = this.cache.get(assistant);
-    if (hit && hit.version === version) return hit.entries;
-    const rows = await this.db.query<{ id: string; name: string; email: string; title: string }>(
-      'SELECT id, name, email, title FROM kb_people WHERE assistant = $1',
+    if (hit && hit.version === version) return hit;
+    const rows = await this.db.query<{ id: string; name: string; email: string; title: string; department: string; location: string; manager_id: string | null }>(
+      'SELECT id, name, email, title, department, location, manager_id FROM kb_people WHERE assistant = $1',
       [assistant],
     );
     const entries = rows.map((r) => ({
@@ -111,8 +115,31 @@ export class Directory {
       email: r.email.toLowerCase(),
       emailLocal: nameTokens(r.email.split('@')[0] ?? ''),
     }));
-    this.cache.set(assistant, { version, entries });
-    return entries;
+    const built = { version, entries, roles: buildRoleIndex(rows.map((r) => ({ ...r, managerId: r.manager_id }))) };
+    this.cache.set(assistant, built);
+    return built;
+  }
+
+  private async entries(assistant: string): Promise<Entry[]> {
+    return (await this.index(assistant)).entries;
+  }
+
+  /**
+   * People described by a question's words ("the payroll specialist", "pharmacy at the north site"): every word the
+   * directory's titles, departments or sites use is evidence, weighted by rarity; words it never uses are ignored.
+   */
+  async findByRole(assistant: string, question: string, opts: RoleSearchOptions = {}): Promise<RoleSearch<Person>> {
+    const { roles } = await this.index(assistant);
+    const found = searchRoles(roles, question, opts);
+    const people = await this.byIds(assistant, found.matches.map((m) => m.id));
+    return {
+      known: found.known,
+      asked: found.asked,
+      matches: found.matches.flatMap((m) => {
+        const person = people.get(m.id);
+        return person ? [{ ...m, person }] : [];
+      }),
+    };
   }
 
   async find(assistant: string, query: string, limit = 5): Promise<PersonMatch[]> {

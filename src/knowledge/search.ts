@@ -75,7 +75,8 @@ const SELECT_HITS = (match: string) => `
 
 /** Ranked passages for a question, each with the share of (rarity-weighted) query terms it contains. */
 export async function searchPassages(db: Db, p: SearchParams): Promise<KnowledgeHit[]> {
-  const principals = [...new Set(p.principals.map((x) => x.toLowerCase()))];
+  // Principals arrive in stored form (principals.ts): `user:` subjects are case-sensitive, so no lower-casing here.
+  const principals = [...new Set(p.principals)];
   const terms = await analyzeQuery(db, p.assistant, principals, p.query);
   if (!terms.length) return [];
   const lexemes = allLexemes(terms);

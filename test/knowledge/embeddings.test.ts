@@ -72,7 +72,7 @@ describe('dense retrieval with an OpenAI-compatible embeddings endpoint', () => 
     assert.equal(hits[0]?.url, 'https://kb.example.test/garage');
     assert.ok((hits[0]?.similarity ?? 0) > 0.9);
     assert.ok(hits.every((h) => h.url !== 'https://kb.example.test/exec-garage'), 'vectors are access-filtered too');
-    const execs = await k.search(assistant, ['*', 'executives'], 'where do I put my car');
+    const execs = await k.search(assistant, ['*', 'group:executives'], 'where do I put my car');
     assert.ok(execs.some((h) => h.url === 'https://kb.example.test/exec-garage'));
 
     // Without embeddings configured the same data still answers through full text.

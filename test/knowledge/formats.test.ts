@@ -17,7 +17,7 @@ describe('ingest formats', () => {
     const d = out.documents[0]!;
     assert.equal(d.format, 'pdf');
     assert.equal(d.title, 'Travel Handbook');
-    assert.deepEqual(d.access, ['staff']);
+    assert.deepEqual(d.access, ['group:staff']);
     assert.match(d.body, /^## Page 1\n\nTravel policy\nTrips over 3 days need approval\.\n\n## Page 2\n\nPer diem\nIn London the per diem is 80 GBP a day\.$/);
     const chunk = chunkDocument(d.title, d.body).find((c) => c.text.includes('80 GBP'));
     assert.equal(chunk?.heading, 'Page 2');

@@ -49,10 +49,10 @@ describe('applyIngest', () => {
     const assistant = uniq('asst');
     const d = doc('x.md', 'Some text.');
     await applyIngest(db, { assistant, root: '/r', prune: false, documents: [d], people: [] });
-    const out = await applyIngest(db, { assistant, root: '/r', prune: false, documents: [{ ...d, access: ['Finance', 'Bob@Example.test'] }], people: [] });
+    const out = await applyIngest(db, { assistant, root: '/r', prune: false, documents: [{ ...d, access: ['Finance', 'email:Bob@Example.test'] }], people: [] });
     assert.equal(out.updated, 1);
     const rows = await db.query<{ access: string[] }>('SELECT access FROM kb_chunks WHERE assistant = $1', [assistant]);
-    assert.deepEqual(rows[0]!.access, ['bob@example.test', 'finance']);
+    assert.deepEqual(rows[0]!.access, ['email:bob@example.test', 'group:finance']);
   });
 
   it('keeps documents sent by earlier batches when the last batch prunes', async () => {

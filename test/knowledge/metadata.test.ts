@@ -28,7 +28,7 @@ describe('metadata fails closed', () => {
     assert.match(reasons.get('meta.html') ?? '', /^<meta> tags: unknown key "kb:acess"/);
     assert.match(reasons.get('twice.md') ?? '', /"title" and "name" both give title/);
     assert.match(reasons.get('wrongtype.md') ?? '', /"access" has the wrong type/);
-    assert.deepEqual(out.documents.map((d) => [d.path, d.access]), [['fine.md', ['hr']]]);
+    assert.deepEqual(out.documents.map((d) => [d.path, d.access]), [['fine.md', ['group:hr']]]);
   });
 
   it('honours front matter in HTML files (access included) over <meta> tags', async () => {
@@ -39,7 +39,7 @@ describe('metadata fails closed', () => {
     const out = await parseSources(dir);
     assert.deepEqual(out.errors, []);
     const d = out.documents[0]!;
-    assert.deepEqual(d.access, ['finance-board']);
+    assert.deepEqual(d.access, ['group:finance-board']);
     assert.equal(d.url, 'https://intranet.example.test/board');
     assert.equal(d.title, 'Board');
     assert.doesNotMatch(d.body, /access|---/);
@@ -61,7 +61,7 @@ describe('metadata fails closed', () => {
     assert.equal(code, 1);
     const lines = text.trim().split('\n');
     assert.match(lines[0]!, /^typo\.md: front matter: unknown key "acess"/);
-    assert.equal(lines.at(-2), 'visible to: everyone 2, finance 1, hr 1');
+    assert.equal(lines.at(-2), 'visible to: everyone 2, group:finance 1, group:hr 1');
     assert.equal(lines.at(-1), 'ingested 3 documents (3 added, 0 updated, 0 unchanged, 0 removed), 0 people, 1 error');
     const leaked = await db.query('SELECT 1 FROM kb_chunks WHERE assistant = $1 AND body LIKE $2', [assistant, '%42 million%']);
     assert.equal(leaked.length, 0);
@@ -76,6 +76,6 @@ describe('metadata fails closed', () => {
     writeFileSync(file, 'auth:\n  adminGroupp: x\n');
     assert.throws(() => loadConfig({ PARLEY_CONFIG: file }), (e: unknown) => e instanceof ConfigError && /auth: unknown key "adminGroupp"/.test(e.message));
     writeFileSync(file, 'assistants:\n  - name: hr-bot\n    allow: [hr]\n');
-    assert.deepEqual(loadConfig({ PARLEY_CONFIG: file }).assistants, [{ name: 'hr-bot', allow: ['hr'] }]);
+    assert.deepEqual(loadConfig({ PARLEY_CONFIG: file }).assistants, [{ name: 'hr-bot', allow: ['group:hr'] }]);
   });
 });

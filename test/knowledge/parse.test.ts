@@ -23,7 +23,7 @@ describe('parseSources', () => {
     assert.deepEqual(d.tags, ['vpn', 'password']);
     assert.ok(!d.body.startsWith('---'), 'front matter is not part of the body');
     const hr = byPath.get('hr/quantum-forecast.md');
-    assert.deepEqual(hr?.access, ['grace.hopper@example.test', 'hr']);
+    assert.deepEqual(hr?.access, ['email:grace.hopper@example.test', 'group:hr']);
   });
 
   it('converts HTML to CommonMark and merges the .meta.json sidecar', async () => {
@@ -61,7 +61,7 @@ describe('parseSources', () => {
     assert.deepEqual(bad.documents.map((d) => d.path), ['good.md']);
     const good = bad.documents[0]!;
     assert.equal(good.title, 'Sidecar title');
-    assert.deepEqual(good.access, ['finance', 'legal']);
+    assert.deepEqual(good.access, ['group:finance', 'group:legal']);
   });
 
   it('reports a missing path instead of throwing', async () => {

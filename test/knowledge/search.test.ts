@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
-import { resolvePrincipals } from '../../src/knowledge/principals.ts';
+import { principalsOf, resolvePrincipals } from '../../src/knowledge/principals.ts';
 import type { SourceDocument } from '../../src/knowledge/sources.ts';
 import { testDb, uniq } from '../support/db.ts';
 import { ingestFixtures } from './support.ts';
@@ -16,14 +16,14 @@ describe('search', () => {
   it('filters by access before ranking: a restricted passage that would rank first is absent for outsiders', async () => {
     const k = createKnowledge(await testDb());
     const q = 'quantum budget forecast';
-    const insider = await k.search(assistant, ['*', 'hr'], q);
+    const insider = await k.search(assistant, ['*', 'group:hr'], q);
     assert.equal(insider[0]?.url, 'https://kb.example.test/hr/quantum-forecast', 'insiders get the restricted document first');
-    const outsider = await k.search(assistant, ['*', 'engineering'], q);
+    const outsider = await k.search(assistant, ['*', 'group:engineering'], q);
     assert.ok(outsider.length > 0, 'the public passage is still found');
     assert.ok(outsider.every((h) => h.url !== 'https://kb.example.test/hr/quantum-forecast'));
     assert.equal(outsider[0]?.url, 'https://kb.example.test/it/lab');
-    // An email principal, case-insensitively.
-    const byEmail = await k.search(assistant, ['*', 'Grace.Hopper@Example.test'], q);
+    // A verified email principal, case-insensitively (principalsOf lower-cases it).
+    const byEmail = await k.search(assistant, principalsOf({ id: 'u-g', email: 'Grace.Hopper@Example.test', emailVerified: true, groups: [] }), q);
     assert.equal(byEmail[0]?.url, 'https://kb.example.test/hr/quantum-forecast');
   });
 
@@ -42,7 +42,7 @@ describe('search', () => {
     const k = createKnowledge(db);
     const hits = await k.search(own, ['*'], 'walrus tusk', { limit: 3 });
     assert.deepEqual(hits.map((h) => h.url), ['https://kb.example.test/v']);
-    const members = await k.search(own, ['*', 'secret-club'], 'walrus tusk', { limit: 3 });
+    const members = await k.search(own, ['*', 'group:secret-club'], 'walrus tusk', { limit: 3 });
     assert.equal(members.length, 3);
     assert.ok(members.every((h) => h.url !== 'https://kb.example.test/v'), 'better matches rank first for members');
   });
@@ -100,9 +100,15 @@ describe('search', () => {
 
   it('adds the directory groups of the asking user to their principals', async () => {
     const k = createKnowledge(await testDb());
-    const p = await resolvePrincipals(k, assistant, { id: 'u-1', email: 'Zoe.Brennan@example.test', groups: ['Extra'] });
-    assert.deepEqual(new Set(p), new Set(['*', 'u-1', 'zoe.brennan@example.test', 'extra', 'employees', 'hr']));
-    const stranger = await resolvePrincipals(k, assistant, { id: 'u-2', email: 'nobody@example.test', groups: [] });
-    assert.deepEqual(new Set(stranger), new Set(['*', 'u-2', 'nobody@example.test']));
+    const p = await resolvePrincipals(k, assistant, { id: 'u-1', email: 'Zoe.Brennan@example.test', emailVerified: true, groups: ['Extra'] });
+    assert.deepEqual(new Set(p), new Set(['*', 'user:u-1', 'email:zoe.brennan@example.test', 'group:extra', 'group:employees', 'group:hr']));
+    const stranger = await resolvePrincipals(k, assistant, { id: 'u-2', email: 'nobody@example.test', emailVerified: true, groups: [] });
+    assert.deepEqual(new Set(stranger), new Set(['*', 'user:u-2', 'email:nobody@example.test']));
+    // An unverified email claim names nobody: neither the address nor that person's directory groups.
+    const claimed = await resolvePrincipals(k, assistant, { id: 'anyone', email: 'Zoe.Brennan@example.test', groups: [] });
+    assert.deepEqual(new Set(claimed), new Set(['*', 'user:anyone']));
+    // A subject that is itself the address (an identity provider using emails as subjects) selects the entry.
+    const bySub = await resolvePrincipals(k, assistant, { id: 'zoe.brennan@example.test', groups: [] });
+    assert.ok(bySub.includes('group:hr') && !bySub.includes('email:zoe.brennan@example.test'));
   });
 });

@@ -134,8 +134,8 @@ describe('ingest identity and sources', () => {
     rmSync(join(dir, 'drop.md'));
     const dry = await ingest(dir, assistant, { prune: true, dryRun: true });
     assert.equal(dry.code, 0);
-    assert.ok(dry.lines.some((l) => /^would add +new\.md +\S+ +\(visible to: finance, legal\)$/.test(l)), dry.lines.join('\n'));
-    assert.ok(dry.lines.some((l) => /^would update +edit\.md +\S+ +\(visible to: hr\)$/.test(l)));
+    assert.ok(dry.lines.some((l) => /^would add +new\.md +\S+ +\(visible to: group:finance, group:legal\)$/.test(l)), dry.lines.join('\n'));
+    assert.ok(dry.lines.some((l) => /^would update +edit\.md +\S+ +\(visible to: group:hr\)$/.test(l)));
     assert.ok(dry.lines.some((l) => /^would remove +drop\.md +\S+ +\(visible to: everyone\)$/.test(l)));
     assert.match(dry.last, /^dry run: would ingest 4 documents \(1 added, 1 updated, 2 unchanged, 1 removed\)/);
     const bodies = (await rows(assistant)).map((r) => r.body).sort();

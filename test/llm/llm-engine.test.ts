@@ -22,7 +22,7 @@ const knowledge = new StubKnowledge(
       url: 'https://wiki.example.com/hr/restructuring-plan',
       title: 'Restructuring plan (confidential)',
       text: 'Confidential password reset for executives: the restructuring plan affects 40 roles.',
-      access: ['hr-leads'],
+      access: ['group:hr-leads'],
     },
   ],
   [
@@ -66,7 +66,7 @@ function engineFor(f: { baseUrl: string }, extra: Partial<LlmEngineOptions> = {}
 
 function request(over: Partial<EngineRequest> = {}): EngineRequest {
   return {
-    user: { id: 'u-tom', email: 'tom@example.com', name: 'Tom Diaz', groups: [] },
+    user: { id: 'u-tom', email: 'tom@example.com', emailVerified: true, name: 'Tom Diaz', groups: [] },
     assistant: 'helpdesk',
     conversationId: 'conv_x',
     responseId: 'resp_x',
@@ -229,11 +229,11 @@ describe('LLM engine', () => {
     );
 
     // Hana's token has no groups; her directory entry puts her in hr-leads.
-    const hana = request({ user: { id: 'u-hana', email: 'hana@example.com', groups: [] } });
+    const hana = request({ user: { id: 'u-hana', email: 'hana@example.com', emailVerified: true, groups: [] } });
     const insider = messages(await collect(engine.answer(hana))).at(-1);
     assert.match(toolMessages(f.requests[3]?.body.messages ?? []).join('\n'), /Restructuring plan \(confidential\)/);
     assert.deepEqual(insider?.citations.map((c) => c.key).sort(), ['doc:layoffs', 'doc:pw']);
-    assert.ok(knowledge.searches.some((s) => s.principals.includes('hr-leads')));
+    assert.ok(knowledge.searches.some((s) => s.principals.includes('group:hr-leads')));
   });
 
   it('sends the history as earlier user and assistant messages, with the sources of earlier answers', async () => {

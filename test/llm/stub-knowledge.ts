@@ -11,7 +11,7 @@ export interface StubDocument {
   heading?: string;
   text: string;
   updatedAt?: string;
-  /** Principals allowed to see it: user ids, emails, groups, or `*`. */
+  /** Principals allowed to see it, in stored form: `group:<g>`, `user:<sub>`, `email:<address>`, or `*`. */
   access: string[];
 }
 

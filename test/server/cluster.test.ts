@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { ASSISTANT, BASE, TEST_SECRET, parseSse } from '../support/server.ts';
 const BIN = fileURLToPath(new URL('../../bin/parley.mjs', import.meta.url));
 
 /** Starts `parley <command>` as its own process on the test PostgreSQL; resolves with its base URL once ready. */
-function startNode(command: 'serve' | 'worker', extraArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
+function startNode(command: 'serve' | 'worker', extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [BIN, command, ...extraArgs], {
       env: {
@@ -23,6 +25,7 @@ function startNode(command: 'serve' | 'worker', extraArgs: string[] = []): Promi
         PARLEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'parley-node-')),
         PARLEY_JWT_SECRET: TEST_SECRET,
         LOG_LEVEL: 'info',
+        ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -98,5 +101,62 @@ describe('three processes on one PostgreSQL: two HTTP-only nodes and a worker', 
     const { events } = parseSse(await res.text());
     assert.equal(events.at(-1)!.event, 'RESPONSE_COMPLETED');
     assert.ok(events.some((e) => e.event === 'RESPONSE_IN_PROGRESS'));
+  });
+});
+
+describe('cancel across processes on one PostgreSQL: asked on node A, answered by node B', { skip: !onPostgres() && 'needs PostgreSQL (TEST_DATABASE_URL)' }, () => {
+  let a: { proc: ChildProcess; url: string };
+  let b: { proc: ChildProcess; url: string };
+  let provider: Server;
+  // The model requests node B makes, and whether each has been closed (aborted) by B.
+  const calls: { closed: boolean }[] = [];
+  before(async () => {
+    // A language-model provider that sends its headers and then nothing: only an abort ends the request.
+    provider = createServer((req, res) => {
+      const call = { closed: false };
+      calls.push(call);
+      req.resume();
+      res.on('close', () => (call.closed = true));
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+    });
+    await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
+    const llm = `http://127.0.0.1:${(provider.address() as AddressInfo).port}/v1`;
+    [a, b] = await Promise.all([
+      startNode('serve', ['--no-worker']),
+      startNode('serve', [], { PARLEY_ENGINE: 'openai-compatible', LLM_BASE_URL: llm, LLM_MODEL: 'stalling', RESPONSE_TIMEOUT_SECONDS: '120', LLM_TIMEOUT_MS: '120000' }),
+    ]);
+  });
+  after(async () => {
+    for (const n of [a, b]) n?.proc.kill('SIGTERM');
+    provider?.closeAllConnections();
+    await new Promise<void>((r) => (provider ? provider.close(() => r()) : r()));
+  });
+
+  it('fails the response at once and aborts the model request on the other node', async () => {
+    const token = await signUserToken({ hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' }, { sub: uniq('cancel') }, 600);
+    const headers = { authorization: `Bearer ${token}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json' };
+    const conv = (await (await fetch(`${a.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json()) as { conversation_id: string };
+    const resp = (await (
+      await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses`, { method: 'POST', headers, body: JSON.stringify({ input: { text: 'Where is the handbook?' } }) })
+    ).json()) as { response_id: string };
+    // Wait until node B's worker is inside the model request.
+    for (let i = 0; calls.length === 0; i++) {
+      if (i > 1500) throw new Error('node B never called the model');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const stream = fetch(`${b.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}/stream`, { headers, signal: AbortSignal.timeout(15000) }).then((r) => r.text());
+    const res = await fetch(`${a.url}${BASE}/conversations/${conv.conversation_id}/responses/${resp.response_id}/cancel`, { method: 'POST', headers: { authorization: headers.authorization, 'assistant-name': ASSISTANT } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { status: string; error: { code: string } };
+    assert.equal(body.status, 'FAILED');
+    assert.equal(body.error.code, 'CANCELLED');
+    // The model request on node B is aborted (a generous bound: the provider would otherwise hold it for 120 s).
+    const until = Date.now() + 5000;
+    while (!calls[0]!.closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(calls[0]!.closed, 'node B aborted its model request');
+    const { events } = parseSse(await stream);
+    assert.equal(events.at(-1)!.event, 'RESPONSE_FAILED');
+    assert.equal((JSON.parse(events.at(-1)!.data!) as { response: { error: { code: string } } }).response.error.code, 'CANCELLED');
   });
 });

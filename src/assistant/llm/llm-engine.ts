@@ -6,7 +6,8 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { stepCountIs, streamText, type TextStreamPart, type ToolSet } from 'ai';
 import type { Knowledge } from '../../knowledge/types.ts';
-import { EngineError, principalsOf, type AskingUser, type Engine, type EngineEvent, type EngineRequest } from '../engine.ts';
+import { withDirectoryGroups } from '../../knowledge/principals.ts';
+import { EngineError, principalsOf, type Engine, type EngineEvent, type EngineRequest } from '../engine.ts';
 import { codePointLength } from '../text.ts';
 import { invalidToolCall, toEngineError } from './errors.ts';
 import { stripMarkers } from './markers.ts';
@@ -178,7 +179,17 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
     }
   }
 
-  return { name: `llm:${opts.model}`, answer };
+  return { name: `llm:${opts.model}`, endpoint: loggableEndpoint(opts.baseUrl), answer };
+}
+
+/** The base URL without user info or query (credentials must not reach the logs). */
+function loggableEndpoint(baseUrl: string): string {
+  try {
+    const u = new URL(baseUrl);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
 /**
@@ -205,14 +216,6 @@ function dropThinking(raw: string, final: boolean): string {
   if (open >= 0) s = s.slice(0, open);
   if (!final) s = s.replace(/<(?:t(?:h(?:i(?:n(?:k)?)?)?)?)?$/, '');
   return s;
-}
-
-/** The asking user with their directory groups added, so group access lists match. */
-async function withDirectoryGroups(knowledge: Knowledge, assistant: string, user: AskingUser): Promise<AskingUser> {
-  if (!user.email) return user;
-  const person = await knowledge.getPersonByEmail(assistant, user.email);
-  if (!person || person.groups.length === 0) return user;
-  return { ...user, groups: [...new Set([...user.groups, ...person.groups])] };
 }
 
 /**

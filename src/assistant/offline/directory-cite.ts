@@ -1,11 +1,13 @@
 /** How a directory entry is cited, and how an earlier answer's citations lead back to the people it was about. */
 import type { EngineCitation, HistoryMessage } from '../engine.ts';
+import type { RoleSearch, RoleSearchOptions } from '../../knowledge/role-search.ts';
 import type { Knowledge, Person } from '../../knowledge/types.ts';
 
 /** Knowledge plus the optional lookups Parley's own knowledge layer offers. */
 export interface OfflineKnowledge extends Knowledge {
   getPersonByUrl?(assistant: string, url: string): Promise<Person | null>;
   findPeopleByTitle?(assistant: string, title: string): Promise<{ person: Person; score: number }[]>;
+  findPeopleByRole?(assistant: string, question: string, opts?: RoleSearchOptions): Promise<RoleSearch<Person>>;
 }
 
 export const DIRECTORY_SOURCE = 'Company directory';

@@ -2,8 +2,9 @@
  * The offline engine: answers from the directory and the knowledge base with no model and no network. Routing is
  * by wording, answers are templated (people) or extractive (knowledge), and every claim carries its citation.
  */
-import type { Engine, EngineEvent, EngineRequest } from '../engine.ts';
+import { yieldToEventLoop, type Engine, type EngineEvent, type EngineRequest, type HistoryMessage } from '../engine.ts';
 import { resolvePrincipals } from '../../knowledge/principals.ts';
+import { boundedQuestion } from './bounded-question.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
 import { answerKnowledge } from './knowledge.ts';
@@ -24,14 +25,22 @@ export function createOfflineEngine(opts: OfflineEngineOptions): Engine {
   };
 }
 
+/**
+ * Answers from a bounded view of the question and of earlier questions (see bounded-question.ts), so routing and
+ * extraction cost the same whatever was pasted, and hands the event loop back between stages so health checks and
+ * other requests are served while a node answers (with the embedded database, a query does not yield by itself).
+ */
 async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGenerator<EngineEvent> {
   const k = opts.knowledge;
-  const input = withoutGreeting(req.input);
-  const ctx = { k, assistant: req.assistant, history: req.history };
+  const input = withoutGreeting(boundedQuestion(req.input));
+  const history: HistoryMessage[] = req.history.map((m) => (m.actor === 'USER' ? { ...m, text: boundedQuestion(m.text) } : m));
+  const ctx = { k, assistant: req.assistant, history };
+  const bounded: EngineRequest = { ...req, input, history };
   let reasoning: string[] = [];
   let built: AnswerBuilder;
 
   const talk = smallTalkOf(input);
+  await yieldToEventLoop();
   if (talk) {
     built = smallTalk(talk);
   } else {
@@ -40,7 +49,8 @@ async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGen
     // A reply to "which one do you mean?" first, then a people question, then a bare name after a people answer.
     let people: PeopleOutcome | null = input.length <= 300 ? await answerClarified(ctx, input) : null;
     if (!people && cue) people = await answerPeople(ctx, input, cue);
-    if (!people && !cue && input.length <= 300 && followsPeopleAnswer(req) && input.split(/\s+/).length <= 8) people = await answerElliptical(ctx, input);
+    if (!people && !cue && input.length <= 300 && followsPeopleAnswer(bounded) && input.split(/\s+/).length <= 8) people = await answerElliptical(ctx, input);
+    await yieldToEventLoop();
     throwIfAborted(req.signal);
     if (people) {
       reasoning = people.reasoning;
@@ -48,6 +58,7 @@ async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGen
     } else {
       const principals = await resolvePrincipals(k, req.assistant, req.user);
       const notAPerson = cue?.strong ? nameSpans(input).find((s) => s.whole)?.text : undefined;
+      await yieldToEventLoop();
       const out = await answerKnowledge({ k, assistant: req.assistant, principals, question: input, alsoSearched: notAPerson });
       reasoning = out.reasoning;
       built = out.answer;
@@ -58,6 +69,7 @@ async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGen
     yield { type: 'reasoning', text };
   }
   for (const snap of built.snapshots(opts.maxSnapshots ?? 8)) {
+    await yieldToEventLoop();
     throwIfAborted(req.signal);
     yield snap;
   }

@@ -4,7 +4,8 @@ import type { Person, PersonMatch } from '../../knowledge/types.ts';
 import { normalizeName } from '../../knowledge/fuzzy.ts';
 import { AnswerBuilder } from './compose.ts';
 import { peopleCitedIn, personCitation, type OfflineKnowledge } from './directory-cite.ts';
-import { FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
+import { mostlyRole, mostSenior, pickRole, roleText, type RoleCandidate } from './people-role.ts';
+import { exclusionOf, FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
 
 export interface PeopleOutcome {
   reasoning: string[];
@@ -24,39 +25,190 @@ type Resolution =
 
 /** Answers a people question, or returns null when no person, role or department could be identified. */
 export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Promise<PeopleOutcome | null> {
+  // "And Linus Berg?" right after a people answer: the previous question, about this person.
+  if (cue.weak && !cue.describes && input.split(/\s+/).length <= 8 && followsPeopleAnswer(ctx.history)) {
+    const elliptical = await answerElliptical(ctx, input);
+    if (elliptical) return elliptical;
+  }
+  const { text: main, excluded } = exclusionOf(input);
+  const q = normalizeQuestion(main);
   // Only a clearly personal question may match a lone lower-case word loosely ("where do I park" is not about Julian Park).
-  const strict = !cue.strong || FIRST_PERSON.test(normalizeQuestion(input));
-  // "Who is the CTO?", "Who is the Payroll Manager?": a role, before "manager" is read as a reporting question.
-  if (/^(who|whom)( is|'s| are)? (the|our) /i.test(normalizeQuestion(input))) {
-    const role = await resolveByRole(ctx, input);
+  const strict = !cue.strong || FIRST_PERSON.test(q);
+  // "Who is the CTO?", "Who is the Payroll Manager?": a whole title, before "manager" is read as a reporting question.
+  if (!excluded && /^(who|whom)( is|'s| are)? (the|our) /i.test(q)) {
+    const role = await resolveByRole(ctx, main);
     if (role) return answerFor(ctx, role, { ...cue, intent: 'profile' });
   }
-  if (cue.intent === 'head' || cue.intent === 'manages') {
-    if (cue.intent === 'manages') {
-      const who = await resolveByName(ctx, input, strict);
-      if (who.kind !== 'none') return answerFor(ctx, who, { ...cue, intent: 'manager' });
+  const exclude = excluded ? await excludedIds(ctx, excluded) : [];
+  const who = await resolveByName(ctx, main, strict, cue.weak === true);
+  if (who.kind !== 'none') {
+    if (who.kind === 'one' && exclude.includes(who.person.id)) return null;
+    if (cue.intent === 'reports' && who.kind === 'one') return answerReports(ctx, who.person, main, who.typed);
+    // "Who manages Ada?": Ada's manager. Leadership wording about a named person is about the person.
+    if (cue.intent === 'manages') return answerFor(ctx, who, { ...cue, intent: 'manager' });
+    if (cue.intent === 'head') return answerFor(ctx, who, { ...cue, intent: 'profile' });
+    return answerFor(ctx, who, withContact(cue));
+  }
+  // Described by role, department or site.
+  // "Tell my manager": the asker's own manager is not a role to look up.
+  const relation = cue.intent === 'manager' || cue.intent === 'reports';
+  if (!(relation && FIRST_PERSON.test(q)) && (!cue.weak || cue.describes || relation)) {
+    const byRole = await answerByRole(ctx, main, cue, exclude, relation);
+    if (byRole) return byRole;
+  }
+  if (cue.weak) return null;
+  if (cue.pronoun || !hasNameLikeWords(main)) {
+    const prev = await personFromHistory(ctx, main);
+    if (prev) return answerFor(ctx, { kind: 'one', person: prev, typed: prev.name }, withContact(cue));
+  }
+  // "What is Bartholomew Quince's phone number?": clearly a person, not in the directory.
+  if (cue.strong && who.typed && clearlyAName(main, who.typed, cue)) return notFound(who.typed);
+  return null;
+}
+
+/** Contact wording ("how do I reach …") asks for email and phone. */
+function withContact(cue: PeopleCue): PeopleCue {
+  if (!cue.contact) return cue;
+  const fields: Field[] = [...new Set<Field>([...cue.fields.filter((f) => f !== 'title'), 'email', 'phone'])];
+  return { ...cue, intent: cue.intent === 'profile' ? 'fields' : cue.intent, fields };
+}
+
+/** The people the excluded words name ("other than Dana Ruiz"). */
+async function excludedIds(ctx: Ctx, excluded: string): Promise<string[]> {
+  const r = await resolveByName(ctx, excluded, false, false);
+  if (r.kind === 'one') return [r.person.id];
+  if (r.kind === 'many') return r.matches.map((m) => m.person.id);
+  return [];
+}
+
+/** Leaders, role holders, or the subject of a relation, from the question's role words. */
+async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: string[], relation: boolean): Promise<PeopleOutcome | null> {
+  if (!ctx.k.findPeopleByRole) return null;
+  const lead = cue.lead === true;
+  const text = roleText(input, { relation, lead });
+  if (!text) return null;
+  const found = await ctx.k.findPeopleByRole(ctx.assistant, text, { exclude, seniority: lead && !relation });
+  if (lead && !relation) {
+    const leaders = mostlyRole(found) ? pickRole(found.matches, { lead: true, weak: cue.weak === true, asksForPerson: true }) : [];
+    const one = leaders.length === 1 ? leaders[0]! : null;
+    // "Who leads Engineering?": only a department was named, so say that this person leads it.
+    const deptWords = new Set(normalizeName(one?.person.department ?? '').split(' '));
+    if (one && one.person.department && found.known.every((w) => deptWords.has(normalizeName(w)))) {
+      return headAnswer(one.person, one.person.department);
     }
+    if (leaders.length) return answerRoleList(leaders, found.known, withContact({ ...cue, intent: 'profile' }), true);
+    // A department by a common alias ("people team" for HR): its head is the member whose manager is outside it.
     const dept = await departmentIn(ctx, input);
-    if (dept) return answerHead(ctx, dept);
-    const role = await resolveByRole(ctx, input);
-    if (role) return answerFor(ctx, role, { ...cue, intent: 'profile' });
+    return dept ? answerHead(ctx, dept) : null;
+  }
+  if (!mostlyRole(found)) return null;
+  if (relation) {
+    // "Who does the CFO report to?", "the CEO's direct reports": one person, the role's most senior holder.
+    const picked = pickRole(found.matches, { lead: false, weak: false, asksForPerson: true });
+    const one = picked.length ? mostSenior(picked) : null;
+    if (one) {
+      if (cue.intent === 'reports') return answerReports(ctx, one.person, input, null);
+      return answerFor(ctx, { kind: 'one', person: one.person, typed: text }, cue);
+    }
+    if (picked.length > 1) return clarify(picked.map((p) => ({ person: p.person, score: p.score })), found.known.join(' '));
+    // "The manager of the Old Town site": a place, so its leader.
+    if (cue.intent === 'manager') {
+      const leaders = pickRole(found.matches, { lead: true, weak: false, asksForPerson: true });
+      if (leaders.length) return answerRoleList(leaders, found.known, { ...cue, intent: 'profile' }, true);
+    }
     return null;
   }
-  let who = await resolveByName(ctx, input, strict);
-  if (who.kind === 'none' && (cue.intent === 'profile' || cue.intent === 'fields')) {
-    const role = await resolveByRole(ctx, input);
-    if (role) who = role;
+  const picked = pickRole(found.matches, { lead, weak: cue.weak === true, asksForPerson: cue.describes === true });
+  if (!picked.length) return null;
+  return answerRoleList(picked, found.known, withContact(cue), lead);
+}
+
+/** One or several people found by role, with what was asked (or their contact details). */
+function answerRoleList(people: RoleCandidate[], known: string[], cue: PeopleCue, lead: boolean): PeopleOutcome {
+  const a = new AnswerBuilder();
+  const described = known.join(' ');
+  const asked = cue.intent === 'fields' && cue.fields.length ? cue.fields : null;
+  const reasoning = [`Looking up “${described}” in the directory by title, department and site`];
+  if (people.length === 1) {
+    const p = people[0]!.person;
+    const cite = personCitation(p);
+    a.add(`**${p.name}**${p.title ? ` (${p.title})` : ''}${placeOf(p)}.`, [cite]);
+    if (asked) for (const f of asked) a.add(fieldSentence(p, f), [cite]);
+    else {
+      if (p.managerName) a.add(`${firstName(p)} reports to ${p.managerName}.`, [cite]);
+      const contact = contactOf(p);
+      if (contact) a.add(`Contact: ${contact}.`, [cite]);
+    }
+    return { reasoning, answer: a };
   }
-  if (who.kind === 'none' && (cue.pronoun || !hasNameLikeWords(input))) {
-    const prev = await personFromHistory(ctx, input);
-    if (prev) who = { kind: 'one', person: prev, typed: prev.name };
+  const shown = people.slice(0, MAX_LISTED);
+  a.add(`${lead ? 'These people lead' : 'These people match'} “${described}” in the directory:`);
+  shown.forEach((c, i) => {
+    const p = c.person;
+    const details = asked ? asked.map((f) => fieldValue(p, f)).filter(Boolean).join(', ') : contactOf(p);
+    a.item(`- **${p.name}**, ${[p.title, p.department, p.location].filter(Boolean).join(', ')}${details ? ` — ${details}` : ''}`, [personCitation(p)], i === 0);
+  });
+  if (people.length > shown.length) a.item(`- …and ${people.length - shown.length} more`);
+  return { reasoning, answer: a };
+}
+
+const MAX_LISTED = 10;
+
+/** " in Dept at Site" for a sentence about someone. */
+function placeOf(p: Person): string {
+  const where = [p.department && ` works in ${p.department}`, p.location && (/^remote$/i.test(p.location) ? ' works remotely' : ` is based at ${p.location}`)].filter(Boolean);
+  return where.length ? `${where.join(' and')}` : ' is listed in the directory';
+}
+
+function contactOf(p: Person): string {
+  return [p.email && `email ${p.email}`, p.phone && `phone ${p.phone}`].filter(Boolean).join(', ');
+}
+
+function fieldValue(p: Person, f: Field): string {
+  switch (f) {
+    case 'email':
+      return p.email;
+    case 'phone':
+      return p.phone;
+    case 'title':
+      return p.title;
+    case 'department':
+      return p.department;
+    case 'location':
+      return p.location;
   }
-  if (who.kind === 'none') {
-    // "What is Bartholomew Quince's phone number?": clearly a person, not in the directory.
-    if (cue.strong && who.typed && clearlyAName(input, who.typed, cue)) return notFound(who.typed);
-    return null;
+}
+
+/** Someone's direct reports; the question's role words ("which nurse managers report to …") narrow the list. */
+async function answerReports(ctx: Ctx, p: Person, input: string, typed: string | null): Promise<PeopleOutcome> {
+  const reports = await ctx.k.directReports(ctx.assistant, p.id);
+  if (reports.length > 1 && ctx.k.findPeopleByRole) {
+    const words = roleText(input, { cut: [typed ?? '', p.name, ...p.name.split(' ')] });
+    const ofTitle = words ? await ctx.k.findPeopleByRole(ctx.assistant, words, { within: reports.map((r) => r.id) }) : null;
+    const fit = ofTitle?.matches.filter((m) => m.score >= 0.99 && m.fields.title.length > 0) ?? [];
+    if (fit.length && fit.length < reports.length) {
+      const keep = new Set(fit.map((m) => m.id));
+      return listReports(p, reports.filter((r) => keep.has(r.id)), ofTitle!.known.join(' '));
+    }
   }
-  return answerFor(ctx, who, cue);
+  return listReports(p, reports, null);
+}
+
+function listReports(p: Person, reports: Person[], narrowed: string | null): PeopleOutcome {
+  const reasoning = [`Looking up ${p.name} in the directory`, `Listing the people who report to ${p.name}`];
+  const a = new AnswerBuilder();
+  const cite = personCitation(p);
+  if (!reports.length) {
+    a.add(`**${p.name}** (${describe(p)}) has no direct reports in the directory.`, [cite]);
+    return { reasoning, answer: a };
+  }
+  const n = reports.length;
+  if (narrowed) a.add(`${n} of **${p.name}**'s direct reports match “${narrowed}”:`, [cite]);
+  else a.add(`**${p.name}** has ${n} direct report${n === 1 ? '' : 's'}:`, [cite]);
+  const shown = reports.slice(0, 25);
+  shown.forEach((r, i) => a.item(`- **${r.name}**${r.title ? `, ${r.title}` : ''}`, [personCitation(r)], i === 0));
+  if (n > shown.length) a.item(`- …and ${n - shown.length} more`, [cite]);
+  return { reasoning, answer: a };
 }
 
 /** The words are used as a person's name: "X's …", "who is X", "who does X report to", "who reports to X". */
@@ -116,19 +268,8 @@ async function answerFor(ctx: Ctx, who: Exclude<Resolution, { kind: 'none' }>, c
       }
       break;
     }
-    case 'reports': {
-      reasoning.push(`Listing the people who report to ${p.name}`);
-      const reports = await ctx.k.directReports(ctx.assistant, p.id);
-      if (!reports.length) {
-        a.add(`**${p.name}** (${describe(p)}) has no direct reports in the directory.`, [cite]);
-        break;
-      }
-      a.add(`**${p.name}** has ${reports.length} direct report${reports.length === 1 ? '' : 's'}:`, [cite]);
-      const shown = reports.slice(0, 25);
-      shown.forEach((r, i) => a.item(`- **${r.name}**${r.title ? `, ${r.title}` : ''}`, [personCitation(r)], i === 0));
-      if (reports.length > shown.length) a.item(`- …and ${reports.length - shown.length} more`, [cite]);
-      break;
-    }
+    case 'reports':
+      return answerReports(ctx, p, '', null);
     case 'fields': {
       const fields = cue.fields.length ? cue.fields : (['title'] as Field[]);
       for (const f of fields) a.add(fieldSentence(p, f), [cite]);
@@ -169,7 +310,10 @@ function fieldSentence(p: Person, f: Field): string {
 
 async function answerHead(ctx: Ctx, department: string): Promise<PeopleOutcome | null> {
   const head = await ctx.k.departmentHead(ctx.assistant, department);
-  if (!head) return null;
+  return head ? headAnswer(head, department) : null;
+}
+
+function headAnswer(head: Person, department: string): PeopleOutcome {
   const a = new AnswerBuilder();
   a.add(`**${head.name}** leads ${department}${head.title ? ` as ${head.title}` : ''}.`, [personCitation(head)]);
   return { reasoning: [`Looking up who leads ${department} in the directory`], answer: a };
@@ -191,17 +335,30 @@ function notFound(typed: string): PeopleOutcome {
 
 // ---------------------------------------------------------------- resolution
 
-/** The best person named in the question; close runners-up make it ambiguous. */
-export async function resolveByName(ctx: Ctx, input: string, strict: boolean): Promise<Resolution> {
+/**
+ * The best person named in the question; close runners-up make it ambiguous. `confident`: the question only may be
+ * about a person, so only a capitalised name (or an email) the directory knows well counts.
+ */
+export async function resolveByName(ctx: Ctx, input: string, strict: boolean, confident = false): Promise<Resolution> {
   let best: { matches: PersonMatch[]; typed: string; score: number } | null = null;
   let firstTyped: string | null = null;
   for (const span of nameSpans(input)) {
     if (span.whole && firstTyped === null && /\p{Lu}/u.test(span.text)) firstTyped = span.text;
+    // "Center" out of "Software Center": a capitalised phrase is a name only when the directory knows all of it.
+    if (span.inProperNoun) continue;
+    if (confident && !/^\p{Lu}/u.test(span.text) && !span.text.includes('@')) continue;
     const matches = await ctx.k.findPeople(ctx.assistant, span.text, { limit: 6 });
     const top = matches[0];
     if (!top) continue;
     // A word cut out of a longer run only counts when it matches without typos.
     if (!span.whole && top.score < 0.85) continue;
+    // A lower-case word is a name only when it is one ("car" is not a prefix of Carmen), and so is a word in
+    // capitals ("COO" is an abbreviation, not the start of Cooper).
+    const caps = /^[\p{Lu}\d]{2,6}$/u.test(span.text);
+    if ((confident || caps || !/\p{Lu}/u.test(span.text)) && !span.text.includes('@') && top.score < 0.85) continue;
+    // Nothing in the question asks about a person: only a full name ("Nora Beacon", not the product "Beacon"), or a
+    // surname after a title of address ("Dr. Abara").
+    if (confident && !span.text.includes('@') && top.score < 0.95 && !afterHonorific(input, span.text)) continue;
     // In a question about the asker, a lone lower-case word must match a whole name exactly.
     if (strict && !span.text.includes(' ') && !/^\p{Lu}/u.test(span.text) && !span.text.includes('@') && top.score < 0.95) continue;
     if (!best || top.score > best.score + 1e-9) best = { matches, typed: span.text, score: top.score };
@@ -277,6 +434,20 @@ async function personFromHistory(ctx: Ctx, input: string): Promise<Person | null
     return people[0]!;
   }
   return null;
+}
+
+const HONORIFIC = /\b(?:dr|mr|mrs|ms|mx|prof|doctor|professor)\.?\s+$/i;
+
+/** The span is written right after "Dr.", "Ms" … (bounded: only the few characters before it are examined). */
+function afterHonorific(input: string, span: string): boolean {
+  const at = input.indexOf(span);
+  return at > 0 && HONORIFIC.test(input.slice(Math.max(0, at - 12), at));
+}
+
+/** The previous assistant message cited directory entries. */
+function followsPeopleAnswer(history: HistoryMessage[]): boolean {
+  const last = [...history].reverse().find((m) => m.actor === 'ASSISTANT');
+  return Boolean(last?.citations.some((c) => c.attributes.some((a) => a.key === 'EMAIL')));
 }
 
 function hasNameLikeWords(input: string): boolean {

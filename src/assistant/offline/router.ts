@@ -14,6 +14,17 @@ export interface PeopleCue {
   pronoun: boolean;
   /** Wording that is unmistakably about a person ("X's email", "who does X report to", "who is X"). */
   strong: boolean;
+  /** Asks how to reach someone: reach, contact, get hold of, call, email, phone. */
+  contact?: boolean;
+  /** Asks who leads something: runs, heads, in charge of, over, manages. */
+  lead?: boolean;
+  /** Asks for a person by what they do ("who …", "someone in …", "the person who …") or how to reach them. */
+  describes?: boolean;
+  /**
+   * Only a hint that a person may be meant (a "who" question, a capitalised word): answered from the directory
+   * only when the directory knows the name or the role well, otherwise the question goes to the knowledge base.
+   */
+  weak?: boolean;
 }
 
 const SMALL_TALK: [SmallTalk, RegExp][] = [
@@ -33,6 +44,16 @@ export function normalizeQuestion(s: string): string {
     .trim();
 }
 
+/**
+ * The text without trailing characters of `chars`. A loop, not /[?!.]+$/: that regex retries from every character
+ * of a long run that is not at the end ("?" × 30 000 then a word), which is quadratic.
+ */
+export function trimEnd(s: string, chars = '?!. '): string {
+  let end = s.length;
+  while (end > 0 && chars.includes(s[end - 1]!)) end--;
+  return s.slice(0, end);
+}
+
 /** A greeting or courtesy in front of a real question ("Hi, how do I…", "hey there - who is…"). */
 const LEADING_COURTESY =
   /^(?:(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))(?: there| parley| assistant| team| all)?|please|quick question|question)[\s!.,:;\-–—]+(?=\S)/i;
@@ -48,8 +69,12 @@ export function withoutGreeting(input: string): string {
   return t || input.trim();
 }
 
+/** Small talk is a few words; anything longer is a question (and is not scanned). */
+const SMALL_TALK_MAX = 120;
+
 export function smallTalkOf(input: string): SmallTalk | null {
-  const t = normalizeQuestion(input).replace(/[?]+$/, '').trim();
+  if (input.length > SMALL_TALK_MAX) return null;
+  const t = trimEnd(normalizeQuestion(input), '? ');
   for (const [kind, re] of SMALL_TALK) if (re.test(t)) return kind;
   return null;
 }
@@ -57,49 +82,100 @@ export function smallTalkOf(input: string): SmallTalk | null {
 /** The asker talks about themselves ("where do I park", "who do I call"): rarely a question about someone else. */
 export const FIRST_PERSON = /\b(i|i'm|im|my|me|we|our|us)\b/;
 
-/** "Maya's email": a possessive on a word that can be a name (not "there's", "what's", "it's"). */
-function possessive(t: string): boolean {
-  for (const m of t.matchAll(/\b([\p{L}-]+)'s\b/gu)) {
-    if (!/^(there|here|what|who|that|it|let|where|how|when|today|acme|company|someone|somebody|everyone|one)$/.test(m[1]!)) return true;
-  }
-  return /\b[\p{L}]+s' /u.test(t);
+/**
+ * The question's words, lower-case, apostrophes kept inside words ("maya's", "who's"), as " w1 w2 … " so that
+ * phrases are found with `includes(' direct reports ')`: every test below is a linear scan.
+ */
+function wordLine(input: string): { line: string; words: string[] } {
+  const words = normalizeQuestion(input).match(/[\p{L}\p{N}@.+_-]+(?:'[\p{L}]*)?/gu) ?? [];
+  const cleaned = words.map((w) => w.replace(/^[.\-_]+|[.\-_]+$/g, '')).filter(Boolean);
+  return { line: ` ${cleaned.join(' ')} `, words: cleaned };
 }
 
-const PRONOUN = /\b(he|she|him|his|her|hers|they|them|their|theirs|this person|that person|the same person)\b/;
+const any = (line: string, phrases: readonly string[]) => phrases.some((p) => line.includes(` ${p} `));
 
-/** People-question wording, or null when the question does not read as one. */
+/** "Maya's email": a possessive on a word that can be a name (not "there's", "what's", "it's"). */
+const NOT_POSSESSIVE = new Set(['there', 'here', 'what', 'who', 'that', 'it', 'let', 'where', 'how', 'when', 'today', 'company', 'someone', 'somebody', 'everyone', 'one']);
+function possessive(words: readonly string[]): boolean {
+  return words.some((w) => (w.endsWith("'s") && w.length > 2 && !NOT_POSSESSIVE.has(w.slice(0, -2))) || (w.length > 2 && w.endsWith("s'")));
+}
+
+const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'their', 'theirs', 'this person', 'that person', 'the same person'];
+/** Verbs of reaching someone; the field words (email, phone, number) are fields, not a request for a person. */
+const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
+const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top'];
+const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
+const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager'];
+
+/** People-question wording, or null when the question does not read as one. Linear in the input. */
 export function peopleCueOf(input: string): PeopleCue | null {
-  const t = normalizeQuestion(input).replace(/[?!.]+$/, '');
-  const pronoun = PRONOUN.test(t);
+  const { line, words } = wordLine(input);
+  const t = trimEnd(normalizeQuestion(input));
+  const first = FIRST_PERSON.test(t);
+  const pronoun = any(line, PRONOUNS);
   const fields: Field[] = [];
-  if (/\b(e-?mails?|mail address|email address)\b/.test(t)) fields.push('email');
-  if (/\b(phone|telephone|mobile|cell|call|ring|extension|phone number)\b/.test(t) || /'s number\b|\bnumber (of|for)\b/.test(t)) fields.push('phone');
-  if (/\b(job title|title|role|position|job)\b/.test(t) || /\bwhat does .+ do( for a living| here| at acme)?$/.test(t)) fields.push('title');
-  if (/\b(department|dept|division|which team|what team|which org|what org|which group|what group)\b/.test(t) || /\bteam (is|does) .+ (in|on|part of)\b/.test(t)) fields.push('department');
-  if (/\b(where|located|location|based|which office|what office|which city|what city|which site|sit|sits)\b/.test(t)) fields.push('location');
+  if (any(line, ['email', 'emails', 'e-mail', 'mail address', 'email address'])) fields.push('email');
+  if (any(line, ['phone', 'telephone', 'mobile', 'cell', 'call', 'ring', 'extension', 'ext', 'phone number', 'number for', 'number of', 'direct line']) || /'s number\b/.test(t) || words[0] === 'number') fields.push('phone');
+  if (any(line, ['job title', 'title', 'role', 'position', 'job']) || (words[0] === 'what' && words[1] === 'does' && (words.at(-1) === 'do' || line.endsWith(' do for a living ')))) fields.push('title');
+  if (any(line, ['department', 'dept', 'division', 'which team', 'what team', 'which org', 'what org', 'which group', 'what group', 'which unit', 'what unit'])) fields.push('department');
+  if (any(line, ['where', 'located', 'location', 'based', 'which office', 'what office', 'which city', 'what city', 'which site', 'what site', 'which building', 'what building', 'sit', 'sits'])) fields.push('location');
+  const contact = any(line, CONTACT);
+  const lead = any(line, LEAD_VERBS) && (any(line, ASKS_FOR_PERSON) || words[0] === 'who');
+
+  // "report(s) to X" (X's team) versus "does X report to" / "reports to?" (X's manager).
+  let reportsToSomeone = false;
+  let reportsTo = false;
+  for (const p of [' report to ', ' reports to ', ' reporting to ', ' report directly to ', ' reports directly to ', ' report into ', ' reports into ']) {
+    const at = line.indexOf(p);
+    if (at < 0) continue;
+    reportsTo = true;
+    const after = line.slice(at + p.length).trim();
+    if (after && !/^(now|currently|today|these days)$/.test(after)) reportsToSomeone = true;
+  }
+  const managerWord = any(line, MANAGER_WORDS);
+  // The manager word names a relation ("Maya's manager", "his boss", "manager of Ada"), not part of a title.
+  const managerRelation = managerWord && (possessive(words) || pronoun || first || any(line, ['manager of', 'boss of', 'supervisor of', 'manager for', 'managed by', 'reporting line']));
 
   let intent: PeopleIntent | null = null;
   let strong = false;
-  if (/\bwho\b.*\breports? (directly )?(in)?to \S/.test(t) || /\b(direct reports|reportees|team members|who works (for|under)|works (for|under)|people (under|managed by)|on .+'s team|in .+'s team|'s (direct )?reports|'s team|reports of|team of)\b/.test(t) || /\bwho does .+ manage\b/.test(t) || /\b(does|do) .+ have (any )?(direct )?reports\b/.test(t)) {
+  if (
+    reportsToSomeone ||
+    any(line, ['direct reports', 'reportees', 'team members', 'who works for', 'who works under', 'works for', 'works under', 'people under', 'people managed by', 'reports of', 'team of']) ||
+    /'s (direct )?(reports|team)\b/.test(t) ||
+    (words[0] === 'who' && words[1] === 'does' && words.at(-1) === 'manage') ||
+    ((words[0] === 'does' || words[0] === 'do') && any(line, ['have reports', 'have any reports', 'have direct reports', 'have any direct reports']))
+  ) {
     intent = 'reports';
     strong = true;
-  } else if (/\breports? to$/.test(t) || /\b(report|reports|reporting) (directly )?(in)?to\b/.test(t) || /\b(manager|boss|supervisor|line manager|managed by|reporting line)\b/.test(t)) {
+  } else if (reportsTo || any(line, ['reporting line']) || managerRelation) {
     intent = 'manager';
-    strong = true;
-  } else if (/\bwho (manages|oversees|runs|leads|heads)\b/.test(t)) {
+    // "Do I have to tell my manager?" is about the asker; only a named or described subject makes it certain.
+    strong = reportsTo || possessive(words) || pronoun || any(line, ['manager of', 'boss of', 'supervisor of', 'manager for', 'managed by', 'reporting line']);
+  } else if (words[0] === 'who' && ['manages', 'oversees', 'runs', 'leads', 'heads'].includes(words[1] ?? '')) {
     intent = 'manages';
     strong = true;
-  } else if (/\b(leads?|heads?|runs|oversees|in charge of|responsible for|leader|head of|director of|vp of|chief|lead of|leadership of)\b/.test(t) && /\bwho\b|\bhead of\b|\bleader\b/.test(t)) {
+  } else if (lead) {
     intent = 'head';
   } else if (fields.length) {
     intent = 'fields';
-    strong = possessive(t) || (/\b(of|for)\b/.test(t) && !FIRST_PERSON.test(t));
-  } else if (/^(who is|who's|whos|who are|who was|tell me about|look up|lookup|info on|information (on|about)|what do (you|we) know about|find|search for|contact (details|info) (for|of))\b/.test(t) || /\bcontact (details|info)\b/.test(t)) {
+    strong = possessive(words) || (any(line, ['of', 'for']) && !first);
+  } else if (/^(who is|who's|whos|who are|who was|tell me about|look up|lookup|info on|information (on|about)|what do (you|we) know about|find|search for|contact (details|info) (for|of))\b/.test(t) || any(line, ['contact details', 'contact info'])) {
     intent = 'profile';
     strong = /^(who is|who's|whos|tell me about|look up|lookup)\b/.test(t);
   }
-  if (!intent) return null;
-  return { intent, fields, pronoun, strong };
+  const describes = contact || any(line, ASKS_FOR_PERSON);
+  if (intent) return { intent, fields, pronoun, strong, contact, lead: lead || intent === 'manages' || intent === 'head', describes, weak: false };
+  // Contact wording, a "who" question or a capitalised word inside the sentence: maybe a person; the directory decides.
+  if (describes || hasInnerCapital(input)) {
+    return { intent: 'profile', fields, pronoun, strong: false, contact, lead: false, describes, weak: true };
+  }
+  return null;
+}
+
+/** A capitalised word after the first word ("which site is Dana Ruiz at?"): a name, if the directory knows it. */
+function hasInnerCapital(input: string): boolean {
+  const m = input.trim().match(/\s\p{Lu}\p{Ll}/u);
+  return m !== null;
 }
 
 // Words that are never part of a name in a question.
@@ -115,7 +191,8 @@ const NOT_NAME = new Set(
   lead leads leader head heads run runs oversee oversees charge responsible director vp chief of
   person people someone somebody anyone employee employees colleague coworker member members name named called
   same again also too just only all any some else other another new current currently now today acme company our
-  reach ping message write send s t re ve ll d m yes no ok okay sure right so then well which one`.split(/\s+/),
+  reach ping message write send s t re ve ll d m yes no ok okay sure right so then well which one
+  whoever whomever dr mr mrs ms mx prof sir madam overall whole entire besides except apart aside than hold touch`.split(/\s+/),
 );
 
 export interface NameSpan {
@@ -123,16 +200,48 @@ export interface NameSpan {
   text: string;
   /** True when the span is a whole run of non-stop words (not cut out of a longer run). */
   whole: boolean;
+  /**
+   * Cut out of a run of capitalised words ("Center" out of "Software Center"): a product, place or team name, so the
+   * part names a person only if the whole run does.
+   */
+  inProperNoun?: boolean;
 }
 
-/** Stretches of the question that may name a person, longest first; emails are spans of their own. */
+/** Spans one question yields at most: names are a few words, and each span costs a directory lookup. */
+const MAX_SPANS = 48;
+const MAX_NAME_WORDS = 6;
+const EMAIL = /^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/;
+
+/** Strips leading and trailing apostrophes (a loop: /'+$/ is quadratic on long runs). */
+function stripQuotes(t: string): string {
+  let a = 0;
+  let b = t.length;
+  while (a < b && t[a] === "'") a++;
+  while (b > a && t[b - 1] === "'") b--;
+  return t.slice(a, b);
+}
+
+/** Stretches of the question that may name a person, longest first; emails are spans of their own. Linear. */
 export function nameSpans(input: string): NameSpan[] {
-  const emails = input.match(/[\w.+-]+@[\w-]+(\.[\w-]+)+/g) ?? [];
-  const rest = input.replace(/[\w.+-]+@[\w-]+(\.[\w-]+)+/g, ' , ');
+  // Emails: whitespace-separated tokens checked whole (an unanchored email regex retries from every character).
+  const emails: string[] = [];
+  let rest = input;
+  if (input.includes('@')) {
+    const parts = input.split(/(\s+)/);
+    for (let i = 0; i < parts.length; i++) {
+      if (!parts[i]!.includes('@')) continue;
+      const bare = trimEnd(parts[i]!.replace(/^[<("'[]+/, ''), '>)"\'].,;:!?');
+      if (EMAIL.test(bare)) {
+        emails.push(bare);
+        parts[i] = ' , ';
+      }
+    }
+    rest = parts.join('');
+  }
   const tokens = rest
     .replace(/[’‘`]/g, "'")
     .split(/([^\p{L}\p{M}\p{N}'-]+)/u)
-    .map((t) => t.replace(/'s$|'$/i, '').replace(/^'+|'+$/g, ''));
+    .map((t) => stripQuotes(t.endsWith("'s") || t.endsWith("'S") ? t.slice(0, -2) : t));
   const runs: string[][] = [];
   let cur: string[] = [];
   for (const tok of tokens) {
@@ -153,12 +262,30 @@ export function nameSpans(input: string): NameSpan[] {
   if (cur.length) runs.push(cur);
   const out: NameSpan[] = emails.map((e) => ({ text: e, whole: true }));
   for (const run of runs) {
-    out.push({ text: run.join(' '), whole: true });
+    if (out.length >= MAX_SPANS) break;
+    // A name is a few words: a longer run is only searched through its short stretches.
+    if (run.length <= MAX_NAME_WORDS) out.push({ text: run.join(' '), whole: true });
     if (run.length > 1) {
+      const proper = run.every((w) => /^\p{Lu}/u.test(w));
       for (let len = Math.min(run.length - 1, 3); len >= 1; len--) {
-        for (let i = 0; i + len <= run.length; i++) out.push({ text: run.slice(i, i + len).join(' '), whole: false });
+        for (let i = 0; i + len <= run.length && out.length < MAX_SPANS; i++) out.push({ text: run.slice(i, i + len).join(' '), whole: false, inProperNoun: proper });
       }
     }
   }
-  return out;
+  return out.slice(0, MAX_SPANS);
+}
+
+/**
+ * "Someone in payroll other than Dana Ruiz": the question without the excluded part, and the excluded words (a name
+ * or role whose people must not be the answer).
+ */
+export function exclusionOf(input: string): { text: string; excluded: string | null } {
+  const m = /\b(other than|besides|apart from|aside from|except for|except|excluding|but not|not counting)\s+/i.exec(input);
+  if (!m) return { text: input, excluded: null };
+  const after = input.slice(m.index + m[0].length);
+  // The excluded words run to the next punctuation or the end.
+  const stop = after.search(/[.,;!?]/);
+  const excluded = (stop < 0 ? after : after.slice(0, stop)).trim();
+  const text = input.slice(0, m.index) + ' ' + (stop < 0 ? '' : after.slice(stop));
+  return { text: text.trim(), excluded: excluded || null };
 }

@@ -8,6 +8,7 @@ import { submitFeedback } from '../../core/feedback.ts';
 import { withIdempotency } from '../../core/idempotency.ts';
 import { listConversationMessages, listResponseMessages } from '../../core/messages.ts';
 import { createResponse, getResponse, requireResponse } from '../../core/responses.ts';
+import { cancelResponse } from '../../jobs/cancel.ts';
 import type { NotifyHub } from '../../jobs/hub.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import * as S from '../../protocol/schemas.ts';
@@ -177,6 +178,23 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
     '/conversations/:conversation_id/responses/:response_id',
     { schema: { operationId: 'get-response', tags: ['responses'], params: S.ResponseParams, response: { 200: S.Response, ...errors } } },
     async (req) => getResponse(deps, requireCaller(req), req.params.conversation_id, req.params.response_id),
+  );
+
+  app.post(
+    '/conversations/:conversation_id/responses/:response_id/cancel',
+    {
+      schema: {
+        operationId: 'cancel-response',
+        tags: ['responses'],
+        summary: 'Cancel a response (extension)',
+        description:
+          'Extension: a CREATED or IN_PROGRESS response ends FAILED with error.code CANCELLED at once, and the assistant stops working on it; its streams get RESPONSE_FAILED. A finished response is returned unchanged.',
+        headers,
+        params: S.ResponseParams,
+        response: { 200: S.Response, ...errors },
+      },
+    },
+    async (req) => cancelResponse(deps, requireCaller(req), req.params.conversation_id, req.params.response_id, events),
   );
 
   app.get(

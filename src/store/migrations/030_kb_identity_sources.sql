@@ -7,6 +7,17 @@ UPDATE kb_documents d SET identity = CASE
                 ORDER BY d2.ingested_at DESC, d2.id LIMIT 1) THEN d.url
   ELSE 'legacy:' || d.id END;
 ALTER TABLE kb_documents ALTER COLUMN identity SET NOT NULL;
+-- A row written without an identity (older code, scripts) is identified by its url.
+CREATE FUNCTION kb_documents_default_identity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.identity IS NULL THEN
+    NEW.identity := NEW.url;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER kb_documents_default_identity BEFORE INSERT ON kb_documents
+  FOR EACH ROW EXECUTE FUNCTION kb_documents_default_identity();
 ALTER TABLE kb_documents DROP CONSTRAINT kb_documents_assistant_root_path_key;
 CREATE UNIQUE INDEX kb_documents_identity_idx ON kb_documents (assistant, identity);
 CREATE INDEX kb_documents_root_idx ON kb_documents (assistant, root, path);

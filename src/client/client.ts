@@ -1,0 +1,434 @@
+import type { Conversation, Message, Response } from '../protocol/schemas.ts';
+import { errorFromResponse, NetworkError, ParleyError, UnexpectedResponseError } from './errors.ts';
+import { readSse } from './sse.ts';
+import type { CallOptions, CreateOptions, ListConversationsOptions, ListOptions, Page, Rating, StreamEvent } from './types.ts';
+
+export interface ParleyClientOptions {
+  /** Origin of the server, e.g. `http://127.0.0.1:8080`; empty in a page served by Parley itself. */
+  baseUrl?: string;
+  /** The bearer token, or a function giving the current one (called before every request). */
+  token: string | (() => string | Promise<string>);
+  /** Sent as `Assistant-Name`. */
+  assistant: string;
+  /** API base path; default `/rest/v1beta1`. */
+  basePath?: string;
+  /** Injectable `fetch` (tests, proxies, instrumentation); default the global one. */
+  fetch?: typeof fetch;
+  /** Retries after a network failure or a 409/429/502/503/504, per call (and per drop of a stream); default 5. */
+  maxRetries?: number;
+  /** First back-off delay; doubles per retry up to 5 s. Default 250 ms. */
+  retryDelayMs?: number;
+  /** A stream silent this long (the server sends a keep-alive every 15 s) counts as dropped and is resumed. Default 45 s. */
+  idleTimeoutMs?: number;
+}
+
+const TRACE = 'x-moveworks-root-uuid';
+const RETRY_STATUSES = new Set([409, 429, 502, 503, 504]);
+const TERMINAL = new Set(['RESPONSE_COMPLETED', 'RESPONSE_FAILED']);
+/** A 429 asking for a longer wait than this is handed to the caller rather than slept through. */
+const MAX_RETRY_AFTER_SECONDS = 10;
+
+/** A random Idempotency-Key (browsers outside a secure context have no randomUUID). */
+export function newIdempotencyKey(): string {
+  const c = globalThis.crypto;
+  if (typeof c.randomUUID === 'function') return c.randomUUID();
+  return Array.from(c.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The ids that name one response. */
+export interface ResponseRef {
+  conversationId: string;
+  responseId: string;
+}
+
+/**
+ * A client of Parley's Conversations API (BETA dialect) for browsers and Node ≥ 20: plain `fetch`, no
+ * dependencies, typed by the server's own protocol schemas. Failed calls throw one `ParleyError` subclass per
+ * status, with the envelope's code and the trace id.
+ */
+export class ParleyClient {
+  private readonly baseUrl: string;
+  private readonly basePath: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly maxRetries: number;
+  private readonly retryDelayMs: number;
+  private readonly idleTimeoutMs: number;
+
+  constructor(private readonly opts: ParleyClientOptions) {
+    this.baseUrl = (opts.baseUrl ?? '').replace(/\/+$/, '');
+    this.basePath = opts.basePath ?? '/rest/v1beta1';
+    // Bound to globalThis: browsers refuse a `fetch` called as a method of another object.
+    this.fetchFn = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.maxRetries = opts.maxRetries ?? 5;
+    this.retryDelayMs = opts.retryDelayMs ?? 250;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 45_000;
+  }
+
+  // ------------------------------------------------------------------ conversations
+
+  createConversation(body: { title?: string } = {}, opts: CreateOptions = {}): Promise<Conversation> {
+    return this.request('POST', '/conversations', { body, idempotencyKey: opts.idempotencyKey ?? newIdempotencyKey(), signal: opts.signal });
+  }
+
+  getConversation(conversationId: string, opts: CallOptions = {}): Promise<Conversation> {
+    return this.request('GET', `/conversations/${enc(conversationId)}`, opts);
+  }
+
+  updateConversation(conversationId: string, patch: { title?: string; archived?: boolean }, opts: CallOptions = {}): Promise<Conversation> {
+    return this.request('PATCH', `/conversations/${enc(conversationId)}`, { body: patch, signal: opts.signal });
+  }
+
+  renameConversation(conversationId: string, title: string, opts: CallOptions = {}): Promise<Conversation> {
+    return this.updateConversation(conversationId, { title }, opts);
+  }
+
+  archiveConversation(conversationId: string, archived = true, opts: CallOptions = {}): Promise<Conversation> {
+    return this.updateConversation(conversationId, { archived }, opts);
+  }
+
+  /** One page of conversations, most recently updated first. */
+  async conversationsPage(opts: ListConversationsOptions & CallOptions = {}): Promise<Page<Conversation>> {
+    const body = await this.request<{ conversations: Conversation[]; metadata: { next_cursor: string | null } }>('GET', '/conversations', {
+      query: { archived: opts.archived === undefined ? undefined : String(opts.archived), limit: opts.limit, cursor: opts.cursor },
+      signal: opts.signal,
+    });
+    return { items: body.conversations, nextCursor: body.metadata.next_cursor };
+  }
+
+  /** Every conversation, following cursors page by page as the iteration goes. */
+  listConversations(opts: Omit<ListConversationsOptions, 'cursor'> & CallOptions = {}): AsyncIterableIterator<Conversation> {
+    return paginate((cursor) => this.conversationsPage({ ...opts, ...(cursor ? { cursor } : {}) }));
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** One page of a conversation's user and assistant messages, newest first. */
+  async messagesPage(conversationId: string, opts: ListOptions & CallOptions = {}): Promise<Page<Message>> {
+    const body = await this.request<{ messages: Message[]; metadata: { next_cursor: string | null } }>('GET', `/conversations/${enc(conversationId)}/messages`, {
+      query: { limit: opts.limit, cursor: opts.cursor },
+      signal: opts.signal,
+    });
+    return { items: body.messages, nextCursor: body.metadata.next_cursor };
+  }
+
+  /** Every message of a conversation, newest first. */
+  listMessages(conversationId: string, opts: Omit<ListOptions, 'cursor'> & CallOptions = {}): AsyncIterableIterator<Message> {
+    return paginate((cursor) => this.messagesPage(conversationId, { ...opts, ...(cursor ? { cursor } : {}) }));
+  }
+
+  /** The assistant message(s) of a response, then its input. */
+  async responseMessages(ref: ResponseRef, opts: CallOptions = {}): Promise<Message[]> {
+    const body = await this.request<{ messages: Message[] }>('GET', `${responsePath(ref)}/messages`, opts);
+    return body.messages;
+  }
+
+  // ------------------------------------------------------------------ responses
+
+  getResponse(ref: ResponseRef, opts: CallOptions = {}): Promise<Response> {
+    return this.request('GET', responsePath(ref), opts);
+  }
+
+  /** Creates a response without streaming (202, status CREATED); poll `getResponse` or `streamResponse`. */
+  createResponse(conversationId: string, text: string, opts: CreateOptions = {}): Promise<Response> {
+    return this.request('POST', `/conversations/${enc(conversationId)}/responses`, {
+      body: { input: { text } },
+      idempotencyKey: opts.idempotencyKey ?? newIdempotencyKey(),
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Asks a question and yields the response's events as they happen, each once and in order. A dropped or
+   * silent connection is resumed by itself: before the response exists, by re-sending the create with the
+   * same `Idempotency-Key` (the server never creates a second response); after, with `GET …/stream` and
+   * `Last-Event-ID`. Ends after the terminal event. Breaking out of the loop stops listening, never the answer.
+   */
+  ask(conversationId: string, text: string, opts: CreateOptions = {}): AnswerStream {
+    return new AnswerStream(this, { conversationId, text, idempotencyKey: opts.idempotencyKey ?? newIdempotencyKey(), signal: opts.signal });
+  }
+
+  /** Follows an existing response's events after `afterSequence` (0: from the start), resuming as `ask()` does. */
+  streamResponse(ref: ResponseRef, opts: CallOptions & { afterSequence?: number } = {}): AnswerStream {
+    return new AnswerStream(this, { conversationId: ref.conversationId, responseId: ref.responseId, after: opts.afterSequence ?? 0, signal: opts.signal });
+  }
+
+  /**
+   * Cancels a response that is still CREATED or IN_PROGRESS (it ends FAILED with `error.code: CANCELLED`); a
+   * finished one comes back unchanged. Needs a server with the cancel extension (`POST …/cancel`).
+   */
+  cancel(ref: ResponseRef, opts: CallOptions = {}): Promise<Response> {
+    return this.request('POST', `${responsePath(ref)}/cancel`, { body: {}, signal: opts.signal });
+  }
+
+  // ------------------------------------------------------------------ feedback
+
+  /** Posts a callback id of an assistant message (`message.feedback.helpful.callback_id` …). */
+  async submitFeedback(
+    ref: ResponseRef & { messageId: string },
+    body: { callback_id: string; additional_feedback?: string },
+    opts: CallOptions = {},
+  ): Promise<{ status: 'SUBMITTED' }> {
+    return this.request('POST', `${responsePath(ref)}/messages/${enc(ref.messageId)}/feedback`, { body, signal: opts.signal });
+  }
+
+  /** Rates an assistant message with its own callback id; a later rating replaces this one. */
+  rate(message: Message, rating: Rating, comment?: string, opts: CallOptions = {}): Promise<{ status: 'SUBMITTED' }> {
+    const callback = message.feedback?.[rating]?.callback_id;
+    if (!callback) {
+      return Promise.reject(new ParleyError({ status: 0, code: 'INVALID_REQUEST', message: 'this message does not take feedback' }));
+    }
+    const body: { callback_id: string; additional_feedback?: string } = { callback_id: callback };
+    if (comment !== undefined && comment.trim() !== '') body.additional_feedback = comment;
+    return this.submitFeedback({ conversationId: message.conversation_id, responseId: message.response_id, messageId: message.message_id }, body, opts);
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  /** @internal Headers every call carries. */
+  async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    const token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
+    return { authorization: `Bearer ${token}`, 'assistant-name': this.opts.assistant, ...extra };
+  }
+
+  /** @internal */
+  url(path: string, query: Record<string, string | number | undefined> = {}): string {
+    const q = Object.entries(query)
+      .filter((e): e is [string, string | number] => e[1] !== undefined)
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+      .join('&');
+    return `${this.baseUrl}${this.basePath}${path}${q ? `?${q}` : ''}`;
+  }
+
+  /** @internal One fetch, with a network failure as NetworkError and a user abort passed through. */
+  async send(url: string, init: RequestInit, signal: AbortSignal | undefined): Promise<globalThis.Response> {
+    try {
+      return await this.fetchFn(url, init);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw new NetworkError({ status: 0, code: 'NETWORK_ERROR', message: `could not reach the server: ${(err as Error).message}`, cause: err });
+    }
+  }
+
+  /** @internal Whether to retry after `err` (the failures so far counted in `attempt`), and after how long. */
+  retryDelay(err: unknown, attempt: number): number | null {
+    if (attempt > this.maxRetries) return null;
+    let delay = Math.min(this.retryDelayMs * 2 ** (attempt - 1), 5000);
+    if (err instanceof NetworkError) return delay;
+    if (err instanceof ParleyError && RETRY_STATUSES.has(err.status)) {
+      if (err.retryAfter !== undefined) {
+        if (err.retryAfter > MAX_RETRY_AFTER_SECONDS) return null;
+        delay = Math.max(delay, err.retryAfter * 1000);
+      }
+      return delay;
+    }
+    return null;
+  }
+
+  /** @internal */
+  wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return sleep(ms, signal);
+  }
+
+  /** @internal Stream-idle limit. */
+  get idleMs(): number {
+    return this.idleTimeoutMs;
+  }
+
+  /**
+   * A JSON call. Every call here may be retried: reads, PATCH and feedback are idempotent by nature, and
+   * creates carry an Idempotency-Key that every retry repeats.
+   */
+  private async request<T>(
+    method: 'GET' | 'POST' | 'PATCH',
+    path: string,
+    opts: { body?: unknown; query?: Record<string, string | number | undefined>; idempotencyKey?: string | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
+    const url = this.url(path, opts.query);
+    for (let attempt = 1; ; attempt++) {
+      const extra: Record<string, string> = { accept: 'application/json' };
+      if (opts.body !== undefined) extra['content-type'] = 'application/json';
+      if (opts.idempotencyKey) extra['idempotency-key'] = opts.idempotencyKey;
+      const init: RequestInit = { method, headers: await this.headers(extra) };
+      if (opts.body !== undefined) init.body = JSON.stringify(opts.body);
+      if (opts.signal) init.signal = opts.signal;
+      let failure: ParleyError;
+      try {
+        const res = await this.send(url, init, opts.signal);
+        if (res.ok) {
+          try {
+            return (await res.json()) as T;
+          } catch (err) {
+            if (opts.signal?.aborted) throw opts.signal.reason;
+            throw new UnexpectedResponseError({ status: res.status, code: 'UNEXPECTED_RESPONSE', message: 'the server answered with something other than JSON', traceId: res.headers.get(TRACE) ?? undefined, cause: err });
+          }
+        }
+        failure = await errorFromResponse(res);
+      } catch (err) {
+        if (!(err instanceof NetworkError)) throw err;
+        failure = err;
+      }
+      const delay = this.retryDelay(failure, attempt);
+      if (delay === null) throw failure;
+      await sleep(delay, opts.signal);
+    }
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+function responsePath(ref: ResponseRef): string {
+  return `/conversations/${enc(ref.conversationId)}/responses/${enc(ref.responseId)}`;
+}
+
+async function* paginate<T>(page: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+  let cursor: string | undefined;
+  do {
+    const p = await page(cursor);
+    yield* p.items;
+    cursor = p.nextCursor ?? undefined;
+  } while (cursor);
+}
+
+interface AnswerStart {
+  conversationId: string;
+  text?: string;
+  idempotencyKey?: string;
+  responseId?: string;
+  after?: number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The events of one response as an async iterator (see `ParleyClient.ask`). `responseId` is known from the
+ * first event on; `lastSequence` is the last event handed out (what a resume would send as Last-Event-ID).
+ */
+export class AnswerStream implements AsyncIterableIterator<StreamEvent> {
+  private _responseId: string | undefined;
+  private last: number;
+  private readonly gen: AsyncGenerator<StreamEvent>;
+  /** How many times the connection was re-established after a drop (for diagnostics and tests). */
+  reconnects = 0;
+
+  constructor(
+    private readonly client: ParleyClient,
+    private readonly start: AnswerStart,
+  ) {
+    this._responseId = start.responseId;
+    this.last = start.after ?? 0;
+    this.gen = this.run();
+  }
+
+  get responseId(): string | undefined {
+    return this._responseId;
+  }
+
+  get lastSequence(): number {
+    return this.last;
+  }
+
+  next(): Promise<IteratorResult<StreamEvent>> {
+    return this.gen.next();
+  }
+
+  return(): Promise<IteratorResult<StreamEvent>> {
+    return this.gen.return(undefined);
+  }
+
+  [Symbol.asyncIterator](): AnswerStream {
+    return this;
+  }
+
+  /** Reads every event to the end; the final response (COMPLETED or FAILED). */
+  async final(): Promise<Response> {
+    let final: Response | undefined;
+    for await (const ev of this) if (ev.event_type === 'RESPONSE_COMPLETED' || ev.event_type === 'RESPONSE_FAILED') final = ev.response;
+    if (!final) throw new UnexpectedResponseError({ status: 0, code: 'UNEXPECTED_RESPONSE', message: 'the stream ended without a final event' });
+    return final;
+  }
+
+  private async *run(): AsyncGenerator<StreamEvent> {
+    const { client, start } = this;
+    const userSignal = start.signal;
+    let failures = 0;
+    for (;;) {
+      const ctrl = new AbortController();
+      const onUserAbort = () => ctrl.abort(userSignal!.reason);
+      userSignal?.addEventListener('abort', onUserAbort, { once: true });
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => ctrl.abort(new Error('stream idle')), client.idleMs);
+      };
+      let failure: ParleyError | null = null;
+      try {
+        if (userSignal?.aborted) throw userSignal.reason;
+        let url: string;
+        const init: RequestInit = { signal: ctrl.signal };
+        if (this._responseId === undefined) {
+          url = client.url(`/conversations/${enc(start.conversationId)}/responses/stream`);
+          init.method = 'POST';
+          init.headers = await client.headers({ accept: 'text/event-stream', 'content-type': 'application/json', 'idempotency-key': start.idempotencyKey! });
+          init.body = JSON.stringify({ input: { text: start.text } });
+        } else {
+          url = client.url(`${responsePath({ conversationId: start.conversationId, responseId: this._responseId })}/stream`);
+          init.method = 'GET';
+          init.headers = await client.headers({ accept: 'text/event-stream', 'last-event-id': String(this.last) });
+        }
+        touch();
+        const res = await client.send(url, init, userSignal);
+        if (!res.ok) failure = await errorFromResponse(res);
+        else if (!res.body) failure = new UnexpectedResponseError({ status: res.status, code: 'UNEXPECTED_RESPONSE', message: 'the stream has no body' });
+        else {
+          for await (const frame of readSse(res.body, touch)) {
+            if (frame.event === 'ERROR') break; // a fault of the stream itself: resume from the last event
+            const seq = Number(frame.id);
+            if (!Number.isInteger(seq) || seq <= this.last) continue; // a replayed event already handed out
+            let ev: StreamEvent;
+            try {
+              ev = JSON.parse(frame.data) as StreamEvent;
+            } catch {
+              continue;
+            }
+            this.last = seq;
+            failures = 0;
+            if ('response' in ev && this._responseId === undefined) this._responseId = ev.response.response_id;
+            yield ev;
+            if (TERMINAL.has(ev.event_type)) return;
+          }
+          failure = new NetworkError({ status: 0, code: 'NETWORK_ERROR', message: 'the stream closed before the answer finished' });
+        }
+      } catch (err) {
+        if (userSignal?.aborted) throw userSignal.reason;
+        if (err instanceof ParleyError && !(err instanceof NetworkError)) throw err;
+        // A dropped connection (or our idle abort) surfaces as a network error of the read.
+        failure = err instanceof NetworkError ? err : new NetworkError({ status: 0, code: 'NETWORK_ERROR', message: 'the connection dropped', cause: err });
+      } finally {
+        clearTimeout(idle);
+        userSignal?.removeEventListener('abort', onUserAbort);
+        ctrl.abort(); // release the connection of this attempt
+      }
+      failures++;
+      const delay = client.retryDelay(failure, failures);
+      if (delay === null) throw failure;
+      this.reconnects++;
+      await client.wait(delay, userSignal);
+    }
+  }
+}

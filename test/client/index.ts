@@ -1,0 +1,3 @@
+// Imports every test file of this folder.
+import './client.test.ts';
+import './sse.test.ts';
