@@ -2,6 +2,7 @@
 import cliProgress from 'cli-progress';
 import { applyIngest, IngestRefused } from '../knowledge/ingest.ts';
 import { parseSources, type ParseOptions } from '../knowledge/parse.ts';
+import { crawlSite } from '../knowledge/site.ts';
 import type { IngestChange, IngestPayload, IngestSummary, ParsedSources, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
 
@@ -33,7 +34,7 @@ export interface IngestCommandOptions {
  * terminal, and ends with one summary line. Returns the process exit code (1 when any file failed).
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
-  const parsed = await parseSources(opts.path, opts.parse);
+  const parsed = /^https?:\/\//i.test(opts.path) ? await crawlSite(opts.path) : await parseSources(opts.path, opts.parse);
   if (parsed.fatal) {
     // A missing or unreadable source must never look like an empty one: that would prune everything it brought.
     opts.out.write(`cannot read ${parsed.fatal}; nothing was changed\n`);

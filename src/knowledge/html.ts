@@ -9,6 +9,8 @@ export interface HtmlDocument {
   title: string | null;
   /** `<meta name|property="..." content="...">` pairs in page order, then `<link rel="canonical">` as `canonical`. */
   meta: { name: string; content: string }[];
+  /** `href`s of the page's links, as written (for crawling). */
+  links: string[];
   markdown: string;
 }
 
@@ -31,7 +33,8 @@ export function htmlToMarkdown(html: string): HtmlDocument {
   const out: string[] = [];
   const body = root.querySelector('body') ?? root;
   walk(body, out);
-  return { title, meta, markdown: out.join('\n\n').replace(/\n{3,}/g, '\n\n').trim() };
+  const links = root.querySelectorAll('a[href]').map((a) => a.getAttribute('href') ?? '').filter(Boolean);
+  return { title, meta, links, markdown: out.join('\n\n').replace(/\n{3,}/g, '\n\n').trim() };
 }
 
 function walk(node: Node, out: string[]): void {

@@ -14,3 +14,4 @@ import './metadata.test.ts';
 import './sources-prune.test.ts';
 import './formats.test.ts';
 import './people-urls.test.ts';
+import './site.test.ts';
