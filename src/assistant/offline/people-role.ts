@@ -16,7 +16,7 @@ const NOT_ROLE = new Set(
   run runs running oversee oversees overseeing directs department departments dept team teams division group`.split(/\s+/),
 );
 /** In a leadership question these words ask for the leader; as title words they would find "Team Lead"s. */
-const LEAD_WORDS = new Set(['lead', 'leads', 'leading', 'leader', 'leaders', 'leadership', 'head', 'heads', 'heading', 'manage', 'manages', 'managing', 'supervises', 'boss', 'top', 'charge']);
+const LEAD_WORDS = new Set(['lead', 'leads', 'leading', 'leader', 'leaders', 'leadership', 'head', 'heads', 'heading', 'manage', 'manages', 'managing', 'supervises', 'boss', 'top', 'charge', 'looks', 'look', 'after', 'most', 'senior', 'highest', 'ranking']);
 const MY_STOP = new Set(['is', 'are', 'was', 'has', 'have', 'had', 'and', 'or', 'but', 'to', 'for', 'at', 'in', 'on', 'who', 'that', 'says', 'said', 'wants', 'asked', 'asks']);
 const RELATION_WORDS = new Set(['manager', 'managers', 'boss', 'bosses', 'supervisor', 'supervisors']);
 
