@@ -12,8 +12,8 @@ const HOTEL = fileURLToPath(new URL('./fixtures/hotel/', import.meta.url));
 const DIR = 'https://directory.acme.example/people/';
 
 async function ingestHotel(db: Db, assistant: string) {
-  const docs = parseSources(HOTEL + 'kb');
-  const people = parseSources(HOTEL + 'people.csv');
+  const docs = await parseSources(HOTEL + 'kb');
+  const people = await parseSources(HOTEL + 'people.csv');
   return applyIngest(db, { assistant, root: docs.root, prune: false, documents: docs.documents, people: people.people });
 }
 

@@ -30,7 +30,7 @@ describe('router and people answers on huge questions', () => {
   before(async () => {
     const db = await testDb();
     assistant = uniq('asst');
-    const people = parseSources(HOTEL + 'people.csv');
+    const people = await parseSources(HOTEL + 'people.csv');
     await applyIngest(db, { assistant, root: 'hotel', prune: false, documents: [], people: people.people });
     k = createKnowledge(db);
   });
