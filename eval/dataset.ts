@@ -112,7 +112,7 @@ export async function ingestDataset(db: Db, knowledge: ParleyKnowledge, layout: 
 /** Runs one question as its asker and scores it by the set's rules. */
 export async function runQuestion(engine: Engine, knowledge: ParleyKnowledge, assistant: string, q: DatasetQuestion, articleStems: Map<string, Set<string>>): Promise<DatasetOutcome> {
   const person = await knowledge.getPersonByEmail(assistant, q.asker);
-  const user: AskingUser = { id: q.asker, email: q.asker, name: person?.name, groups: person?.groups ?? [] };
+  const user: AskingUser = { id: q.asker, email: q.asker, emailVerified: true, name: person?.name, groups: person?.groups ?? [] };
   const events: EngineEvent[] = [];
   const t0 = performance.now();
   let failure = '';

@@ -21,6 +21,7 @@ import { oauthRoutes } from './routes/oauth.ts';
 import { signinRoutes } from './routes/signin.ts';
 import { webRoutes } from './routes/web.ts';
 import { OpenStreams } from './sse.ts';
+import { rejectIllFormedStrings } from './wire-strings.ts';
 
 export interface AppOptions {
   deps: CoreDeps;
@@ -130,6 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // limit, so a user's budget is shared across dialects.
   await app.register(async (api) => {
     api.addHook('onRequest', apiAuthHook(opts.verifier, deps.config));
+    api.addHook('preValidation', rejectIllFormedStrings);
     // Bodies are JSON only (contract §7): drop Fastify's built-in text/plain parser so it becomes 415.
     api.removeContentTypeParser('text/plain');
     await api.register(fastifyRateLimit, {

@@ -5,7 +5,7 @@ import { type CoreDeps } from '../core/deps.ts';
 import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
-import { newId } from '../protocol/ids.ts';
+import { derivedId, newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
@@ -27,6 +27,8 @@ interface ClaimedRow extends ResponseRow {
   lease_owner: string;
   last_seq: number;
   trace_id: string | null;
+  /** When the first attempt claimed it: the time part of the ids of its outputs, the same in every attempt. */
+  started_at: Date;
 }
 
 export interface WorkerHooks {
@@ -151,7 +153,7 @@ export class Worker {
               lease_until = now() + make_interval(secs => $3), started_at = COALESCE(r.started_at, now())
          FROM next, relaxed WHERE r.id = next.id
        RETURNING r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error, r.user_claims, r.assistant,
-                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq, r.trace_id`,
+                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq, r.trace_id, r.started_at`,
       [lease, maxAttempts, leaseSeconds],
     );
     return rows[0] ?? null;
@@ -224,20 +226,20 @@ export class Worker {
   private async answer(row: ClaimedRow, lease: string, signal: AbortSignal): Promise<'COMPLETED' | 'FAILED' | null> {
     const { db } = this.deps;
     const now = () => this.deps.now();
-    // Outputs of an earlier attempt that died are replaced by this attempt's.
+    // Outputs of an earlier attempt that died are replaced by this attempt's, under the same ids (see outputId).
     let seq = row.last_seq;
     const started = await db.tx(async (q) => {
       // Not a final state: no need to wait for the WAL flush (see appendDelta).
       await q.query(`SELECT set_config('synchronous_commit', 'off', true)`);
-      if (row.attempts === 1) {
-        const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
-        const ev = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
-        if (ev === null) throw new LeaseLost();
-        seq = ev.seq;
-        return ev;
-      }
-      await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
-      return null;
+      if (row.attempts > 1) await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
+      // Whichever attempt starts first says so, once: an attempt may have died between its claim and this.
+      const logged = await q.query(`SELECT 1 FROM response_events WHERE response_id = $1 AND event_type = 'RESPONSE_IN_PROGRESS' LIMIT 1`, [row.id]);
+      if (logged.length > 0) return null;
+      const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
+      const ev = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
+      if (ev === null) throw new LeaseLost();
+      seq = ev.seq;
+      return ev;
     });
     if (started) this.local?.publish(row.id, started);
 
@@ -245,6 +247,12 @@ export class Worker {
     const outputs: OutputItem[] = [];
     const messageSlots = new Map<number, { idx: number; id: string; createdAt: string; message: Message }>();
     const citationIds = new Map<string, string>();
+    // Ids derived from the response, the output's place and the first attempt's start: a retry after a worker
+    // died writes under the dead attempt's ids, so a stream's snapshots replace each other instead of showing the
+    // partial answer beside the final one. Citation ids likewise, by source key.
+    const startedMs = new Date(row.started_at).getTime();
+    const outputId = (prefix: 'rs' | 'msg', idx: number) => derivedId(prefix, startedMs, `${row.id}:${idx}`, idx);
+    const citationId = (key: string, n: number) => derivedId('cite', startedMs, `${row.id}:${key}`, n);
 
     const record = async (idx: number, itemId: string, item: OutputItem) => {
       outputs[idx] = item;
@@ -270,7 +278,7 @@ export class Worker {
       if (signal.aborted) throw signal.reason;
       switch (ev.type) {
         case 'reasoning': {
-          const id = newId('rs');
+          const id = outputId('rs', outputs.length);
           const item: OutputItem = {
             type: 'REASONING_MESSAGE',
             reasoning_message: {
@@ -287,7 +295,7 @@ export class Worker {
         case 'message': {
           const key = ev.messageIndex ?? 0;
           let slot = messageSlots.get(key);
-          const message = buildMessage(row, slot?.id ?? newId('msg'), slot?.createdAt ?? now().toISOString(), ev, citationIds);
+          const message = buildMessage(row, slot?.id ?? outputId('msg', outputs.length), slot?.createdAt ?? now().toISOString(), ev, citationIds, citationId);
           if (!slot) {
             slot = { idx: outputs.length, id: message.message_id, createdAt: message.created_at, message };
             messageSlots.set(key, slot);

@@ -102,7 +102,9 @@ describe('offline engine: knowledge', () => {
     const engine = createOfflineEngine({ knowledge: createKnowledge(db) });
     const events = [];
     for await (const e of engine.answer({ user: ENGINEER, assistant: without, conversationId: 'c', responseId: 'r', history: [], input: q, signal: new AbortController().signal })) events.push(e);
-    assert.deepEqual(outsider.events, events);
+    // (Citation keys name the document's row, which differs between the two assistants; everything else is equal.)
+    const sameKeys = (evs: unknown[]) => JSON.parse(JSON.stringify(evs).replace(/doc:doc_[0-9a-f]+/g, 'doc:X')) as unknown;
+    assert.deepEqual(sameKeys(outsider.events), sameKeys(events));
   });
 
   it('answers a very long input quickly, from the knowledge base', async () => {

@@ -5,6 +5,7 @@ import { exportFeedback } from '../../core/feedback.ts';
 import type { TokenVerifier } from '../../core/tokens.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import { authenticate } from '../auth.ts';
+import { rejectIllFormedStrings } from '../wire-strings.ts';
 
 export interface AdminRouteDeps {
   deps: CoreDeps;
@@ -22,6 +23,7 @@ export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): Fastify
       await authenticate(verifier, req);
       if (!req.isAdmin) throw new ApiError('FORBIDDEN', `admin endpoints need the ${deps.config.auth.adminGroup} group`);
     });
+    app.addHook('preValidation', rejectIllFormedStrings);
 
     // Ingest payloads carry whole documents: allow more than the API's 1 MiB.
     app.post('/admin/v1/ingest', { bodyLimit: 64 * 1024 * 1024 }, async (req) => {
