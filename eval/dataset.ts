@@ -94,8 +94,8 @@ export function readQuestions(path: string): DatasetQuestion[] {
 /** Ingests the dataset for a fresh assistant; returns the assistant name and each article's stems by URL. */
 export async function ingestDataset(db: Db, knowledge: ParleyKnowledge, layout: DatasetLayout): Promise<{ assistant: string; articleStems: Map<string, Set<string>>; errors: string[] }> {
   const assistant = `eval-${randomBytes(4).toString('hex')}`;
-  const docs = parseSources(layout.articles);
-  const people = layout.people ? parseSources(layout.people) : { people: [], errors: [] };
+  const docs = await parseSources(layout.articles);
+  const people = layout.people ? await parseSources(layout.people) : { people: [], errors: [] };
   // `knowledge.ingest` is `applyIngest` (what `parley ingest` calls), embedding passages when configured.
   const sum = await knowledge.ingest({
     assistant,

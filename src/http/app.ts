@@ -37,7 +37,7 @@ export interface AppOptions {
   redis?: Redis | undefined;
   /** The Redis-backed store with its per-node fallback (when `redis` is set). */
   limits?: SharedLimits | undefined;
-  ingest: (payload: unknown) => Promise<unknown>;
+  ingest: (payload: unknown, actor: string) => Promise<unknown>;
 }
 
 export const TRACE_HEADER = 'x-moveworks-root-uuid';
