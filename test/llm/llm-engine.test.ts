@@ -138,7 +138,8 @@ describe('LLM engine', () => {
         ],
       },
     ]);
-    const events = await collect(engineFor(f).answer(request()));
+    // Not a timeout test: the default 0.5 s budget is too tight for two model rounds on a loaded machine.
+    const events = await collect(engineFor(f, { timeoutMs: 10_000 }).answer(request()));
 
     const reasoning = events.flatMap((e) => (e.type === 'reasoning' ? [e.text] : []));
     assert.deepEqual(reasoning, [
