@@ -97,8 +97,8 @@ describe('offline engine: knowledge', () => {
     // The outsider's answer is exactly what it would be if the document did not exist at all.
     const db = await testDb();
     const without = uniq('asst');
-    const kb = parseSources(FIXTURES + 'kb');
-    await applyIngest(db, { assistant: without, root: kb.root, prune: false, documents: kb.documents.filter((d) => d.url !== RESTRICTED_URL), people: parseSources(FIXTURES + 'people.csv').people });
+    const kb = await parseSources(FIXTURES + 'kb');
+    await applyIngest(db, { assistant: without, root: kb.root, prune: false, documents: kb.documents.filter((d) => d.url !== RESTRICTED_URL), people: (await parseSources(FIXTURES + 'people.csv')).people });
     const engine = createOfflineEngine({ knowledge: createKnowledge(db) });
     const events = [];
     for await (const e of engine.answer({ user: ENGINEER, assistant: without, conversationId: 'c', responseId: 'r', history: [], input: q, signal: new AbortController().signal })) events.push(e);
