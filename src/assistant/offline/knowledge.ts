@@ -169,14 +169,16 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // only everyday ones; a question asking for a kind of fact loses confidence when the sentence lacks one.
   let confidence = 0.6 * support + 0.35 * Math.min(1, heading * 2) + 0.4 * specificity;
   if (wantsType && !typed) confidence -= 0.2;
-  // Document-level feedback: when the best hits concentrate in the lead's article, the question is about that
-  // article's topic; when they scatter over many articles, it only shares words with each.
-  const top = hits.slice(0, 5);
-  const focus = top.length ? top.filter((h) => h.documentId === lead.hit.documentId).length / top.length : 0;
-  confidence += 0.2 * (focus - 0.5);
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
-  if (lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms) confidence -= 0.3;
+  const offTopic = lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms;
+  if (offTopic) confidence -= 0.3;
+  // Document-level feedback: when the best hits concentrate in the lead's article, the question is about that
+  // article's topic; when they scatter over many articles, it only shares words with each. (Concentration says
+  // nothing for a question mostly about something else: every hit then shares the same one or two words.)
+  const top = hits.slice(0, 5);
+  const focus = top.length ? top.filter((h) => h.documentId === lead.hit.documentId).length / top.length : 0;
+  confidence += 0.2 * (offTopic ? Math.min(0, focus - 0.5) : focus - 0.5);
   // In a short question, a name it gives ("What is Project Orion?") that no visible passage mentions is what it
   // asks about; in a long one, a name is usually circumstance ("the hotel in Denver is $300 a night…").
   const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
