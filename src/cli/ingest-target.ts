@@ -83,6 +83,7 @@ export async function ingestCommand(cfg: Config, path: string, opts: IngestCliOp
     dryRun: opts.dryRun,
     actor: cliActor(),
     siteCacheDir: cfg.dataDir,
+    siteAccess: assistantConfig?.siteAccess,
     parse: {
       ...(assistantConfig?.documentBaseUrl ? { documentBaseUrl: assistantConfig.documentBaseUrl } : {}),
       ...(opts.map?.length ? { columnMap: parseColumnMap(opts.map) } : {}),

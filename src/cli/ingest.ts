@@ -23,6 +23,8 @@ export interface IngestCommandOptions {
   actor?: string | undefined;
   /** Data dir under which a crawled site's validators are kept for conditional re-fetching. */
   siteCacheDir?: string | undefined;
+  /** The assistant's `siteAccess` rules (URL prefix → access list) for crawled pages. */
+  siteAccess?: readonly { prefix: string; access: readonly string[] }[] | undefined;
   /** How files are read: the assistant's document base URL, people column mappings (`--map`). */
   parse?: ParseOptions | undefined;
   target: { kind: 'db'; db: Db } | { kind: 'remote'; baseUrl: string; token: string };
@@ -37,7 +39,10 @@ export interface IngestCommandOptions {
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
   const parsed = /^https?:\/\//i.test(opts.path)
-    ? await crawlSite(opts.path, { cacheFile: opts.siteCacheDir && !opts.dryRun ? siteCacheFile(opts.siteCacheDir, opts.path) : undefined })
+    ? await crawlSite(opts.path, {
+        cacheFile: opts.siteCacheDir && !opts.dryRun ? siteCacheFile(opts.siteCacheDir, opts.path) : undefined,
+        access: opts.siteAccess,
+      })
     : await parseSources(opts.path, opts.parse);
   if (parsed.fatal) {
     // A missing or unreadable source must never look like an empty one: that would prune everything it brought.

@@ -35,6 +35,11 @@ export interface CrawlOptions {
    * If-None-Match / If-Modified-Since and reuses the page on 304 Not Modified.
    */
   cacheFile?: string | undefined;
+  /**
+   * Access lists by URL prefix, from the assistant's configuration (`siteAccess`): the longest matching prefix
+   * decides, over the page's own `<meta>` access — the operator's mapping is authoritative.
+   */
+  access?: readonly { prefix: string; access: readonly string[] }[] | undefined;
 }
 
 interface CachedPage {
@@ -176,7 +181,7 @@ export async function crawlSite(start: string, opts: CrawlOptions = {}): Promise
         title: (typeof meta.title === 'string' || typeof meta.title === 'number' ? String(meta.title) : h.title) ?? path,
         url: res.url.replace(/#.*$/, ''),
         updatedAt: res.lastModified ? new Date(res.lastModified).toISOString() : null,
-        access: meta.access === undefined ? ['*'] : parseAccessList(typeof meta.access === 'string' ? meta.access.split(/[,;]/) : meta.access),
+        access: accessFor(res.url, opts.access) ?? (meta.access === undefined ? ['*'] : parseAccessList(typeof meta.access === 'string' ? meta.access.split(/[,;]/) : meta.access)),
         tags: meta.tags === undefined ? [] : (typeof meta.tags === 'string' ? meta.tags.split(',') : meta.tags).map((t) => String(t).trim()).filter(Boolean),
         body: h.markdown,
       };
@@ -191,6 +196,12 @@ export async function crawlSite(start: string, opts: CrawlOptions = {}): Promise
   if (revalidated) out.notices!.push({ path: startUrl.href, reason: `${revalidated} page${revalidated === 1 ? '' : 's'} not modified since the last crawl (reused)` });
   saveCache(opts.cacheFile, fresh);
   return out;
+}
+
+function accessFor(url: string, rules: CrawlOptions['access']): string[] | null {
+  let best: { prefix: string; access: readonly string[] } | null = null;
+  for (const r of rules ?? []) if (url.startsWith(r.prefix) && (!best || r.prefix.length > best.prefix.length)) best = r;
+  return best ? parseAccessList(best.access) : null;
 }
 
 interface Fetched {

@@ -95,4 +95,16 @@ describe('sites as sources', () => {
     assert.match(second.documents.find((d) => d.url.endsWith('vpn.html'))!.body, /help desk/);
     assert.ok(second.notices?.some((n) => /2 pages not modified since the last crawl/.test(n.reason)));
   });
+
+  it('maps URL prefixes to access lists from configuration, over the page\'s own <meta>', async () => {
+    const out = await crawlSite(`${base}/kb/`, {
+      access: [
+        { prefix: `${base}/kb/`, access: ['staff'] },
+        { prefix: `${base}/kb/hr/`, access: ['group:hr-admins', 'email:boss@example.test'] },
+      ],
+    });
+    const by = new Map(out.documents.map((d) => [d.url.slice(base.length), d.access]));
+    assert.deepEqual(by.get('/kb/'), ['group:staff']);
+    assert.deepEqual(by.get('/kb/hr/leave.html'), ['email:boss@example.test', 'group:hr-admins'], 'the longest prefix wins over <meta> access');
+  });
 });
