@@ -111,6 +111,10 @@ const schema = z.strictObject({
   /** `postgres://…`: run on PostgreSQL instead of the embedded database. */
   databaseUrl: urlOf(['postgres', 'postgresql'], 'postgres://user@db.internal:5432/parley').optional(),
   databasePoolSize: positiveInt.default(10),
+  /** PostgreSQL: opening a connection, one statement, a transaction left idle (ms). Past them, clients get 503. */
+  databaseConnectTimeoutMs: positiveInt.default(5000),
+  databaseStatementTimeoutMs: positiveInt.default(30_000),
+  databaseIdleInTransactionTimeoutMs: positiveInt.default(60_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Loads the Acme Corp demo data into the default assistant when it has no documents yet. */
   demoData: bool.default(true),
@@ -211,6 +215,9 @@ const ENV_FIELDS: [string, string[]][] = [
   ['PARLEY_DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
   ['PARLEY_DB_POOL_SIZE', ['databasePoolSize']],
+  ['PARLEY_DB_CONNECT_TIMEOUT_MS', ['databaseConnectTimeoutMs']],
+  ['PARLEY_DB_STATEMENT_TIMEOUT_MS', ['databaseStatementTimeoutMs']],
+  ['PARLEY_DB_IDLE_TX_TIMEOUT_MS', ['databaseIdleInTransactionTimeoutMs']],
   ['LOG_LEVEL', ['logLevel']],
   ['PARLEY_DEMO_DATA', ['demoData']],
   ['PARLEY_JWT_SECRET', ['auth', 'hsSecret']],

@@ -89,6 +89,11 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
       dataDir: embeddedDbDir(config.dataDir),
       vector: Boolean(config.embeddings),
       poolSize: config.databasePoolSize,
+      timeouts: {
+        connectMs: config.databaseConnectTimeoutMs,
+        statementMs: config.databaseStatementTimeoutMs,
+        idleInTransactionMs: config.databaseIdleInTransactionTimeoutMs,
+      },
       onError: (err) => logger.error({ err }, 'database connection error'),
     }));
   if (!opts.migrated) {

@@ -23,6 +23,9 @@ import { webRoutes } from './routes/web.ts';
 import { OpenStreams } from './sse.ts';
 import { rejectIllFormedStrings } from './wire-strings.ts';
 
+/** How long /readyz waits for the database before answering 503. */
+const READY_TIMEOUT_MS = 2000;
+
 export interface AppOptions {
   deps: CoreDeps;
   verifier: TokenVerifier;
@@ -108,7 +111,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
     try {
-      await deps.db.query('SELECT 1');
+      // A frozen database must fail the probe quickly, not hold it until the statement timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('readiness probe timed out')), READY_TIMEOUT_MS);
+      });
+      await Promise.race([deps.db.query('SELECT 1'), timeout]).finally(() => clearTimeout(timer));
       // Ready either way (limits fall back to per node), but say what is missing.
       const degraded = opts.limits?.degraded() ?? [];
       return degraded.length ? { status: 'ready', degraded } : { status: 'ready' };

@@ -7,7 +7,7 @@ import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
 import { derivedId, newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
-import type { Queryable } from '../store/db.ts';
+import { isDatabaseUnavailable, type Queryable } from '../store/db.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
 import { CANCEL_TAG } from './cancel.ts';
 import { describeCause, failResponse, toClientError } from './failure.ts';
@@ -195,6 +195,11 @@ export class Worker {
         log.info('cancelled by the client; engine aborted');
       } else if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
         log.warn('lease lost; another worker or the reaper owns this response now');
+      } else if (isDatabaseUnavailable(err) && !ac.signal.aborted) {
+        // Not the answer's fault: hand it back at once so the next attempt (any node's, with the same output ids)
+        // resumes it as soon as the database answers again, rather than failing it or waiting out the lease.
+        log.warn({ err: (err as Error).message }, 'database connection lost while answering; handing the response back');
+        await this.handBack(row.id, lease);
       } else if (ac.signal.aborted && (ac.signal.reason as Error)?.message === 'shutdown') {
         // Hand the lease back so another node picks the response up at once.
         await this.deps.db
@@ -222,6 +227,19 @@ export class Worker {
     }
   }
 
+  /** Expires our lease so the response is claimable now; retried while the database is unreachable (the lease runs out anyway). */
+  private async handBack(id: string, lease: string): Promise<void> {
+    for (let i = 0; i < 5 && this.running; i++) {
+      try {
+        await this.deps.db.query(`UPDATE responses SET lease_until = now() WHERE id = $1 AND lease_owner = $2`, [id, lease]);
+        this.wakeAll();
+        return;
+      } catch {
+        await this.sleep(1000);
+      }
+    }
+  }
+
   /** Runs the engine and records everything it yields; returns the terminal status written. */
   private async answer(row: ClaimedRow, lease: string, signal: AbortSignal): Promise<'COMPLETED' | 'FAILED' | null> {
     const { db } = this.deps;
@@ -240,7 +258,7 @@ export class Worker {
       if (ev === null) throw new LeaseLost();
       seq = ev.seq;
       return ev;
-    });
+    }, { retry: true });
     if (started) this.local?.publish(row.id, started);
 
     const { history, input } = await loadHistory(db, row);
@@ -330,6 +348,8 @@ export class Worker {
       written.push(ev);
     };
     await this.deps.db.tx(async (q) => {
+      // Run again from the start if the connection is lost before COMMIT (see Db.tx).
+      written.length = 0;
       for (const slot of slots) {
         // The last snapshot equals the final message, feedback included (contract §5).
         const final: Message = {
@@ -373,7 +393,7 @@ export class Worker {
         titleFrom(input),
         completedAt,
       ]);
-    });
+    }, { retry: true });
     for (const ev of written) this.local?.publish(row.id, ev);
     return 'COMPLETED';
   }

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../store/db.ts';
 import { nameTokens, normalizeName, scoreName } from './fuzzy.ts';
-import { buildRoleIndex, searchRoles, type RoleIndex, type RoleSearchOptions, type RoleSearch } from './role-search.ts';
+import { buildRoleIndex, searchRoles, type RoleIndex, type RoleRow, type RoleSearchOptions, type RoleSearch } from './role-search.ts';
 import type { Person, PersonMatch } from './types.ts';
 
 /** The demo's directory (its people are stored with these urls); never applied to other data. */
@@ -70,7 +70,7 @@ function titleTokens(title: string): string[] {
 
 export class Directory {
   // Name and role index per assistant, reloaded when kb_state.version moves (another node may have ingested).
-  private readonly cache = new Map<string, { version: number; entries: Entry[]; roles: RoleIndex }>();
+  private readonly cache = new Map<string, { version: number; entries: Entry[]; rows: RoleRow[]; roles: RoleIndex | null }>();
 
   /** `urls`: each assistant's directory URL template; `fallback` for assistants without one. */
   constructor(
@@ -99,7 +99,7 @@ export class Directory {
     };
   }
 
-  private async index(assistant: string): Promise<{ entries: Entry[]; roles: RoleIndex }> {
+  private async index(assistant: string): Promise<{ entries: Entry[]; rows: RoleRow[]; roles: RoleIndex | null }> {
     const state = await this.db.query<{ version: number | string }>('SELECT version FROM kb_state WHERE assistant = $1', [assistant]);
     const version = Number(state[0]?.version ?? 0);
     const hit = this.cache.get(assistant);
@@ -115,7 +115,8 @@ export class Directory {
       email: r.email.toLowerCase(),
       emailLocal: nameTokens(r.email.split('@')[0] ?? ''),
     }));
-    const built = { version, entries, roles: buildRoleIndex(rows.map((r) => ({ ...r, managerId: r.manager_id }))) };
+    // The role index is built on the first role question only: name lookups do not pay for it.
+    const built = { version, entries, rows: rows.map((r) => ({ id: r.id, title: r.title, department: r.department, location: r.location, managerId: r.manager_id })), roles: null };
     this.cache.set(assistant, built);
     return built;
   }
@@ -129,8 +130,9 @@ export class Directory {
    * directory's titles, departments or sites use is evidence, weighted by rarity; words it never uses are ignored.
    */
   async findByRole(assistant: string, question: string, opts: RoleSearchOptions = {}): Promise<RoleSearch<Person>> {
-    const { roles } = await this.index(assistant);
-    const found = searchRoles(roles, question, opts);
+    const index = await this.index(assistant);
+    index.roles ??= buildRoleIndex(index.rows);
+    const found = searchRoles(index.roles, question, opts);
     const people = await this.byIds(assistant, found.matches.map((m) => m.id));
     return {
       known: found.known,

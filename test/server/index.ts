@@ -9,6 +9,7 @@ import './cluster.test.ts';
 import './ops.test.ts';
 import './recovery.test.ts';
 import './retry-ids.test.ts';
+import './db-faults.test.ts';
 import './admin.test.ts';
 import './shared-limits.test.ts';
 import './cors-shutdown.test.ts';

@@ -2,6 +2,9 @@
 // renderer, not by our own scanner: whatever it turns the text into must hold no tag, no image and no link
 // other than http, https or mailto.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HtmlRenderer, Parser } from 'commonmark';
 import { buildMessage } from '../../src/jobs/answer-messages.ts';
@@ -9,7 +12,8 @@ import { renderMessage } from '../../src/core/render.ts';
 import { isSafeUrl, safeMarkdown, shiftOffset } from '../../src/core/markup.ts';
 import { deriveKeys } from '../../src/store/secrets.ts';
 import { uniq } from '../support/db.ts';
-import { BASE, startTestServer, type TestServer } from '../support/server.ts';
+import { BASE, parseSse, startTestServer, type TestServer } from '../support/server.ts';
+import { startFakeOpenAI } from '../llm/fake-openai.ts';
 
 const reader = new Parser();
 const writer = new HtmlRenderer();
@@ -204,5 +208,56 @@ describe('markup from documents never reaches answers live (offline engine, end 
     const stored = (list.messages ?? list.data).find((m: any) => m.message_id === msg.message_id);
     assert.equal(stored.content.commonmark_text.text, text);
     assert.deepEqual(stored.content_references, msg.content_references);
+  });
+});
+
+describe('markup written by a language model never reaches answers live', () => {
+  it('the model echoes hostile markup from a document: the streamed answer and its citation are safe, offsets right', async () => {
+    const fake = await startFakeOpenAI([
+      { type: 'tool_calls', calls: [{ name: 'search_knowledge', arguments: JSON.stringify({ query: 'quillon badge' }) }] },
+      { type: 'text', chunks: ['🎫 Badges: <img src=x onerror=alert(1)> ', 'reset at the [kiosk](javascript:alert(1)) [1].', ' ![p](https://evil.example/p.png)'] },
+    ]);
+    const assistant = uniq('llm-markup');
+    const dir = mkdtempSync(join(tmpdir(), 'parley-llm-markup-'));
+    writeFileSync(join(dir, 'p.yaml'), `assistants:\n  - name: ${assistant}\n`);
+    const s = await startTestServer({
+      env: { PARLEY_CONFIG: join(dir, 'p.yaml'), PARLEY_ENGINE: 'openai-compatible', LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake-model', LLM_TIMEOUT_MS: '20000' },
+      engine: 'configured',
+    });
+    try {
+      await s.parley.knowledge.ingest({
+        assistant,
+        root: 'test:llm-markup',
+        prune: false,
+        documents: [
+          {
+            path: 'q.md', format: 'markdown', title: 'Quillon <script>x()</script> badges', url: 'https://intranet.example/kb/quillon', updatedAt: null, access: ['*'],
+            body: '# Quillon\n\nQuillon badges reset at the kiosk <b onclick=alert(1)>now</b>.\n',
+          },
+        ],
+        people: [],
+      });
+      const t = await s.token();
+      const h = { authorization: `Bearer ${t}`, 'assistant-name': assistant };
+      const conv = (await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations`, headers: h, payload: {} })).json().conversation_id;
+      const res = await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations/${conv}/responses/stream`, headers: h, payload: { input: { text: 'How do quillon badges reset?' } } });
+      const events = parseSse(res.body).events;
+      assert.equal(events.at(-1)!.event, 'RESPONSE_COMPLETED', res.body.slice(-500));
+      // Every snapshot on the stream, not only the last, is safe.
+      for (const e of events) {
+        for (const m of (e.data ?? '').matchAll(/"commonmark_text":\{"text":("(?:[^"\\]|\\.)*")\}/g)) assert.deepEqual(liveMarkup(JSON.parse(m[1]!)), [], m[1]);
+      }
+      const msg = JSON.parse(events.at(-1)!.data!).response.outputs.find((o: { type: string }) => o.type === 'MESSAGE').message;
+      const text: string = msg.content.commonmark_text.text;
+      assert.match(text, /\\<img/);
+      assert.equal(msg.citations.length, 1);
+      assert.equal(msg.citations[0].display.title.commonmark_text.text, 'Quillon \\<script>x()\\</script> badges');
+      assert.deepEqual(liveMarkup(msg.citations[0].display.body.commonmark_text.text), []);
+      const at = msg.content_references[0].offset;
+      assert.equal(Array.from(text).slice(0, at).join(''), '🎫 Badges: \\<img src=x onerror=alert(1)> reset at the [kiosk]\\(javascript:alert(1)).');
+    } finally {
+      await s.close();
+      await fake.close();
+    }
   });
 });

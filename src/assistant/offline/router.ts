@@ -261,8 +261,13 @@ export function nameSpans(input: string): NameSpan[] {
   }
   if (cur.length) runs.push(cur);
   const out: NameSpan[] = emails.map((e) => ({ text: e, whole: true }));
+  // The same words twice are looked up once ("x. x. x." is one span, not thousands).
+  const seen = new Set<string>();
   for (const run of runs) {
     if (out.length >= MAX_SPANS) break;
+    const key = run.join(' ').toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
     // A name is a few words: a longer run is only searched through its short stretches.
     if (run.length <= MAX_NAME_WORDS) out.push({ text: run.join(' '), whole: true });
     if (run.length > 1) {
