@@ -249,6 +249,7 @@ export function finishOpenApi(generated: Json, dialect: Dialect): Json {
   doc['info'] = {
     title: `Parley Conversations API (${dialect === 'beta' ? 'BETA' : 'V1'} dialect)`,
     version: '0.1.0',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     description: `Wire-compatible with the Conversations API at \`${BASE_PATHS[dialect]}\`. The same API in the ${other === 'v1' ? 'V1' : 'BETA'} dialect: \`/openapi.json?dialect=${other}\`. Every API operation needs \`Authorization: Bearer <token>\` and \`Assistant-Name\`.`,
   };
   doc['servers'] = [{ url: BASE_PATHS[dialect] }];
