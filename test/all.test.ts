@@ -8,6 +8,7 @@ import './assistant/index.ts';
 import './llm/index.ts';
 import './tools/index.ts';
 import './client/index.ts';
+import './web/index.ts';
 
 after(async () => {
   await closeTestDb();

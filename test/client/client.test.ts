@@ -231,6 +231,25 @@ describe('parley/client against a real server', () => {
     assert.equal(calls, 3);
   });
 
+  it('cancel() ends an unfinished response FAILED with CANCELLED, and the stream says so', async () => {
+    const c = await client();
+    const conv = await c.createConversation();
+    const answer = c.ask(conv.conversation_id, 'hang');
+    const first = await answer.next();
+    assert.equal(first.done, false);
+    const ref = { conversationId: conv.conversation_id, responseId: answer.responseId! };
+    const cancelled = await c.cancel(ref);
+    assert.equal(cancelled.status, 'FAILED');
+    assert.equal(cancelled.error?.code, 'CANCELLED');
+    const rest: StreamEvent[] = [];
+    for await (const ev of answer) rest.push(ev);
+    assert.equal(rest.at(-1)!.event_type, 'RESPONSE_FAILED');
+    // A finished response comes back unchanged.
+    const done = await c.ask(conv.conversation_id, 'after cancel').final();
+    assert.deepEqual(await c.cancel({ conversationId: conv.conversation_id, responseId: done.response_id }), done);
+    await assert.rejects(c.cancel({ conversationId: conv.conversation_id, responseId: 'resp_0000000000000000000000' }), NotFoundError);
+  });
+
   it('another user sees none of the first user\'s conversations', async () => {
     const a = await client();
     const b = await client();

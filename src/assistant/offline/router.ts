@@ -103,7 +103,7 @@ function possessive(words: readonly string[]): boolean {
 const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'their', 'theirs', 'this person', 'that person', 'the same person'];
 /** Verbs of reaching someone; the field words (email, phone, number) are fields, not a request for a person. */
 const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
-const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top'];
+const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
 const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
 const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager'];
 
@@ -149,7 +149,8 @@ export function peopleCueOf(input: string): PeopleCue | null {
     strong = true;
   } else if (reportsTo || any(line, ['reporting line']) || managerRelation) {
     intent = 'manager';
-    strong = true;
+    // "Do I have to tell my manager?" is about the asker; only a named or described subject makes it certain.
+    strong = reportsTo || possessive(words) || pronoun || any(line, ['manager of', 'boss of', 'supervisor of', 'manager for', 'managed by', 'reporting line']);
   } else if (words[0] === 'who' && ['manages', 'oversees', 'runs', 'leads', 'heads'].includes(words[1] ?? '')) {
     intent = 'manages';
     strong = true;
@@ -208,6 +209,7 @@ export interface NameSpan {
 
 /** Spans one question yields at most: names are a few words, and each span costs a directory lookup. */
 const MAX_SPANS = 48;
+const MAX_NAME_WORDS = 6;
 const EMAIL = /^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/;
 
 /** Strips leading and trailing apostrophes (a loop: /'+$/ is quadratic on long runs). */
@@ -259,9 +261,15 @@ export function nameSpans(input: string): NameSpan[] {
   }
   if (cur.length) runs.push(cur);
   const out: NameSpan[] = emails.map((e) => ({ text: e, whole: true }));
+  // The same words twice are looked up once ("x. x. x." is one span, not thousands).
+  const seen = new Set<string>();
   for (const run of runs) {
     if (out.length >= MAX_SPANS) break;
-    out.push({ text: run.join(' '), whole: true });
+    const key = run.join(' ').toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    // A name is a few words: a longer run is only searched through its short stretches.
+    if (run.length <= MAX_NAME_WORDS) out.push({ text: run.join(' '), whole: true });
     if (run.length > 1) {
       const proper = run.every((w) => /^\p{Lu}/u.test(w));
       for (let len = Math.min(run.length - 1, 3); len >= 1; len--) {

@@ -1,0 +1,8 @@
+// The one entry point `npm run test:browser` runs (Debian's chromium through playwright-core).
+import { after } from 'node:test';
+import { closeTestDb } from '../support/db.ts';
+import './chat.test.ts';
+
+after(async () => {
+  await closeTestDb();
+});

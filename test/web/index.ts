@@ -1,0 +1,3 @@
+// Imports every test file of this folder.
+import './signin-link.test.ts';
+import './page.test.ts';
