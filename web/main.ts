@@ -18,6 +18,7 @@ import { loadSession, signInFromLink, signOut, type Session } from './session.ts
 import './style.css';
 
 const assistant = document.querySelector<HTMLMetaElement>('meta[name="parley-assistant"]')?.content ?? '';
+const oidc = document.querySelector<HTMLMetaElement>('meta[name="parley-oidc"]')?.content === 'on';
 const root = document.getElementById('app')!;
 /** How much history one conversation shows. */
 const HISTORY_MAX = 200;
@@ -43,7 +44,8 @@ function signInScreen(message?: string): void {
       { class: 'signin' },
       h('h1', {}, 'Parley'),
       message ? h('p', { class: 'error', role: 'alert' }, message) : null,
-      h('p', {}, 'Open the sign-in link your administrator gave you. An administrator creates one with:'),
+      oidc ? h('p', {}, h('a', { class: 'sso', href: '/auth/v1/oidc/login' }, 'Sign in with your company account')) : null,
+      h('p', {}, `${oidc ? 'Or open' : 'Open'} the sign-in link your administrator gave you. An administrator creates one with:`),
       h('pre', {}, h('code', {}, 'npx parley token --user you@example.com --link')),
     ),
   );
