@@ -67,7 +67,21 @@ function chat(session: Session): void {
   const announce = h('div', { class: 'sr-only', role: 'status' });
   const box = h('textarea', { id: 'message', name: 'message', rows: '2', placeholder: 'Ask a question… (Enter sends, Shift+Enter for a new line)' });
   const send = h('button', { type: 'submit' }, 'Send');
-  const composer = h('form', { class: 'composer' }, h('label', { for: 'message', class: 'sr-only' }, 'Message'), box, send);
+  const stop = h('button', { type: 'button', class: 'stop', hidden: true }, 'Stop');
+  const composer = h('form', { class: 'composer' }, h('label', { for: 'message', class: 'sr-only' }, 'Message'), box, send, stop);
+  /** The answer being streamed, so Stop can cancel it. */
+  let streaming: { conversationId: string; stream: AnswerStream; stopAsked: boolean } | null = null;
+  const cancelStreaming = async () => {
+    const s = streaming;
+    if (!s) return;
+    // Stop pressed before the server named the response: cancel as soon as the first event does.
+    if (!s.stream.responseId) return void (s.stopAsked = true);
+    try {
+      await client.cancel({ conversationId: s.conversationId, responseId: s.stream.responseId });
+    } catch (err) {
+      showError(err);
+    }
+  };
   const out = h('button', { type: 'button', class: 'signout' }, 'Sign out');
   root.replaceChildren(
     h('a', { class: 'skip', href: '#message' }, 'Skip to the message box'),
@@ -158,8 +172,14 @@ function chat(session: Session): void {
     };
     turn.setAttribute('aria-busy', 'true');
     draw(false);
+    streaming = current ? { conversationId: current, stream, stopAsked: false } : null;
+    stop.hidden = false;
     try {
       for await (const ev of stream) {
+        if (streaming?.stopAsked) {
+          streaming.stopAsked = false;
+          void cancelStreaming();
+        }
         if (ev.event_type === 'RESPONSE_OUTPUT_DELTA') {
           if (ev.output.type === 'REASONING_MESSAGE') steps.push(ev.output.reasoning_message);
           else messages.set(ev.output.message.message_id, ev.output.message);
@@ -176,8 +196,13 @@ function chat(session: Session): void {
         } else if (ev.event_type === 'RESPONSE_FAILED') {
           draw(true);
           const e = ev.response.error;
-          turn.append(h('p', { class: 'error' }, `Parley could not answer this time: ${e?.message ?? 'unknown error'}. Try asking again.`));
-          announce.textContent = 'The answer failed.';
+          if (e?.code === 'CANCELLED') {
+            turn.append(h('p', { class: 'note' }, 'You stopped this answer.'));
+            announce.textContent = 'Answer stopped.';
+          } else {
+            turn.append(h('p', { class: 'error' }, `Parley could not answer this time: ${e?.message ?? 'unknown error'}. Try asking again.`));
+            announce.textContent = 'The answer failed.';
+          }
         }
       }
     } catch (err) {
@@ -185,6 +210,9 @@ function chat(session: Session): void {
       showError(err);
     } finally {
       turn.removeAttribute('aria-busy');
+      streaming = null;
+      if (stop.contains(document.activeElement)) box.focus();
+      stop.hidden = true;
     }
   };
 
@@ -275,6 +303,7 @@ function chat(session: Session): void {
       composer.requestSubmit();
     }
   });
+  stop.addEventListener('click', () => void cancelStreaming());
   newButton.addEventListener('click', () => {
     history.pushState(null, '', location.pathname);
     void open(null);
