@@ -396,6 +396,7 @@ export class AnswerStream implements AsyncIterableIterator<StreamEvent> {
         if (!res.ok) failure = await errorFromResponse(res);
         else if (!res.body) failure = new UnexpectedResponseError({ status: res.status, code: 'UNEXPECTED_RESPONSE', message: 'the stream has no body' });
         else {
+          let fresh = 0;
           for await (const frame of readSse(res.body, touch)) {
             if (frame.event === 'ERROR') break; // a fault of the stream itself: resume from the last event
             const seq = Number(frame.id);
@@ -407,10 +408,16 @@ export class AnswerStream implements AsyncIterableIterator<StreamEvent> {
               continue;
             }
             this.last = seq;
+            fresh++;
             failures = 0;
             if ('response' in ev && this._responseId === undefined) this._responseId = ev.response.response_id;
             yield ev;
             if (TERMINAL.has(ev.event_type)) return;
+          }
+          // A resume after the final event closes at once with nothing (contract §5): the answer is over.
+          if (fresh === 0 && init.method === 'GET' && this._responseId !== undefined) {
+            const now = await client.getResponse({ conversationId: start.conversationId, responseId: this._responseId }, userSignal ? { signal: userSignal } : {});
+            if (now.status === 'COMPLETED' || now.status === 'FAILED') return;
           }
           failure = new NetworkError({ status: 0, code: 'NETWORK_ERROR', message: 'the stream closed before the answer finished' });
         }
