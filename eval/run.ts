@@ -212,6 +212,19 @@ function report(outcomes: EvalOutcome[], dbKind: string): string {
   return lines.join('\n');
 }
 
+/** Hand-written sections of results.md (from the KEEP marker on), carried over when the report is regenerated. */
+export const KEEP_MARKER = '<!-- kept: hand-written sections below survive `npm run eval` -->';
+function keptSections(path: string): string {
+  let old = '';
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+  const at = old.indexOf(KEEP_MARKER);
+  return at < 0 ? '' : '\n' + old.slice(at);
+}
+
 /** `--name value` or `--name=value` from argv. */
 function flag(args: readonly string[], name: string): string | undefined {
   const i = args.findIndex((a) => a === name || a.startsWith(name + '='));
@@ -266,7 +279,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     });
   } else {
     const { outcomes, report: md } = await runEval();
-    writeFileSync(HERE + 'results.md', md);
+    writeFileSync(HERE + 'results.md', md + keptSections(HERE + 'results.md'));
     const s = summarize(outcomes);
     console.log(md.split('\n## Misses')[0]);
     const failed = s.leaks > 0 || s.people.ok / s.people.n < 0.95 || s.knowledgeTop1.ok / s.knowledgeTop1.n < 0.85;

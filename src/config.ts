@@ -14,6 +14,33 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
   typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(v),
 );
 
+/**
+ * An absolute http(s) URL. `z.url()` alone takes `localhost:11434` (scheme "localhost:"), which then fails every
+ * request far from its cause; refuse it at start with the fix in the message.
+ */
+const httpUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http:// or https:// URL (for example http://localhost:11434/v1)')
+  // fetch refuses URLs with user info, so every request would fail; and they would end up in logs.
+  .refine((v) => !URL.canParse(v) || (new URL(v).username === '' && new URL(v).password === ''), 'must not contain credentials (use the API key setting)');
+
+/** A URL of one of `schemes` that `new URL` can read (a prefix check alone lets `postgres://` + junk through). */
+const urlOf = (schemes: string[], example: string) =>
+  z.string().refine((v) => {
+    try {
+      return schemes.includes(new URL(v).protocol.slice(0, -1));
+    } catch {
+      return false;
+    }
+  }, `must be a ${schemes.map((x) => `${x}://`).join(' or ')} URL (for example ${example})`);
+
 const assistantSchema = z.object({
   name: z.string().min(1).max(128),
   /** Typed principals (`group:`, `user:`, `email:`, `*`; a plain name is a group) allowed to use this assistant. */
@@ -74,7 +101,7 @@ const schema = z.object({
   /** Embedded database and generated keys live here. */
   dataDir: z.string().min(1).default('./.parley'),
   /** `postgres://…`: run on PostgreSQL instead of the embedded database. */
-  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+  databaseUrl: urlOf(['postgres', 'postgresql'], 'postgres://user@db.internal:5432/parley').optional(),
   databasePoolSize: positiveInt.default(10),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Loads the Acme Corp demo data into the default assistant when it has no documents yet. */
@@ -92,7 +119,7 @@ const schema = z.object({
       /** Issuers whose tokens' `email` counts as verified even without `email_verified: true`. */
       emailTrustedIssuers: z.array(z.string()).default([]),
       publicKeys: z.array(publicKeySchema).default([]),
-      jwksUrl: z.url().optional(),
+      jwksUrl: httpUrl.optional(),
       tokenTtlSeconds: positiveInt.default(3600),
       clients: z.array(clientSchema).default([]),
       backends: z.array(backendSchema).default([]),
@@ -126,7 +153,7 @@ const schema = z.object({
     .object({
       max: positiveInt.default(600),
       windowSeconds: positiveInt.default(60),
-      redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis://').optional(),
+      redisUrl: urlOf(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
       /** `POST /oauth/v1/token` requests per window, per client id and per client address (each counted). */
       tokenMax: positiveInt.default(30),
     })
@@ -134,7 +161,7 @@ const schema = z.object({
   engine: z
     .object({
       kind: z.enum(['offline', 'openai-compatible']).default('offline'),
-      baseUrl: z.url().optional(),
+      baseUrl: httpUrl.optional(),
       model: z.string().optional(),
       apiKey: z.string().optional(),
       timeoutMs: positiveInt.default(60000),
@@ -145,7 +172,7 @@ const schema = z.object({
       path: ['baseUrl'],
     }),
   embeddings: z
-    .object({ baseUrl: z.url(), model: z.string().min(1), apiKey: z.string().optional() })
+    .object({ baseUrl: httpUrl, model: z.string().min(1), apiKey: z.string().optional() })
     .optional(),
   responses: z
     .object({

@@ -9,6 +9,7 @@ import { CHANNEL_EVENTS, CHANNEL_JOBS, makeDeps, type CoreDeps } from './core/de
 import { TokenVerifier, type TokenSettings } from './core/tokens.ts';
 import { buildApp } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
+import { SharedLimits } from './http/shared-limits.ts';
 import { NotifyHub } from './jobs/hub.ts';
 import { Worker } from './jobs/worker.ts';
 import { openDatabase, type Db } from './store/db.ts';
@@ -125,9 +126,12 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   if (runWorker) await jobs.start();
   const worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) }, events);
   const redis = config.rateLimit.redisUrl
-    ? new Redis(config.rateLimit.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    ? new Redis(config.rateLimit.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 })
     : undefined;
-  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+  // Connection errors repeat on every reconnect attempt: the limiter logs the switch to per-node limits once.
+  redis?.on('error', (err) => logger.debug({ err: err.message }, 'redis error'));
+  const limits = redis ? new SharedLimits(redis, logger) : undefined;
+  await limits?.settle();
 
   const app = await buildApp({
     deps,
@@ -137,6 +141,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     metrics,
     logger,
     redis,
+    limits,
     ingest: (payload) => {
       const parsed = ingestPayloadSchema.safeParse(payload);
       if (!parsed.success) {

@@ -84,6 +84,8 @@ export interface EngineRequest {
 /** Anything that can answer. Throwing (or yielding nothing) ends the response FAILED with a clear error. */
 export interface Engine {
   readonly name: string;
+  /** Where it sends requests (no credentials), named in the logs when an answer fails. */
+  readonly endpoint?: string | undefined;
   answer(req: EngineRequest): AsyncIterable<EngineEvent>;
 }
 

@@ -75,6 +75,21 @@ program
   });
 
 program
+  .command('hash-secret')
+  .description('read a client secret on standard input and print its salted scrypt hash for auth.clients[].secret_hash')
+  .action(async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (!secret) {
+      process.stderr.write('parley: give the secret on standard input, e.g. `printf %s "$SECRET" | parley hash-secret`\n');
+      process.exit(2);
+    }
+    const { hashClientSecret } = await import('../core/client-secrets.ts');
+    process.stdout.write((await hashClientSecret(secret)) + '\n');
+  });
+
+program
   .command('ingest')
   .description('load documents (Markdown, text, HTML) and people (CSV, JSON) into an assistant\'s knowledge')
   .argument('<path>', 'file or directory')

@@ -14,6 +14,7 @@ import { ApiError } from '../protocol/errors.ts';
 import { apiAuthHook } from './auth.ts';
 import { installErrorHandling } from './errors.ts';
 import type { Metrics } from './metrics.ts';
+import type { SharedLimits } from './shared-limits.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { conversationsApi } from './routes/conversations-api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
@@ -31,6 +32,8 @@ export interface AppOptions {
   logger: Logger;
   /** Shared rate-limit store across nodes; in-memory per node when absent. */
   redis?: Redis | undefined;
+  /** The Redis-backed store with its per-node fallback (when `redis` is set). */
+  limits?: SharedLimits | undefined;
   ingest: (payload: unknown) => Promise<unknown>;
 }
 
@@ -106,7 +109,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
     try {
       await deps.db.query('SELECT 1');
-      return { status: 'ready' };
+      // Ready either way (limits fall back to per node), but say what is missing.
+      const degraded = opts.limits?.degraded() ?? [];
+      return degraded.length ? { status: 'ready', degraded } : { status: 'ready' };
     } catch {
       return reply.status(503).send(new ApiError('SERVICE_UNAVAILABLE', 'database unavailable').toBody());
     }
@@ -117,7 +122,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { logLevel: 'warn' }, async () => app.swagger());
 
-  await app.register(oauthRoutes(deps.config, opts.tokens));
+  await app.register(oauthRoutes(deps.config, opts.tokens, { db: deps.db, redis: opts.redis }));
   await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));
   await app.register(signinRoutes(deps, opts.tokens));
   if (deps.config.auth.oidc) await app.register(oidcRoutes(opts.tokens, deps.config.auth.oidc));
@@ -134,7 +139,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       timeWindow: deps.config.rateLimit.windowSeconds * 1000,
       hook: 'preParsing',
       enableDraftSpec: true,
-      ...(opts.redis ? { redis: opts.redis, nameSpace: 'parley-rl:' } : {}),
+      // With Redis: a store that falls back to per-node counting while Redis is unreachable (never a 500).
+      ...(opts.limits && opts.redis ? { store: opts.limits.storeClass() as unknown as NonNullable<Parameters<typeof fastifyRateLimit>[1]['store']> } : {}),
       keyGenerator: (req) => `${req.caller?.user.id ?? req.ip}`,
       errorResponseBuilder: (_req, ctx) =>
         new ApiError('RATE_LIMIT_EXCEEDED', `rate limit of ${ctx.max} requests per ${deps.config.rateLimit.windowSeconds} s exceeded`, {

@@ -49,3 +49,25 @@ export function toClientError(err: unknown, signal: AbortSignal, timeoutSeconds:
   if (isEngineError(err)) return { code: err.code, message: err.message };
   return { code: 'ENGINE_ERROR', message: 'The assistant failed to answer. Please try again.' };
 }
+
+/**
+ * The chain of causes behind an engine failure, for the log line (the client's message stays generic): e.g.
+ * `Cannot connect to API: connect ECONNREFUSED 127.0.0.1:11434`. Bounded in depth and length.
+ */
+export function describeCause(err: unknown): string | undefined {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e !== undefined && e !== null; depth++) {
+    const o = e as { message?: unknown; code?: unknown; cause?: unknown };
+    const msg = typeof o.message === 'string' ? o.message : typeof e === 'string' ? e : '';
+    const code = typeof o.code === 'string' && !msg.includes(o.code) ? ` (${o.code})` : '';
+    if (msg && !parts.includes(msg + code)) parts.push(msg + code);
+    e = typeof e === 'object' ? o.cause : undefined;
+  }
+  // Causes may quote URLs: keep user info and query values out of the log.
+  const text = parts
+    .join(' <- ')
+    .replace(/\/\/[^/\s@]+@/g, '//')
+    .replace(/([?&][^=\s&#]+)=[^&\s#]*/g, '$1=…');
+  return text ? text.slice(0, 1000) : undefined;
+}

@@ -10,7 +10,7 @@ import type { Message, OutputItem } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
 import { CANCEL_TAG } from './cancel.ts';
-import { failResponse, toClientError } from './failure.ts';
+import { describeCause, failResponse, toClientError } from './failure.ts';
 import type { NotifyHub } from './hub.ts';
 
 export { failResponse, titleFrom };
@@ -201,8 +201,10 @@ export class Worker {
         log.warn('released on shutdown');
       } else {
         const error = toClientError(err, ac.signal, this.deps.config.responses.timeoutSeconds);
-        if (error.code === 'ENGINE_ERROR') log.error({ err }, 'engine failed');
-        else log.warn({ err: (err as Error).message, code: error.code }, 'response failed');
+        // Name the engine's endpoint and the underlying cause: the client only sees a generic message.
+        const where = { engine: this.engine.name, endpoint: this.engine.endpoint, cause: describeCause(err), code: error.code };
+        if (error.code === 'ENGINE_ERROR') log.error({ err, ...where }, 'engine failed');
+        else log.warn(where, 'response failed');
         try {
           const ok = await failResponse(this.deps, row.id, error, lease, this.local);
           if (ok) this.hooks.onFinished?.('FAILED', (Date.now() - started) / 1000);

@@ -38,6 +38,8 @@ export interface RoleSearchOptions {
   /** Never these people ("someone other than X"). */
   exclude?: readonly string[];
   limit?: number;
+  /** Rank by how many words matched, then seniority (leadership questions), instead of by weighted score. */
+  seniority?: boolean;
 }
 
 export type RoleField = 'title' | 'department' | 'location';
@@ -48,6 +50,8 @@ export interface RoleHit {
   score: number;
   /** Share of the person's own title words that the question matched (1 = the question names the whole title). */
   titleFit: number;
+  /** How many of the question's directory words this person matches (leaders are sought among those matching most). */
+  matched: number;
   /** The question's words matched, by the field they matched. */
   fields: Record<RoleField, string[]>;
   /** The question names the title's head word ("the parking coordinator"), not only its subject ("parking"). */
@@ -136,7 +140,7 @@ const MAX_GROUPS = 40;
 /** People the question describes, best first. Words that match nobody are ignored; no word matched → no matches. */
 export function searchRoles(index: RoleIndex, question: string, opts: RoleSearchOptions = {}): RoleHits {
   const n = index.entries.length;
-  const terms = questionTerms(question).slice(0, MAX_GROUPS);
+  const terms = questionTerms(question, MAX_GROUPS);
   const asked = new Set(terms.map((g) => g.word)).size;
   if (!n) return { known: [], asked, matches: [] };
   const idf = (t: string) => Math.log(1 + n / (index.df.get(t) ?? n));
@@ -166,6 +170,7 @@ export function searchRoles(index: RoleIndex, question: string, opts: RoleSearch
     const fields: Record<RoleField, string[]> = { title: [], department: [], location: [] };
     const matchedTitle = new Set<string>();
     let headMatched = false;
+    let matched = 0;
     for (const g of unique) {
       let best = 0;
       let bestAlt: string[] | null = null;
@@ -187,6 +192,7 @@ export function searchRoles(index: RoleIndex, question: string, opts: RoleSearch
       }
       if (!bestAlt) continue;
       sum += best;
+      matched++;
       const inTitle = bestAlt.some((t) => e.title.get(t) === 1);
       const field: RoleField = inTitle ? 'title' : bestAlt.some((t) => e.department.has(t)) ? 'department' : bestAlt.some((t) => e.location.has(t)) ? 'location' : 'title';
       fields[field].push(g.word);
@@ -195,8 +201,9 @@ export function searchRoles(index: RoleIndex, question: string, opts: RoleSearch
     }
     if (!sum) continue;
     const primary = [...e.title.values()].filter((v) => v === 1).length;
-    hits.push({ id: e.id, score: sum / total, titleFit: primary ? matchedTitle.size / primary : 0, fields, headMatched, depth: e.depth, reports: e.reports });
+    hits.push({ id: e.id, score: sum / total, titleFit: primary ? matchedTitle.size / primary : 0, matched, fields, headMatched, depth: e.depth, reports: e.reports });
   }
-  hits.sort((a, b) => b.score - a.score || b.titleFit - a.titleFit || a.depth - b.depth || b.reports - a.reports || a.id.localeCompare(b.id));
+  if (opts.seniority) hits.sort((a, b) => b.matched - a.matched || a.depth - b.depth || b.reports - a.reports || b.score - a.score || a.id.localeCompare(b.id));
+  else hits.sort((a, b) => b.score - a.score || b.titleFit - a.titleFit || a.depth - b.depth || b.reports - a.reports || a.id.localeCompare(b.id));
   return { known: [...new Set(unique.map((g) => g.word))], asked, matches: hits.slice(0, opts.limit ?? 60) };
 }

@@ -122,27 +122,19 @@ const DUTIES: Record<string, string[]> = {
   invoices: ['accounts payable', 'billing'],
   expenses: ['accounts payable', 'expense'],
   reimbursement: ['accounts payable', 'expense'],
-  benefits: ['benefits'],
   pension: ['benefits', 'pension'],
   contract: ['contracts', 'legal', 'counsel'],
   contracts: ['contracts', 'legal', 'counsel'],
   lawyer: ['counsel', 'legal', 'attorney'],
+  lawyers: ['counsel', 'legal', 'attorney'],
   attorney: ['counsel', 'legal', 'attorney'],
   repairs: ['maintenance', 'facilities'],
   repair: ['maintenance', 'facilities'],
   broken: ['maintenance', 'facilities'],
-  cleaning: ['housekeeping', 'environmental services', 'janitorial'],
-  parking: ['parking'],
+  cleaning: ['housekeeping', 'janitorial', 'cleaner'],
+  cleaner: ['housekeeping', 'janitorial', 'cleaner'],
   training: ['training', 'learning', 'education', 'educator'],
   onboarding: ['onboarding', 'recruiting', 'human resources'],
-  doctor: ['physician', 'doctor', 'medical'],
-  physician: ['physician', 'doctor', 'medical'],
-  nurse: ['nurse', 'nursing'],
-  nursing: ['nurse', 'nursing'],
-  pharmacist: ['pharmacist', 'pharmacy'],
-  pharmacy: ['pharmacist', 'pharmacy'],
-  lawyers: ['counsel', 'legal'],
-  security: ['security'],
   cyber: ['security'],
 };
 
@@ -193,11 +185,12 @@ export interface TermGroup {
   alternatives: string[][];
 }
 
-/** The question's words as term groups; function words dropped. Linear in the input. */
-export function questionTerms(text: string): TermGroup[] {
+/** The question's words as term groups, at most `limit` of them; function words dropped. Linear in the input. */
+export function questionTerms(text: string, limit = Infinity): TermGroup[] {
   const out: TermGroup[] = [];
   let at = 0;
   for (const raw of words(text)) {
+    if (out.length >= limit) break;
     const low = raw.toLowerCase();
     at++;
     const alternatives: string[][] = [];

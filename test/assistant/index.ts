@@ -2,5 +2,7 @@
 import './compose.test.ts';
 import './offline-people.test.ts';
 import './offline-knowledge.test.ts';
+import './offline-directory.test.ts';
+import './router-linear.test.ts';
 import './greeting.test.ts';
 import './bounded-question.test.ts';

@@ -2,6 +2,7 @@
 import type { AskingUser, EngineEvent, HistoryMessage } from '../../src/assistant/engine.ts';
 import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
+import type { Db } from '../../src/store/db.ts';
 import { testDb, uniq } from '../support/db.ts';
 import { ingestFixtures } from '../knowledge/support.ts';
 
@@ -17,11 +18,14 @@ export interface Turn {
 export const ENGINEER: AskingUser = { id: 'u-ada', email: 'ada.lovelace@example.test', emailVerified: true, name: 'Ada Lovelace', groups: [] };
 export const HR_PERSON: AskingUser = { id: 'u-zoe', email: 'zoe.brennan@example.test', emailVerified: true, name: 'Zoë Brennan', groups: [] };
 
-/** A fresh assistant with the fixtures, and a function asking it questions (with optional history). */
-export async function fixtureAssistant() {
+/**
+ * A fresh assistant with the fixtures (or those `ingest` loads), and a function asking it questions (with optional
+ * history).
+ */
+export async function fixtureAssistant(ingest: (db: Db, assistant: string) => Promise<unknown> = ingestFixtures) {
   const db = await testDb();
   const assistant = uniq('asst');
-  await ingestFixtures(db, assistant);
+  await ingest(db, assistant);
   const knowledge = createKnowledge(db);
   const engine = createOfflineEngine({ knowledge });
   async function ask(input: string, opts: { user?: AskingUser; history?: HistoryMessage[] } = {}): Promise<Turn> {

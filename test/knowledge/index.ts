@@ -1,9 +1,11 @@
 // Imports every test file of this folder.
 import './parse.test.ts';
+import './principals.test.ts';
 import './chunk.test.ts';
 import './ingest.test.ts';
 import './search.test.ts';
 import './people.test.ts';
+import './role-search.test.ts';
 import './embeddings.test.ts';
 import './demo.test.ts';
 import './cli-ingest.test.ts';

@@ -138,6 +138,7 @@ ${backend.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim().sp
       .setIssuer('hr-backend')
       .setAudience('parley')
       .setIssuedAt()
+      .setJti(`jti-${Date.now()}-${Math.random()}`)
       .setExpirationTime('5m')
       .sign(key);
     const r = await s.parley.app.inject({
@@ -149,7 +150,7 @@ ${backend.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim().sp
     assert.equal(r.statusCode, 200);
     const conv = await s.parley.app.inject({ method: 'POST', url: `${BASE}/conversations`, headers: s.headers(r.json().access_token), payload: {} });
     assert.equal(conv.statusCode, 201);
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('ceo').setIssuer('hr-backend').setAudience('parley').setIssuedAt().setExpirationTime('5m')
+    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setSubject('ceo').setIssuer('hr-backend').setAudience('parley').setIssuedAt().setJti('forged-1').setExpirationTime('5m')
       .sign(await importPKCS8(await exportPKCS8(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey), 'ES256'));
     const no = await s.parley.app.inject({ method: 'POST', url: '/oauth/v1/token', payload: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: forged } });
     assert.equal(no.statusCode, 400);

@@ -18,3 +18,6 @@ import './dialects.test.ts';
 import './freeze.test.ts';
 import './ids.test.ts';
 import './cancel.test.ts';
+import './degraded.test.ts';
+import './principals.test.ts';
+import './oauth-hardening.test.ts';

@@ -179,7 +179,17 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
     }
   }
 
-  return { name: `llm:${opts.model}`, answer };
+  return { name: `llm:${opts.model}`, endpoint: loggableEndpoint(opts.baseUrl), answer };
+}
+
+/** The base URL without user info or query (credentials must not reach the logs). */
+function loggableEndpoint(baseUrl: string): string {
+  try {
+    const u = new URL(baseUrl);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
 /**

@@ -94,10 +94,14 @@ export function pickRole(hits: readonly RoleCandidate[], opts: RolePickOptions):
   if (!top) return [];
   const described = top.fields.title.length + top.fields.department.length > 0;
   if (!described && !(opts.lead && top.fields.location.length > 0)) return [];
-  if (top.score < (opts.weak ? 0.75 : 0.6)) return [];
+  // (With seniority ranking the first hit is the senior-most of the best matches, not the best score.)
+  if (Math.max(...hits.map((h) => h.score)) < (opts.weak ? 0.75 : 0.6)) return [];
   if (!opts.lead && !opts.asksForPerson && !top.headMatched) return [];
   let tier = hits.filter((h) => h.score >= top.score - 1e-9);
   if (opts.lead) {
+    // Everyone who fits every word asked ("pharmacy": the pharmacists and their director alike), then the senior-most.
+    const most = Math.max(...hits.map((h) => h.matched));
+    tier = hits.filter((h) => h.matched === most);
     const bosses = tier.some((h) => h.reports > 0) ? tier.filter((h) => h.reports > 0) : tier;
     const depth = Math.min(...bosses.map((h) => h.depth));
     tier = bosses.filter((h) => h.depth === depth);

@@ -87,20 +87,20 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
   const lead = cue.lead === true;
   const text = roleText(input, { relation, lead });
   if (!text) return null;
-  // "Who leads Engineering?": a department's head is the member whose manager is outside it.
+  const found = await ctx.k.findPeopleByRole(ctx.assistant, text, { exclude, seniority: lead && !relation });
   if (lead && !relation) {
-    const dept = await departmentIn(ctx, input);
-    if (dept) {
-      // Only when the department is all the question describes (not "pharmacy at the north site").
-      const found = await ctx.k.findPeopleByRole(ctx.assistant, text, { exclude });
-      const deptWords = new Set(normalizeName(`${dept} ${(DEPARTMENT_ALIASES[normalizeName(dept)] ?? []).join(' ')}`).split(' '));
-      if (found.known.every((w) => deptWords.has(normalizeName(w)))) {
-        const head = await answerHead(ctx, dept);
-        if (head) return head;
-      }
+    const leaders = mostlyRole(found) ? pickRole(found.matches, { lead: true, weak: cue.weak === true, asksForPerson: true }) : [];
+    const one = leaders.length === 1 ? leaders[0]! : null;
+    // "Who leads Engineering?": only a department was named, so say that this person leads it.
+    const deptWords = new Set(normalizeName(one?.person.department ?? '').split(' '));
+    if (one && one.person.department && found.known.every((w) => deptWords.has(normalizeName(w)))) {
+      return headAnswer(one.person, one.person.department);
     }
+    if (leaders.length) return answerRoleList(leaders, found.known, withContact({ ...cue, intent: 'profile' }), true);
+    // A department by a common alias ("people team" for HR): its head is the member whose manager is outside it.
+    const dept = await departmentIn(ctx, input);
+    return dept ? answerHead(ctx, dept) : null;
   }
-  const found = await ctx.k.findPeopleByRole(ctx.assistant, text, { exclude });
   if (!mostlyRole(found)) return null;
   if (relation) {
     // "Who does the CFO report to?", "the CEO's direct reports": one person, the role's most senior holder.
@@ -310,7 +310,10 @@ function fieldSentence(p: Person, f: Field): string {
 
 async function answerHead(ctx: Ctx, department: string): Promise<PeopleOutcome | null> {
   const head = await ctx.k.departmentHead(ctx.assistant, department);
-  if (!head) return null;
+  return head ? headAnswer(head, department) : null;
+}
+
+function headAnswer(head: Person, department: string): PeopleOutcome {
   const a = new AnswerBuilder();
   a.add(`**${head.name}** leads ${department}${head.title ? ` as ${head.title}` : ''}.`, [personCitation(head)]);
   return { reasoning: [`Looking up who leads ${department} in the directory`], answer: a };
@@ -349,8 +352,13 @@ export async function resolveByName(ctx: Ctx, input: string, strict: boolean, co
     if (!top) continue;
     // A word cut out of a longer run only counts when it matches without typos.
     if (!span.whole && top.score < 0.85) continue;
-    // A lower-case word is a name only when it is one ("car" is not a prefix of Carmen).
-    if ((confident || !/\p{Lu}/u.test(span.text)) && !span.text.includes('@') && top.score < 0.85) continue;
+    // A lower-case word is a name only when it is one ("car" is not a prefix of Carmen), and so is a word in
+    // capitals ("COO" is an abbreviation, not the start of Cooper).
+    const caps = /^[\p{Lu}\d]{2,6}$/u.test(span.text);
+    if ((confident || caps || !/\p{Lu}/u.test(span.text)) && !span.text.includes('@') && top.score < 0.85) continue;
+    // Nothing in the question asks about a person: only a full name ("Nora Beacon", not the product "Beacon"), or a
+    // surname after a title of address ("Dr. Abara").
+    if (confident && !span.text.includes('@') && top.score < 0.95 && !afterHonorific(input, span.text)) continue;
     // In a question about the asker, a lone lower-case word must match a whole name exactly.
     if (strict && !span.text.includes(' ') && !/^\p{Lu}/u.test(span.text) && !span.text.includes('@') && top.score < 0.95) continue;
     if (!best || top.score > best.score + 1e-9) best = { matches, typed: span.text, score: top.score };
@@ -426,6 +434,14 @@ async function personFromHistory(ctx: Ctx, input: string): Promise<Person | null
     return people[0]!;
   }
   return null;
+}
+
+const HONORIFIC = /\b(?:dr|mr|mrs|ms|mx|prof|doctor|professor)\.?\s+$/i;
+
+/** The span is written right after "Dr.", "Ms" … (bounded: only the few characters before it are examined). */
+function afterHonorific(input: string, span: string): boolean {
+  const at = input.indexOf(span);
+  return at > 0 && HONORIFIC.test(input.slice(Math.max(0, at - 12), at));
 }
 
 /** The previous assistant message cited directory entries. */

@@ -149,7 +149,8 @@ export function peopleCueOf(input: string): PeopleCue | null {
     strong = true;
   } else if (reportsTo || any(line, ['reporting line']) || managerRelation) {
     intent = 'manager';
-    strong = true;
+    // "Do I have to tell my manager?" is about the asker; only a named or described subject makes it certain.
+    strong = reportsTo || possessive(words) || pronoun || any(line, ['manager of', 'boss of', 'supervisor of', 'manager for', 'managed by', 'reporting line']);
   } else if (words[0] === 'who' && ['manages', 'oversees', 'runs', 'leads', 'heads'].includes(words[1] ?? '')) {
     intent = 'manages';
     strong = true;
@@ -208,6 +209,7 @@ export interface NameSpan {
 
 /** Spans one question yields at most: names are a few words, and each span costs a directory lookup. */
 const MAX_SPANS = 48;
+const MAX_NAME_WORDS = 6;
 const EMAIL = /^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$/;
 
 /** Strips leading and trailing apostrophes (a loop: /'+$/ is quadratic on long runs). */
@@ -261,7 +263,8 @@ export function nameSpans(input: string): NameSpan[] {
   const out: NameSpan[] = emails.map((e) => ({ text: e, whole: true }));
   for (const run of runs) {
     if (out.length >= MAX_SPANS) break;
-    out.push({ text: run.join(' '), whole: true });
+    // A name is a few words: a longer run is only searched through its short stretches.
+    if (run.length <= MAX_NAME_WORDS) out.push({ text: run.join(' '), whole: true });
     if (run.length > 1) {
       const proper = run.every((w) => /^\p{Lu}/u.test(w));
       for (let len = Math.min(run.length - 1, 3); len >= 1; len--) {

@@ -1,0 +1,130 @@
+// The directory as data: people asked for by role, title abbreviation, department, site and reporting line, on an
+// invented hotel group (test/assistant/fixtures/hotel) whose titles and sites the engine has never been told about.
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { before, describe, it } from 'node:test';
+import { applyIngest } from '../../src/knowledge/ingest.ts';
+import { parseSources } from '../../src/knowledge/parse.ts';
+import type { Db } from '../../src/store/db.ts';
+import { citationProblems, fixtureAssistant, type Turn } from './support.ts';
+
+const HOTEL = fileURLToPath(new URL('./fixtures/hotel/', import.meta.url));
+const DIR = 'https://directory.acme.example/people/';
+
+async function ingestHotel(db: Db, assistant: string) {
+  const docs = parseSources(HOTEL + 'kb');
+  const people = parseSources(HOTEL + 'people.csv');
+  return applyIngest(db, { assistant, root: docs.root, prune: false, documents: docs.documents, people: people.people });
+}
+
+const cited = (t: Turn) => t.final.citations.map((c) => c.url);
+
+describe('offline engine: the directory as data', () => {
+  let f: Awaited<ReturnType<typeof fixtureAssistant>>;
+  before(async () => {
+    f = await fixtureAssistant(ingestHotel);
+  });
+
+  it('finds a role by its abbreviation or its words, citing the entry', async () => {
+    for (const q of ['Who is our CFO?', "who's the chief financial officer", 'who handles finance as chief officer?']) {
+      const t = await f.ask(q);
+      assert.match(t.final.text, /Bram Kettering/, q);
+      assert.equal(cited(t)[0], DIR + 'h02', q);
+      assert.deepEqual(citationProblems(t.final), [], q);
+    }
+  });
+
+  it('answers a field of a role holder ("email for the payroll specialist")', async () => {
+    const t = await f.ask('email for the payroll specialist');
+    assert.match(t.final.text, /tobias\.wren@tidewell\.test/);
+    assert.equal(cited(t)[0], DIR + 'h06');
+    const phone = await f.ask('phone number for the IT manager?');
+    assert.match(phone.final.text, /Hugo Brandt[\s\S]*\+1-555-0114/);
+  });
+
+  it('sends "how do I reach <full name>" to the directory with email and phone', async () => {
+    for (const q of ['How can I get in touch with Greta Holm?', 'how do I reach Greta Holm']) {
+      const t = await f.ask(q);
+      assert.match(t.final.text, /greta\.holm@tidewell\.test/, q);
+      assert.match(t.final.text, /\+1-555-0108/, q);
+      assert.equal(cited(t)[0], DIR + 'h09', q);
+    }
+  });
+
+  it('reads the reporting line of a role: a title\'s manager and its direct reports', async () => {
+    const up = await f.ask('Who does the CFO report to?');
+    assert.match(up.final.text, /Bram Kettering\*\* reports to \*\*Orla Venn\*\*/);
+    const down = await f.ask("List the CEO's direct reports");
+    for (const name of ['Bram Kettering', 'Petra Lindqvist', 'Soren Adebayo', 'Imogen Castellanos', 'Ivo Lindgren']) assert.ok(down.final.text.includes(name), name);
+    assert.match(down.final.text, /Orla Venn\*\* has 5 direct reports/);
+    assert.deepEqual(citationProblems(down.final), []);
+  });
+
+  it('reads a title in capitals as the abbreviation, not the start of a surname (COO is not Cooke)', async () => {
+    const t = await f.ask('who does the COO report to?');
+    assert.match(t.final.text, /Ivo Lindgren\*\* reports to \*\*Orla Venn\*\*/);
+  });
+
+  it('narrows someone\'s reports by the title asked for', async () => {
+    const t = await f.ask('Which housekeeping supervisors report to Felix Marchetti?');
+    assert.match(t.final.text, /Ruben Achterberg/);
+    for (const other of ['Marisol Teague', 'Priya Haldane']) assert.ok(!t.final.text.includes(other), other);
+  });
+
+  it('picks the leader by seniority, narrowed to a site when one is named', async () => {
+    const site = await f.ask('Who runs housekeeping at Riverside?');
+    assert.match(site.final.text, /Ruben Achterberg/);
+    assert.doesNotMatch(site.final.text, /Lena Osei/);
+    const hotel = await f.ask('Who manages the Old Town Hotel?');
+    assert.match(hotel.final.text, /^\*\*Greta Holm\*\*/);
+    const hr = await f.ask('who is in charge of HR?');
+    assert.match(hr.final.text, /^\*\*Imogen Castellanos\*\*/);
+  });
+
+  it('lists several people who fit equally, never guessing one', async () => {
+    const t = await f.ask("Who's in charge of housekeeping?");
+    assert.match(t.final.text, /Lena Osei/);
+    assert.match(t.final.text, /Ruben Achterberg/);
+    assert.deepEqual(citationProblems(t.final), []);
+    const priya = await f.ask("What is Priya's phone number?");
+    assert.match(priya.final.text, /Which one do you mean\?/);
+    assert.match(priya.final.text, /Priya Haldane/);
+    assert.match(priya.final.text, /Priya Okoro/);
+  });
+
+  it('matches task words and shift words to titles ("overnight" → Nights)', async () => {
+    const t = await f.ask('who covers security overnight at Riverside?');
+    assert.match(t.final.text, /^\*\*Marisol Teague\*\*/);
+  });
+
+  it('answers where a named person works, whatever the word for the place', async () => {
+    const t = await f.ask('Which hotel is Wendell Oyama at?');
+    assert.match(t.final.text, /Old Town Hotel/);
+    assert.equal(cited(t)[0], DIR + 'h18');
+  });
+
+  it('reads a lone surname as a person only when the question is about one', async () => {
+    const product = await f.ask('How do I open Beacon?');
+    assert.ok(!cited(product).some((u) => u.startsWith(DIR)), cited(product).join(', '));
+    const dr = await f.ask('Which hotel is Dr. Oyama at?');
+    assert.match(dr.final.text, /Wendell Oyama[\s\S]*Old Town Hotel/);
+  });
+
+  it('excludes the person named after "other than"', async () => {
+    const t = await f.ask('I need someone in finance other than Bram Kettering');
+    assert.doesNotMatch(t.final.text, /Bram Kettering/);
+    assert.match(t.final.text, /Tobias Wren/);
+  });
+
+  it('does not take a product name for a person, even when a word of it is a surname', async () => {
+    const t = await f.ask("What's the phone number for Beacon Desk?");
+    assert.equal(cited(t)[0], 'https://kb.tidewell.test/it/beacon-desk');
+    assert.match(t.final.text, /\+1-555-0199/);
+    assert.doesNotMatch(t.final.text, /Nora Beacon/);
+  });
+
+  it('leaves questions about the asker\'s own manager and chatty knowledge questions to the knowledge base', async () => {
+    const t = await f.ask('If a guest leaves towels on the floor at night, do I have to tell my manager?');
+    assert.ok(!cited(t).some((u) => u.startsWith(DIR)), cited(t).join(', '));
+  });
+});

@@ -1,0 +1,73 @@
+// Freeze regressions: a 32k-character question once took seconds per regex (a trailing-punctuation regex retried
+// from every "?" of a long run). Routing and people answering must stay linear; the bound here is generous.
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { before, describe, it } from 'node:test';
+import { answerPeople } from '../../src/assistant/offline/people.ts';
+import { roleText } from '../../src/assistant/offline/people-role.ts';
+import { exclusionOf, nameSpans, peopleCueOf, smallTalkOf, trimEnd, withoutGreeting, type PeopleCue } from '../../src/assistant/offline/router.ts';
+import { applyIngest } from '../../src/knowledge/ingest.ts';
+import { createKnowledge } from '../../src/knowledge/knowledge.ts';
+import { parseSources } from '../../src/knowledge/parse.ts';
+import { testDb, uniq } from '../support/db.ts';
+
+const HOTEL = fileURLToPath(new URL('./fixtures/hotel/', import.meta.url));
+
+const HOSTILE = [
+  'what is vpn password reset ' + '?'.repeat(31_900) + ' vpn',
+  'who '.repeat(8_000) + 'reports',
+  'Abc '.repeat(8_000) + '?',
+  "'".repeat(16_000) + 'x ' + "'".repeat(16_000) + 'y',
+  'a'.repeat(32_000) + '@',
+  'my '.repeat(10_000) + 'manager',
+  'in charge of the '.repeat(2_000) + 'payroll specialist',
+  'other than ' + 'x.'.repeat(16_000),
+];
+
+describe('router and people answers on huge questions', () => {
+  let assistant: string;
+  let k: ReturnType<typeof createKnowledge>;
+  before(async () => {
+    const db = await testDb();
+    assistant = uniq('asst');
+    const people = parseSources(HOTEL + 'people.csv');
+    await applyIngest(db, { assistant, root: 'hotel', prune: false, documents: [], people: people.people });
+    k = createKnowledge(db);
+  });
+
+  it('routes each 32k-character question in well under a second', () => {
+    for (const q of HOSTILE) {
+      const t0 = performance.now();
+      smallTalkOf(q);
+      withoutGreeting(q);
+      peopleCueOf(q);
+      nameSpans(q);
+      exclusionOf(q);
+      roleText(q);
+      trimEnd(q);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 1000, `${ms.toFixed(0)} ms for ${JSON.stringify(q.slice(0, 30))}…`);
+    }
+  });
+
+  it('bounds the names one question looks up', () => {
+    assert.ok(nameSpans('Abc '.repeat(8_000)).length <= 48);
+  });
+
+  it('answers (or declines) each one as a people question in well under a few seconds', async () => {
+    const strong: PeopleCue = { intent: 'fields', fields: ['email'], pronoun: false, strong: true, contact: true, lead: false, describes: true };
+    for (const q of HOSTILE) {
+      const t0 = performance.now();
+      await answerPeople({ k, assistant, history: [] }, q, peopleCueOf(q) ?? strong);
+      await answerPeople({ k, assistant, history: [] }, q, strong);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 3000, `${ms.toFixed(0)} ms for ${JSON.stringify(q.slice(0, 30))}…`);
+    }
+  });
+
+  it('still strips trailing punctuation and reads the question', () => {
+    assert.equal(trimEnd('who is the CFO??!'), 'who is the CFO');
+    assert.equal(smallTalkOf('thanks!!!'), 'thanks');
+    assert.equal(peopleCueOf('Who does the CFO report to???')?.intent, 'manager');
+  });
+});
