@@ -1,12 +1,6 @@
 import {
   AnswerStream,
-  BadRequestError,
-  ForbiddenError,
-  NetworkError,
-  NotFoundError,
   ParleyClient,
-  ParleyError,
-  RateLimitError,
   UnauthorizedError,
   type Conversation,
   type Message,
@@ -14,42 +8,14 @@ import {
 } from 'parley/client';
 import { h } from './dom.ts';
 import { assistantBody, reasoning, userMessage, type MessageActions } from './render.ts';
+import { describe, signInScreen } from './screens.ts';
 import { loadSession, signInFromLink, signOut, type Session } from './session.ts';
 import './style.css';
 
 const assistant = document.querySelector<HTMLMetaElement>('meta[name="parley-assistant"]')?.content ?? '';
-const oidc = document.querySelector<HTMLMetaElement>('meta[name="parley-oidc"]')?.content === 'on';
 const root = document.getElementById('app')!;
 /** How much history one conversation shows. */
 const HISTORY_MAX = 200;
-
-/** An error in plain words, with the trace id an operator can look up. */
-function describe(err: unknown): string {
-  let words = 'Something went wrong.';
-  if (err instanceof NetworkError) words = 'Parley cannot be reached. Check your connection and try again.';
-  else if (err instanceof UnauthorizedError) words = 'Your session has ended. Please sign in again.';
-  else if (err instanceof ForbiddenError) words = 'You are not allowed to use this assistant.';
-  else if (err instanceof NotFoundError) words = 'That conversation no longer exists.';
-  else if (err instanceof RateLimitError) words = 'Too many requests. Wait a moment and try again.';
-  else if (err instanceof BadRequestError) words = `Parley could not accept that: ${err.message}`;
-  else if (err instanceof ParleyError && err.status >= 500) words = 'Parley had a problem on its side. Try again in a moment.';
-  const trace = err instanceof ParleyError && err.traceId ? ` (trace id ${err.traceId})` : '';
-  return words + trace;
-}
-
-function signInScreen(message?: string): void {
-  root.replaceChildren(
-    h(
-      'main',
-      { class: 'signin' },
-      h('h1', {}, 'Parley'),
-      message ? h('p', { class: 'error', role: 'alert' }, message) : null,
-      oidc ? h('p', {}, h('a', { class: 'sso', href: '/auth/v1/oidc/login' }, 'Sign in with your company account')) : null,
-      h('p', {}, `${oidc ? 'Or open' : 'Open'} the sign-in link your administrator gave you. An administrator creates one with:`),
-      h('pre', {}, h('code', {}, 'npx parley token --user you@example.com --link')),
-    ),
-  );
-}
 
 function chat(session: Session): void {
   const client = new ParleyClient({ token: () => session.token, assistant });
