@@ -94,8 +94,8 @@ export function readQuestions(path: string): DatasetQuestion[] {
 /** Ingests the dataset for a fresh assistant; returns the assistant name and each article's stems by URL. */
 export async function ingestDataset(db: Db, knowledge: ParleyKnowledge, layout: DatasetLayout): Promise<{ assistant: string; articleStems: Map<string, Set<string>>; errors: string[] }> {
   const assistant = `eval-${randomBytes(4).toString('hex')}`;
-  const docs = parseSources(layout.articles);
-  const people = layout.people ? parseSources(layout.people) : { people: [], errors: [] };
+  const docs = await parseSources(layout.articles);
+  const people = layout.people ? await parseSources(layout.people) : { people: [], errors: [] };
   // `knowledge.ingest` is `applyIngest` (what `parley ingest` calls), embedding passages when configured.
   const sum = await knowledge.ingest({
     assistant,
@@ -112,7 +112,7 @@ export async function ingestDataset(db: Db, knowledge: ParleyKnowledge, layout: 
 /** Runs one question as its asker and scores it by the set's rules. */
 export async function runQuestion(engine: Engine, knowledge: ParleyKnowledge, assistant: string, q: DatasetQuestion, articleStems: Map<string, Set<string>>): Promise<DatasetOutcome> {
   const person = await knowledge.getPersonByEmail(assistant, q.asker);
-  const user: AskingUser = { id: q.asker, email: q.asker, name: person?.name, groups: person?.groups ?? [] };
+  const user: AskingUser = { id: q.asker, email: q.asker, emailVerified: true, name: person?.name, groups: person?.groups ?? [] };
   const events: EngineEvent[] = [];
   const t0 = performance.now();
   let failure = '';

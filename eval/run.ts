@@ -71,8 +71,8 @@ export async function runEval(opts: { db?: Db; questionsPath?: string } = {}): P
     const outcomes: EvalOutcome[] = [];
     for (const q of questions) {
       const person = await knowledge.getPersonByEmail(assistant, q.user);
-      const user: AskingUser = { id: q.user, email: q.user, name: person?.name, groups: person?.groups ?? [] };
-      const principals = new Set(principalsOf(user).map((p) => p.toLowerCase()));
+      const user: AskingUser = { id: q.user, email: q.user, emailVerified: true, name: person?.name, groups: person?.groups ?? [] };
+      const principals = new Set(principalsOf(user));
       const t0 = performance.now();
       const events: EngineEvent[] = [];
       const history: HistoryMessage[] = [];

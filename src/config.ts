@@ -41,7 +41,7 @@ const urlOf = (schemes: string[], example: string) =>
     }
   }, `must be a ${schemes.map((x) => `${x}://`).join(' or ')} URL (for example ${example})`);
 
-const assistantSchema = z.object({
+const assistantSchema = z.strictObject({
   name: z.string().min(1).max(128),
   /** Typed principals (`group:`, `user:`, `email:`, `*`; a plain name is a group) allowed to use this assistant. */
   allow: z
@@ -56,16 +56,20 @@ const assistantSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** Base of document URLs for ingested files that give none (base + path in the folder). */
+  documentBaseUrl: httpUrl.optional(),
+  /** Directory entry URL of a person whose data gives none: a template with `{id}` or `{email}`, or a base + id. */
+  directoryUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL or template').optional(),
 });
 
-const publicKeySchema = z.object({
+const publicKeySchema = z.strictObject({
   alg: z.enum(['RS256', 'ES256', 'EdDSA']),
   /** SPKI PEM text. */
   pem: z.string().min(1),
   kid: z.string().optional(),
 });
 
-const clientSchema = z.object({
+const clientSchema = z.strictObject({
   client_id: z.string().min(1),
   /**
    * The client secret's hash, never the secret: `scrypt:<salt>:<hash>` (base64url; `parley hash-secret` makes one),
@@ -81,7 +85,7 @@ const clientSchema = z.object({
   groups: z.array(z.string()).default([]),
 });
 
-const backendSchema = z.object({
+const backendSchema = z.strictObject({
   /** Expected `iss` of the assertion. */
   issuer: z.string().min(1),
   alg: z.enum(['RS256', 'ES256', 'EdDSA']),
@@ -95,7 +99,9 @@ const backendSchema = z.object({
   trustEmail: bool.default(false),
 });
 
-const schema = z.object({
+// Every object is strict: an unknown key (a misspelled `alow:` on an assistant) is an error naming it, never
+// silently dropped (which would leave that assistant open to everyone).
+const schema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(8080),
   /** Embedded database and generated keys live here. */
@@ -103,12 +109,16 @@ const schema = z.object({
   /** `postgres://…`: run on PostgreSQL instead of the embedded database. */
   databaseUrl: urlOf(['postgres', 'postgresql'], 'postgres://user@db.internal:5432/parley').optional(),
   databasePoolSize: positiveInt.default(10),
+  /** PostgreSQL: opening a connection, one statement, a transaction left idle (ms). Past them, clients get 503. */
+  databaseConnectTimeoutMs: positiveInt.default(5000),
+  databaseStatementTimeoutMs: positiveInt.default(30_000),
+  databaseIdleInTransactionTimeoutMs: positiveInt.default(60_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Loads the Acme Corp demo data into the default assistant when it has no documents yet. */
   demoData: bool.default(true),
   assistants: z.array(assistantSchema).min(1).default([{ name: DEFAULT_ASSISTANT, allow: ['*'] }]),
   auth: z
-    .object({
+    .strictObject({
       /** Base64 or text secret for HS256; generated into the data dir (or the database) when absent. */
       hsSecret: z.string().min(32, 'must be at least 32 characters').optional(),
       issuer: z.string().default('parley'),
@@ -150,7 +160,7 @@ const schema = z.object({
       adminGroup: 'parley-admins',
     }),
   rateLimit: z
-    .object({
+    .strictObject({
       max: positiveInt.default(600),
       windowSeconds: positiveInt.default(60),
       redisUrl: urlOf(['redis', 'rediss'], 'redis://127.0.0.1:6379').optional(),
@@ -159,7 +169,7 @@ const schema = z.object({
     })
     .default({ max: 600, windowSeconds: 60, tokenMax: 30 }),
   engine: z
-    .object({
+    .strictObject({
       kind: z.enum(['offline', 'openai-compatible']).default('offline'),
       baseUrl: httpUrl.optional(),
       model: z.string().optional(),
@@ -172,10 +182,10 @@ const schema = z.object({
       path: ['baseUrl'],
     }),
   embeddings: z
-    .object({ baseUrl: httpUrl, model: z.string().min(1), apiKey: z.string().optional() })
+    .strictObject({ baseUrl: httpUrl, model: z.string().min(1), apiKey: z.string().optional() })
     .optional(),
   responses: z
-    .object({
+    .strictObject({
       timeoutSeconds: positiveInt.default(120),
       maxAttempts: positiveInt.default(3),
       leaseSeconds: positiveInt.default(30),
@@ -214,6 +224,9 @@ const ENV_FIELDS: [string, string[]][] = [
   ['PARLEY_DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
   ['PARLEY_DB_POOL_SIZE', ['databasePoolSize']],
+  ['PARLEY_DB_CONNECT_TIMEOUT_MS', ['databaseConnectTimeoutMs']],
+  ['PARLEY_DB_STATEMENT_TIMEOUT_MS', ['databaseStatementTimeoutMs']],
+  ['PARLEY_DB_IDLE_TX_TIMEOUT_MS', ['databaseIdleInTransactionTimeoutMs']],
   ['LOG_LEVEL', ['logLevel']],
   ['PARLEY_DEMO_DATA', ['demoData']],
   ['PARLEY_JWT_SECRET', ['auth', 'hsSecret']],
@@ -279,6 +292,10 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const field = issue.path.join('.') || '(root)';
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => JSON.stringify(k)).join(', ');
+      throw new ConfigError(`invalid configuration: ${field === '(root)' ? 'top level' : field}: unknown key${issue.keys.length > 1 ? 's' : ''} ${keys}`);
+    }
     const envName = ENV_FIELDS.find(([, p]) => p.join('.') === field)?.[0];
     throw new ConfigError(`invalid configuration: ${field}${envName ? ` (${envName})` : ''}: ${issue.message}`);
   }

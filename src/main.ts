@@ -17,7 +17,8 @@ import { migrate } from './store/migrate.ts';
 import { deriveKeys, readOrCreateSecretFile, readOrCreateSecretRow } from './store/secrets.ts';
 import { createKnowledge, type ParleyKnowledge } from './knowledge/index.ts';
 import type { Knowledge } from './knowledge/types.ts';
-import { ingestPayloadSchema, loadDemoData, type IngestPayload } from './knowledge/index.ts';
+import { ingestPayloadSchema, IngestRefused, loadDemoData, type IngestPayload } from './knowledge/index.ts';
+import { unknownAssistant } from './knowledge/known-assistant.ts';
 import { ApiError } from './protocol/errors.ts';
 
 export interface Parley {
@@ -88,6 +89,11 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
       dataDir: embeddedDbDir(config.dataDir),
       vector: Boolean(config.embeddings),
       poolSize: config.databasePoolSize,
+      timeouts: {
+        connectMs: config.databaseConnectTimeoutMs,
+        statementMs: config.databaseStatementTimeoutMs,
+        idleInTransactionMs: config.databaseIdleInTransactionTimeoutMs,
+      },
       onError: (err) => logger.error({ err }, 'database connection error'),
     }));
   if (!opts.migrated) {
@@ -111,7 +117,8 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   const verifier = new TokenVerifier(tokens, config.auth.adminGroup);
   const deps: CoreDeps = makeDeps(db, keys, config);
 
-  const knowledge = createKnowledge(db, config.embeddings ? { embeddings: config.embeddings } : {});
+  const directoryUrls = Object.fromEntries(config.assistants.flatMap((a) => (a.directoryUrl ? [[a.name, a.directoryUrl]] : [])));
+  const knowledge = createKnowledge(db, { directoryUrls, ...(config.embeddings ? { embeddings: config.embeddings } : {}) });
   if (config.demoData && config.assistants.some((a) => a.name === DEFAULT_ASSISTANT)) {
     const loaded = await loadDemoData(db, DEFAULT_ASSISTANT);
     if (loaded) logger.info({ assistant: DEFAULT_ASSISTANT }, 'demo data loaded');
@@ -142,13 +149,21 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     logger,
     redis,
     limits,
-    ingest: (payload) => {
+    ingest: async (payload, actor) => {
       const parsed = ingestPayloadSchema.safeParse(payload);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new ApiError('INVALID_INPUT', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid ingest payload'}`);
       }
-      return knowledge.ingest(parsed.data as IngestPayload);
+      // Data for an assistant that is not configured could never be asked about: refuse it.
+      const unknown = unknownAssistant(config, parsed.data.assistant);
+      if (unknown) throw new ApiError('INVALID_INPUT', unknown);
+      try {
+        return await knowledge.ingest({ ...(parsed.data as IngestPayload), actor });
+      } catch (err) {
+        if (err instanceof IngestRefused) throw new ApiError('CONFLICT', err.message);
+        throw err;
+      }
     },
   });
   worker.start({ claim: runWorker });

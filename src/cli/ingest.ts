@@ -1,8 +1,9 @@
 /** `parley ingest`: parse files, then apply them to the database or send them to a running server's admin endpoint. */
 import cliProgress from 'cli-progress';
-import { applyIngest } from '../knowledge/ingest.ts';
-import { parseSources } from '../knowledge/parse.ts';
-import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
+import { applyIngest, IngestRefused } from '../knowledge/ingest.ts';
+import { parseSources, type ParseOptions } from '../knowledge/parse.ts';
+import { crawlSite } from '../knowledge/site.ts';
+import type { IngestChange, IngestPayload, IngestSummary, ParsedSources, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
 
 /** Request size per batch when sending to a server: well under the 1 MiB body limit, JSON overhead included. */
@@ -14,6 +15,14 @@ export interface IngestCommandOptions {
   path: string;
   assistant: string;
   prune: boolean;
+  /** Allow a prune that removes more than half of the source. */
+  force?: boolean | undefined;
+  /** Print what would change; write nothing. */
+  dryRun?: boolean | undefined;
+  /** Who ingests, for the audit record. */
+  actor?: string | undefined;
+  /** How files are read: the assistant's document base URL, people column mappings (`--map`). */
+  parse?: ParseOptions | undefined;
   target: { kind: 'db'; db: Db } | { kind: 'remote'; baseUrl: string; token: string };
   out: NodeJS.WritableStream;
   isTTY: boolean;
@@ -25,7 +34,12 @@ export interface IngestCommandOptions {
  * terminal, and ends with one summary line. Returns the process exit code (1 when any file failed).
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
-  const parsed = parseSources(opts.path);
+  const parsed = /^https?:\/\//i.test(opts.path) ? await crawlSite(opts.path) : await parseSources(opts.path, opts.parse);
+  if (parsed.fatal) {
+    // A missing or unreadable source must never look like an empty one: that would prune everything it brought.
+    opts.out.write(`cannot read ${parsed.fatal}; nothing was changed\n`);
+    return 2;
+  }
   const total = parsed.documents.length + parsed.people.length;
   const bar = opts.isTTY
     ? new cliProgress.SingleBar(
@@ -39,11 +53,11 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
     if (opts.target.kind === 'db') {
       sum = await applyIngest(
         opts.target.db,
-        { assistant: opts.assistant, root: parsed.root, prune: opts.prune, documents: parsed.documents, people: parsed.people, errors: parsed.errors },
+        { ...common(opts), root: parsed.root, documents: parsed.documents, people: parsed.people, errors: parsed.errors },
         { onProgress: (done) => bar?.update(done, { what: parsed.documents[done - 1]?.path ?? '' }) },
       );
     } else {
-      sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, errors: [] };
+      sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, peopleRemoved: 0, visibility: {}, errors: [], ...(opts.dryRun ? { changes: [] } : {}) };
       const payloads = batches(opts, parsed);
       let done = 0;
       for (const payload of payloads) {
@@ -53,33 +67,75 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
         sum.unchanged += r.unchanged;
         sum.removed += r.removed;
         sum.people += r.people;
+        sum.peopleRemoved += r.peopleRemoved ?? 0;
+        sum.changes?.push(...(r.changes ?? []));
+        for (const [k, n] of Object.entries(r.visibility ?? {})) sum.visibility[k] = (sum.visibility[k] ?? 0) + n;
         sum.errors.push(...r.errors);
         done += payload.documents.length + payload.people.length;
         bar?.update(done, { what: payload.documents.at(-1)?.path ?? 'people' });
       }
     }
+  } catch (err) {
+    bar?.stop();
+    if (err instanceof IngestRefused) {
+      opts.out.write(`refused: ${err.message}; nothing was changed\n`);
+      return 2;
+    }
+    throw err;
   } finally {
     bar?.stop();
   }
+  for (const c of sum.changes ?? []) opts.out.write(changeLine(c) + '\n');
   for (const e of sum.errors) opts.out.write(`${e.path}: ${e.reason}\n`);
+  for (const line of noticeLines(parsed.notices ?? [])) opts.out.write(line + '\n');
+  const seen = visibilityLine(sum.visibility);
+  if (seen) opts.out.write(seen + '\n');
   opts.out.write(summaryLine(sum) + '\n');
   return sum.errors.length ? 1 : 0;
 }
 
-/** `ingested 48 documents (3 added, 1 updated, 44 unchanged, 0 removed), 162 people, 1 error` */
+/** Conversions one per line; skipped files of unsupported types on one line, by name. */
+export function noticeLines(notices: { path: string; reason: string }[]): string[] {
+  const skipped = notices.filter((n) => n.reason.startsWith('skipped:')).map((n) => n.path);
+  const out = notices.filter((n) => !n.reason.startsWith('skipped:')).map((n) => `${n.path}: ${n.reason}`);
+  if (skipped.length) out.push(`skipped ${skipped.length} file${skipped.length === 1 ? '' : 's'} of unsupported types: ${skipped.join(', ')}`);
+  return out;
+}
+
+function common(opts: IngestCommandOptions) {
+  return { assistant: opts.assistant, prune: opts.prune, force: opts.force, dryRun: opts.dryRun, actor: opts.actor };
+}
+
+/** `would add  it/vpn.md  https://kb…/vpn  (visible to: hr)` — one line of a dry run. */
+export function changeLine(c: IngestChange): string {
+  const who = c.access.length ? c.access.map((a) => (a === '*' ? 'everyone' : a)).join(', ') : '';
+  return `would ${c.action.padEnd(6)} ${c.path}${c.url ? `  ${c.url}` : ''}${who ? `  (visible to: ${who})` : ''}${c.from ? `  (now from ${c.from})` : ''}`;
+}
+
+/**
+ * `ingested 48 documents (3 added, 1 updated, 44 unchanged, 0 removed), 162 people (2 removed), 1 error`; a dry run
+ * says `would ingest`.
+ */
 export function summaryLine(sum: IngestSummary): string {
   const docs = sum.added + sum.updated + sum.unchanged;
   return (
-    `ingested ${docs} document${docs === 1 ? '' : 's'} (${sum.added} added, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.removed} removed), ` +
-    `${sum.people} people, ${sum.errors.length} error${sum.errors.length === 1 ? '' : 's'}`
+    `${sum.changes ? 'dry run: would ingest' : 'ingested'} ${docs} document${docs === 1 ? '' : 's'} (${sum.added} added, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.removed} removed), ` +
+    `${sum.people} people${sum.peopleRemoved ? ` (${sum.peopleRemoved} removed)` : ''}, ${sum.errors.length} error${sum.errors.length === 1 ? '' : 's'}`
   );
+}
+
+/** `visible to: everyone 40, hr 5, finance 3` (documents of this ingest by who can see them), or '' for none. */
+export function visibilityLine(visibility: Record<string, number>): string {
+  const entries = Object.entries(visibility).sort(([a, x], [b, y]) => (a === '*' ? -1 : b === '*' ? 1 : y - x || (a < b ? -1 : 1)));
+  if (!entries.length) return '';
+  return 'visible to: ' + entries.map(([k, n]) => `${k === '*' ? 'everyone' : k} ${n}`).join(', ');
 }
 
 /**
  * Splits an ingest into requests by size. Only the last one prunes, and it names every path and person id of the
  * whole ingest so that what earlier batches sent is kept.
  */
-function batches(opts: IngestCommandOptions, parsed: ReturnType<typeof parseSources>): IngestPayload[] {
+function batches(opts: IngestCommandOptions, parsed: ParsedSources): IngestPayload[] {
   const items: ({ kind: 'doc'; v: SourceDocument } | { kind: 'person'; v: SourcePerson })[] = [
     ...parsed.documents.map((v) => ({ kind: 'doc' as const, v })),
     ...parsed.people.map((v) => ({ kind: 'person' as const, v })),
@@ -88,7 +144,7 @@ function batches(opts: IngestCommandOptions, parsed: ReturnType<typeof parseSour
   let cur: IngestPayload = fresh();
   let bytes = 0;
   function fresh(): IngestPayload {
-    return { assistant: opts.assistant, root: parsed.root, prune: false, documents: [], people: [] };
+    return { ...common(opts), root: parsed.root, prune: false, documents: [], people: [] };
   }
   for (const item of items) {
     const size = Buffer.byteLength(JSON.stringify(item.v)) + 1;
@@ -123,6 +179,7 @@ async function post(baseUrl: string, token: string, payload: IngestPayload): Pro
   const body = (await res.json().catch(() => null)) as IngestSummary | { error?: { message?: string } } | null;
   if (!res.ok) {
     const message = (body as { error?: { message?: string } } | null)?.error?.message ?? 'no details';
+    if (res.status === 409) throw new IngestRefused(message);
     throw new Error(`server refused the ingest (${res.status}): ${message}`);
   }
   return body as IngestSummary;

@@ -91,15 +91,36 @@ program
 
 program
   .command('ingest')
-  .description('load documents (Markdown, text, HTML) and people (CSV, JSON) into an assistant\'s knowledge')
-  .argument('<path>', 'file or directory')
+  .description('load documents (Markdown, text, HTML, PDF, DOCX) and people (CSV, JSON) into an assistant\'s knowledge')
+  .argument('[path]', 'file or directory')
   .option('--assistant <name>', 'assistant to load into', DEFAULT_ASSISTANT)
-  .option('--prune', 'remove documents whose files are gone')
+  .option('--prune', 'remove documents and people of this source whose files are gone')
+  .option('--force', 'allow a prune that removes more than half of the source')
+  .option('--dry-run', 'print what would be added, updated and removed, with each document\'s access; write nothing')
+  .option('--history', 'list recorded ingests and prunes (newest first) instead of ingesting')
+  .option('--limit <n>', 'with --history: how many', '50')
+  .option('--map <column=field>', 'read a people column as a field, e.g. "Reports To (Name)=manager" (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .addOption(new Option('--server <url>', 'send to a running server instead of opening the database').env('PARLEY_URL'))
-  .action(async (path: string, opts: { assistant: string; prune?: boolean; server?: string }) => {
-    const cfg = config();
+  .action(async (path: string | undefined, opts: { assistant: string; prune?: boolean; force?: boolean; dryRun?: boolean; history?: boolean; limit: string; map: string[]; server?: string }) => {
+    const cfg = config({ demoData: false });
+    if (opts.history) {
+      const { ingestHistoryCommand } = await import('./ingest-target.ts');
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new Error('--limit must be an integer from 1 to 500');
+      const assistant = process.argv.some((a) => a === '--assistant' || a.startsWith('--assistant=')) ? opts.assistant : undefined;
+      await ingestHistoryCommand(cfg, { assistant, server: opts.server, limit });
+      return;
+    }
+    if (!path) throw new Error('ingest needs a path (or --history)');
     const { ingestCommand } = await import('./ingest-target.ts');
-    process.exitCode = await ingestCommand(cfg, path, { assistant: opts.assistant, prune: Boolean(opts.prune), server: opts.server });
+    process.exitCode = await ingestCommand(cfg, path, {
+      assistant: opts.assistant,
+      prune: Boolean(opts.prune),
+      force: Boolean(opts.force),
+      dryRun: Boolean(opts.dryRun),
+      server: opts.server,
+      map: opts.map,
+    });
   });
 
 program

@@ -3,7 +3,8 @@ import { mintSigninCode } from '../core/signin-links.ts';
 import { signUserToken } from '../core/tokens.ts';
 import { runningServer } from '../main.ts';
 import { openDatabase } from '../store/db.ts';
-import { deriveKeys, readOrCreateSecretFile, readOrCreateSecretRow } from '../store/secrets.ts';
+import { resolve } from 'node:path';
+import { deriveKeys, readOrCreateSecretRow, readSecretFile } from '../store/secrets.ts';
 
 /**
  * A bearer for a user, signed like the server signs: with the configured secret, else the installation's
@@ -44,7 +45,7 @@ function serverUrl(cfg: Config): string {
 async function signingKey(cfg: Config): Promise<Uint8Array> {
   let hsKey: Uint8Array;
   if (cfg.auth.hsSecret) hsKey = new TextEncoder().encode(cfg.auth.hsSecret);
-  else if (!cfg.databaseUrl) hsKey = deriveKeys(readOrCreateSecretFile(cfg.dataDir)).jwt;
+  else if (!cfg.databaseUrl) hsKey = deriveKeys(serverSecret(cfg.dataDir)).jwt;
   else {
     const db = await openDatabase({ url: cfg.databaseUrl, poolSize: 1 });
     try {
@@ -56,4 +57,19 @@ async function signingKey(cfg: Config): Promise<Uint8Array> {
     }
   }
   return hsKey;
+}
+
+/**
+ * The embedded server's master secret, read from its data dir. Never created here: a key invented by the CLI (run
+ * in the wrong folder, say) would sign tokens the server rejects.
+ */
+function serverSecret(dataDir: string): string {
+  const secret = readSecretFile(dataDir);
+  if (!secret) {
+    throw new Error(
+      `no Parley data dir at ${resolve(dataDir)} (no secret.key): run this where the server runs, or set PARLEY_DATA_DIR ` +
+        'to its data dir; start the server once first to create it',
+    );
+  }
+  return secret;
 }

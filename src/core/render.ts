@@ -2,6 +2,7 @@ import type { Keys } from '../store/secrets.ts';
 import type { Citation, Content, ContentReference, Conversation, Message, OutputItem, Response } from '../protocol/schemas.ts';
 import { iso } from './deps.ts';
 import { callbackIdFor } from './feedback-tokens.ts';
+import { isSafeUrl, safeMarkdown, safeMarkdownText, shiftOffset } from './markup.ts';
 
 export interface ConversationRow {
   id: string;
@@ -35,8 +36,15 @@ export interface MessageRow {
 
 export const MESSAGE_COLUMNS = 'id, conversation_id, response_id, actor, text, citations, content_references, created_at';
 
+/** CommonMark content with markup neutralised (markup.ts): every answer, reasoning and citation text goes through here. */
 export function commonmark(text: string): Content {
-  return { type: 'COMMONMARK_TEXT', commonmark_text: { text } };
+  return { type: 'COMMONMARK_TEXT', commonmark_text: { text: safeMarkdownText(text) } };
+}
+
+/** A stored citation on the wire, its texts neutralised again (idempotent) whatever was stored. */
+function safeCitation(c: Citation): Citation {
+  const text = (x: Content): Content => (x.type === 'COMMONMARK_TEXT' ? commonmark(x.commonmark_text.text) : x);
+  return { ...c, display: { ...c.display, title: text(c.display.title), body: text(c.display.body) } };
 }
 
 /** A stored message on the wire; assistant messages carry their feedback callback ids. */
@@ -51,15 +59,21 @@ export function renderMessage(keys: Keys, r: MessageRow): Message {
       created_at: iso(r.created_at),
     };
   }
+  // Stored answers were made safe when built; doing it again is a no-op for them and protects older rows.
+  const safe = safeMarkdown(r.text);
+  const citations = (r.citations ?? []).filter((c) => isSafeUrl(c.url)).map(safeCitation);
+  const kept = new Set(citations.map((c) => c.citation_id));
   return {
     message_id: r.id,
     conversation_id: r.conversation_id,
     response_id: r.response_id,
     actor: 'ASSISTANT',
-    content: commonmark(r.text),
+    content: commonmark(safe.text),
     created_at: iso(r.created_at),
-    citations: r.citations ?? [],
-    content_references: r.content_references ?? [],
+    citations,
+    content_references: (r.content_references ?? [])
+      .filter((ref) => kept.has(ref.citation_id))
+      .map((ref) => ({ ...ref, offset: shiftOffset(ref.offset, safe.insertedAt) })),
     feedback: {
       helpful: { callback_id: callbackIdFor(keys, r.id, 'HELPFUL') },
       unhelpful: { callback_id: callbackIdFor(keys, r.id, 'UNHELPFUL') },

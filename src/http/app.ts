@@ -22,6 +22,10 @@ import { oidcRoutes } from './routes/oidc.ts';
 import { signinRoutes } from './routes/signin.ts';
 import { webRoutes } from './routes/web.ts';
 import { OpenStreams } from './sse.ts';
+import { rejectIllFormedStrings } from './wire-strings.ts';
+
+/** How long /readyz waits for the database before answering 503. */
+const READY_TIMEOUT_MS = 2000;
 
 export interface AppOptions {
   deps: CoreDeps;
@@ -34,7 +38,7 @@ export interface AppOptions {
   redis?: Redis | undefined;
   /** The Redis-backed store with its per-node fallback (when `redis` is set). */
   limits?: SharedLimits | undefined;
-  ingest: (payload: unknown) => Promise<unknown>;
+  ingest: (payload: unknown, actor: string) => Promise<unknown>;
 }
 
 export const TRACE_HEADER = 'x-moveworks-root-uuid';
@@ -108,7 +112,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
     try {
-      await deps.db.query('SELECT 1');
+      // A frozen database must fail the probe quickly, not hold it until the statement timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('readiness probe timed out')), READY_TIMEOUT_MS);
+      });
+      await Promise.race([deps.db.query('SELECT 1'), timeout]).finally(() => clearTimeout(timer));
       // Ready either way (limits fall back to per node), but say what is missing.
       const degraded = opts.limits?.degraded() ?? [];
       return degraded.length ? { status: 'ready', degraded } : { status: 'ready' };
@@ -132,6 +141,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // limit, so a user's budget is shared across dialects.
   await app.register(async (api) => {
     api.addHook('onRequest', apiAuthHook(opts.verifier, deps.config));
+    api.addHook('preValidation', rejectIllFormedStrings);
     // Bodies are JSON only (contract §7): drop Fastify's built-in text/plain parser so it becomes 415.
     api.removeContentTypeParser('text/plain');
     await api.register(fastifyRateLimit, {

@@ -1,6 +1,10 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError } from '../protocol/errors.ts';
+import { isDatabaseUnavailable } from '../store/db.ts';
+
+/** While the database cannot be reached (dropped connections, a restart, a frozen server past its timeouts). */
+const RETRY_AFTER_SECONDS = '2';
 
 /** Fastify's own error codes and the envelope each becomes (contract §7). */
 function fromFastify(err: FastifyError): ApiError | null {
@@ -38,6 +42,13 @@ export function installErrorHandling(app: FastifyInstance): void {
       api = new ApiError(code, `${err.validationContext === 'querystring' || err.validationContext === 'body' ? `${where}: ` : ''}${message}`);
     } else if ((err as { statusCode?: number }).statusCode === 429 && (err as { rateLimit?: boolean }).rateLimit) {
       api = new ApiError('RATE_LIMIT_EXCEEDED', err.message);
+    } else if (isDatabaseUnavailable(err)) {
+      req.log.warn({ err: err.message }, 'database unavailable');
+      api = new ApiError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable. Please try again shortly.', {
+        headers: { 'retry-after': RETRY_AFTER_SECONDS },
+      });
+      for (const [k, v] of Object.entries(api.headers)) reply.header(k, v);
+      return reply.status(api.status).type('application/json; charset=utf-8').send(api.toBody());
     } else api = fromFastify(err);
 
     if (!api) {

@@ -1,5 +1,6 @@
 import type { AskingUser, EngineEvent, HistoryMessage } from '../assistant/engine.ts';
 import { truncateCodePoints } from '../assistant/text.ts';
+import { safeMarkdown, shiftOffset, isSafeUrl } from '../core/markup.ts';
 import { commonmark } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
 import type { Citation, ContentReference, Message } from '../protocol/schemas.ts';
@@ -16,33 +17,40 @@ export interface AnsweringRow {
   user_claims: AskingUser;
 }
 
-/** A wire message from an engine snapshot: stable `cite_` ids per source key, only referenced citations, unique. */
+/**
+ * A wire message from an engine snapshot: stable `cite_` ids per source key, only referenced citations, unique.
+ * `newCitationId(key, n)` names the `n`-th source of the answer (default: a fresh id).
+ */
 export function buildMessage(
   row: AnsweringRow,
   id: string,
   createdAt: string,
   ev: Extract<EngineEvent, { type: 'message' }>,
   citationIds: Map<string, string>,
+  newCitationId: (key: string, n: number) => string = () => newId('cite'),
 ): Message {
   const citeId = (key: string) => {
     let c = citationIds.get(key);
     if (!c) {
-      c = newId('cite');
+      c = newCitationId(key, citationIds.size);
       citationIds.set(key, c);
     }
     return c;
   };
-  const known = new Set(ev.citations.map((c) => c.key));
+  // Markup is neutralised before offsets are final (backslashes go in, so each offset moves by those before it);
+  // a citation whose URL is not http(s)/mailto is no citation at all.
+  const safe = safeMarkdown(ev.text);
+  const known = new Set(ev.citations.filter((c) => isSafeUrl(c.url)).map((c) => c.key));
   const references: ContentReference[] = ev.references
     .filter((r) => known.has(r.key))
-    .map((r) => ({ citation_id: citeId(r.key), offset: r.offset }))
+    .map((r) => ({ citation_id: citeId(r.key), offset: shiftOffset(r.offset, safe.insertedAt) }))
     .sort((a, b) => a.offset - b.offset);
   const referenced = new Set(ev.references.map((r) => r.key));
   const seen = new Set<string>();
   const citations: Citation[] = [];
   for (const c of ev.citations) {
     // Unique per message, and only what the text points at (contract §6).
-    if (seen.has(c.key) || !referenced.has(c.key)) continue;
+    if (seen.has(c.key) || !referenced.has(c.key) || !known.has(c.key)) continue;
     seen.add(c.key);
     citations.push({
       citation_id: citeId(c.key),
@@ -55,7 +63,7 @@ export function buildMessage(
     conversation_id: row.conversation_id,
     response_id: row.id,
     actor: 'ASSISTANT',
-    content: commonmark(ev.text),
+    content: commonmark(safe.text),
     created_at: createdAt,
     citations,
     content_references: references,

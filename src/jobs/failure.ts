@@ -35,7 +35,7 @@ export async function failResponse(
     const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
     if (opts.notify) await q.query(`SELECT pg_notify($1, $2)`, [opts.notify.channel, opts.notify.payload]);
     return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
-  });
+  }, { retry: true });
   if (ev) local?.publish(responseId, ev);
   return ev !== null;
 }

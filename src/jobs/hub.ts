@@ -25,7 +25,21 @@ export class NotifyHub {
   ) {}
 
   async start(): Promise<void> {
-    this.unlisten = await this.db.listen(this.channel, (payload) => this.dispatch(payload));
+    this.unlisten = await this.db.listen(
+      this.channel,
+      (payload) => this.dispatch(payload),
+      () => this.catchUp(),
+    );
+  }
+
+  /**
+   * After the listening connection was lost and re-established: whatever was notified meanwhile is lost, so every
+   * subscriber is told to read (a notice without a sequence number means "read on"), and every waiting worker
+   * looks for work.
+   */
+  private catchUp(): void {
+    for (const key of [...this.subs.keys()]) this.deliver(key, {});
+    if (this.subs.size === 0) for (const fn of [...this.any]) fn('');
   }
 
   private dispatch(payload: string): void {

@@ -5,9 +5,9 @@ import { type CoreDeps } from '../core/deps.ts';
 import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
-import { newId } from '../protocol/ids.ts';
+import { derivedId, newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
-import type { Queryable } from '../store/db.ts';
+import { isDatabaseUnavailable, type Queryable } from '../store/db.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
 import { CANCEL_TAG } from './cancel.ts';
 import { describeCause, failResponse, toClientError } from './failure.ts';
@@ -27,6 +27,8 @@ interface ClaimedRow extends ResponseRow {
   lease_owner: string;
   last_seq: number;
   trace_id: string | null;
+  /** When the first attempt claimed it: the time part of the ids of its outputs, the same in every attempt. */
+  started_at: Date;
 }
 
 export interface WorkerHooks {
@@ -151,7 +153,7 @@ export class Worker {
               lease_until = now() + make_interval(secs => $3), started_at = COALESCE(r.started_at, now())
          FROM next, relaxed WHERE r.id = next.id
        RETURNING r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error, r.user_claims, r.assistant,
-                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq, r.trace_id`,
+                 r.input_message_id, r.attempts, r.deadline_at, r.lease_owner, r.last_seq, r.trace_id, r.started_at`,
       [lease, maxAttempts, leaseSeconds],
     );
     return rows[0] ?? null;
@@ -193,6 +195,11 @@ export class Worker {
         log.info('cancelled by the client; engine aborted');
       } else if (err instanceof LeaseLost || ac.signal.reason instanceof LeaseLost) {
         log.warn('lease lost; another worker or the reaper owns this response now');
+      } else if (isDatabaseUnavailable(err) && !ac.signal.aborted) {
+        // Not the answer's fault: hand it back at once so the next attempt (any node's, with the same output ids)
+        // resumes it as soon as the database answers again, rather than failing it or waiting out the lease.
+        log.warn({ err: (err as Error).message }, 'database connection lost while answering; handing the response back');
+        await this.handBack(row.id, lease);
       } else if (ac.signal.aborted && (ac.signal.reason as Error)?.message === 'shutdown') {
         // Hand the lease back so another node picks the response up at once.
         await this.deps.db
@@ -220,31 +227,50 @@ export class Worker {
     }
   }
 
+  /** Expires our lease so the response is claimable now; retried while the database is unreachable (the lease runs out anyway). */
+  private async handBack(id: string, lease: string): Promise<void> {
+    for (let i = 0; i < 5 && this.running; i++) {
+      try {
+        await this.deps.db.query(`UPDATE responses SET lease_until = now() WHERE id = $1 AND lease_owner = $2`, [id, lease]);
+        this.wakeAll();
+        return;
+      } catch {
+        await this.sleep(1000);
+      }
+    }
+  }
+
   /** Runs the engine and records everything it yields; returns the terminal status written. */
   private async answer(row: ClaimedRow, lease: string, signal: AbortSignal): Promise<'COMPLETED' | 'FAILED' | null> {
     const { db } = this.deps;
     const now = () => this.deps.now();
-    // Outputs of an earlier attempt that died are replaced by this attempt's.
+    // Outputs of an earlier attempt that died are replaced by this attempt's, under the same ids (see outputId).
     let seq = row.last_seq;
     const started = await db.tx(async (q) => {
       // Not a final state: no need to wait for the WAL flush (see appendDelta).
       await q.query(`SELECT set_config('synchronous_commit', 'off', true)`);
-      if (row.attempts === 1) {
-        const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
-        const ev = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
-        if (ev === null) throw new LeaseLost();
-        seq = ev.seq;
-        return ev;
-      }
-      await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
-      return null;
-    });
+      if (row.attempts > 1) await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
+      // Whichever attempt starts first says so, once: an attempt may have died between its claim and this.
+      const logged = await q.query(`SELECT 1 FROM response_events WHERE response_id = $1 AND event_type = 'RESPONSE_IN_PROGRESS' LIMIT 1`, [row.id]);
+      if (logged.length > 0) return null;
+      const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
+      const ev = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
+      if (ev === null) throw new LeaseLost();
+      seq = ev.seq;
+      return ev;
+    }, { retry: true });
     if (started) this.local?.publish(row.id, started);
 
     const { history, input } = await loadHistory(db, row);
     const outputs: OutputItem[] = [];
     const messageSlots = new Map<number, { idx: number; id: string; createdAt: string; message: Message }>();
     const citationIds = new Map<string, string>();
+    // Ids derived from the response, the output's place and the first attempt's start: a retry after a worker
+    // died writes under the dead attempt's ids, so a stream's snapshots replace each other instead of showing the
+    // partial answer beside the final one. Citation ids likewise, by source key.
+    const startedMs = new Date(row.started_at).getTime();
+    const outputId = (prefix: 'rs' | 'msg', idx: number) => derivedId(prefix, startedMs, `${row.id}:${idx}`, idx);
+    const citationId = (key: string, n: number) => derivedId('cite', startedMs, `${row.id}:${key}`, n);
 
     const record = async (idx: number, itemId: string, item: OutputItem) => {
       outputs[idx] = item;
@@ -270,7 +296,7 @@ export class Worker {
       if (signal.aborted) throw signal.reason;
       switch (ev.type) {
         case 'reasoning': {
-          const id = newId('rs');
+          const id = outputId('rs', outputs.length);
           const item: OutputItem = {
             type: 'REASONING_MESSAGE',
             reasoning_message: {
@@ -287,7 +313,7 @@ export class Worker {
         case 'message': {
           const key = ev.messageIndex ?? 0;
           let slot = messageSlots.get(key);
-          const message = buildMessage(row, slot?.id ?? newId('msg'), slot?.createdAt ?? now().toISOString(), ev, citationIds);
+          const message = buildMessage(row, slot?.id ?? outputId('msg', outputs.length), slot?.createdAt ?? now().toISOString(), ev, citationIds, citationId);
           if (!slot) {
             slot = { idx: outputs.length, id: message.message_id, createdAt: message.created_at, message };
             messageSlots.set(key, slot);
@@ -322,6 +348,8 @@ export class Worker {
       written.push(ev);
     };
     await this.deps.db.tx(async (q) => {
+      // Run again from the start if the connection is lost before COMMIT (see Db.tx).
+      written.length = 0;
       for (const slot of slots) {
         // The last snapshot equals the final message, feedback included (contract §5).
         const final: Message = {
@@ -365,7 +393,7 @@ export class Worker {
         titleFrom(input),
         completedAt,
       ]);
-    });
+    }, { retry: true });
     for (const ev of written) this.local?.publish(row.id, ev);
     return 'COMPLETED';
   }

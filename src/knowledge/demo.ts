@@ -5,7 +5,10 @@ import type { Db } from '../store/db.ts';
 import type { Embedder } from './embeddings.ts';
 import { applyIngest } from './ingest.ts';
 import { parseSources } from './parse.ts';
+import { DEMO_DIRECTORY_BASE_URL } from './people.ts';
 import type { IngestSummary } from './sources.ts';
+
+export const DEMO_DOCUMENT_BASE_URL = 'https://kb.acme.example/';
 
 /** Resolved from this file, not the working directory: src/knowledge/ → ../../demo/. */
 export const DEMO_DIR = fileURLToPath(new URL('../../demo/', import.meta.url));
@@ -26,9 +29,11 @@ export async function loadDemoData(db: Db, assistant: string, opts: DemoOptions 
   if (existing.length) return null;
   const knowledgeDir = dir + 'knowledge';
   if (!existsSync(knowledgeDir)) return null;
-  const docs = parseSources(knowledgeDir);
+  // The demo's own (fictional) addresses: stored with its documents and people, so no other data ever gets them.
+  const docs = await parseSources(knowledgeDir, { documentBaseUrl: DEMO_DOCUMENT_BASE_URL });
   const peopleFile = ['people.csv', 'people.json'].map((f) => dir + f).find((f) => existsSync(f));
-  const people = peopleFile ? parseSources(peopleFile) : { people: [], errors: [] };
+  const people = peopleFile ? await parseSources(peopleFile) : { people: [], errors: [] };
+  for (const p of people.people) p.url ??= DEMO_DIRECTORY_BASE_URL + encodeURIComponent(p.id);
   return applyIngest(
     db,
     {

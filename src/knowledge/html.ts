@@ -1,10 +1,16 @@
-/** HTML → CommonMark for ingestion: keeps headings, paragraphs, lists, code and tables; drops chrome and scripts. */
+/**
+ * HTML → CommonMark for ingestion: keeps headings, paragraphs, lists, code and tables; drops chrome and scripts.
+ * Text is decoded once (by the parser) and then escaped for CommonMark, so `&lt;script&gt;` in a page is stored as
+ * the text "<script>" (written `\<script>`), never as markup that a renderer would run.
+ */
 import { parse, HTMLElement, TextNode, type Node } from 'node-html-parser';
 
 export interface HtmlDocument {
   title: string | null;
-  /** `<meta name="...">` values, lower-cased names (e.g. `updated`, `access`, `url`). */
-  meta: Record<string, string>;
+  /** `<meta name|property="..." content="...">` pairs in page order, then `<link rel="canonical">` as `canonical`. */
+  meta: { name: string; content: string }[];
+  /** `href`s of the page's links, as written (for crawling). */
+  links: string[];
   markdown: string;
 }
 
@@ -12,23 +18,23 @@ const SKIP = new Set(['script', 'style', 'noscript', 'template', 'nav', 'header'
 const BLOCK = new Set(['p', 'div', 'section', 'article', 'main', 'aside', 'body', 'html', 'figure', 'figcaption', 'dl', 'dd', 'dt', 'details', 'summary']);
 
 export function htmlToMarkdown(html: string): HtmlDocument {
-  const root = parse(html, { comment: false, blockTextElements: { script: false, style: false, pre: true } });
-  const meta: Record<string, string> = {};
+  const root = parse(html, { comment: false, blockTextElements: { script: false, style: false } });
+  const meta: { name: string; content: string }[] = [];
   for (const m of root.querySelectorAll('meta')) {
-    // Namespaced names ("acme:url", "og:title", "dc.date") count by their last part.
-    const name = (m.getAttribute('name') ?? m.getAttribute('property') ?? '').toLowerCase().replace(/^.*[:.]/, '');
+    const name = m.getAttribute('name') ?? m.getAttribute('property') ?? '';
     const content = m.getAttribute('content');
-    if (name && content !== undefined) meta[name] = content;
+    if (name && content !== undefined) meta.push({ name, content });
   }
   const canonical = root.querySelector('link[rel="canonical"]')?.getAttribute('href');
-  if (canonical && !meta['url']) meta['url'] = canonical;
+  if (canonical) meta.push({ name: 'canonical', content: canonical });
   const titleEl = root.querySelector('title');
   const h1 = root.querySelector('h1');
   const title = clean(titleEl?.text ?? '') || clean(h1?.text ?? '') || null;
   const out: string[] = [];
   const body = root.querySelector('body') ?? root;
   walk(body, out);
-  return { title, meta, markdown: out.join('\n\n').replace(/\n{3,}/g, '\n\n').trim() };
+  const links = root.querySelectorAll('a[href]').map((a) => a.getAttribute('href') ?? '').filter(Boolean);
+  return { title, meta, links, markdown: out.join('\n\n').replace(/\n{3,}/g, '\n\n').trim() };
 }
 
 function walk(node: Node, out: string[]): void {
@@ -40,7 +46,7 @@ function walk(node: Node, out: string[]): void {
   };
   for (const child of node.childNodes) {
     if (child instanceof TextNode) {
-      inline += decode(child.rawText);
+      inline += escapeText(child.text);
       continue;
     }
     if (!(child instanceof HTMLElement)) continue;
@@ -64,7 +70,9 @@ function walk(node: Node, out: string[]): void {
       if (items.length) out.push(items.join('\n'));
     } else if (tag === 'pre') {
       flushInline();
-      out.push('```\n' + decode(child.text).replace(/\n+$/, '') + '\n```');
+      const code = plainText(child).replace(/^\n/, '').replace(/\n+$/, '');
+      const fence = '`'.repeat(Math.max(3, longestRun(code, '`') + 1));
+      out.push(`${fence}\n${code}\n${fence}`);
     } else if (tag === 'table') {
       flushInline();
       const rows = child.querySelectorAll('tr').map((tr) =>
@@ -97,7 +105,7 @@ function walk(node: Node, out: string[]): void {
 function inlineText(el: HTMLElement): string {
   let s = '';
   for (const c of el.childNodes) {
-    if (c instanceof TextNode) s += decode(c.rawText);
+    if (c instanceof TextNode) s += escapeText(c.text);
     else if (c instanceof HTMLElement) {
       const tag = c.rawTagName.toLowerCase();
       if (SKIP.has(tag)) continue;
@@ -118,11 +126,18 @@ function inlineMarkdown(el: HTMLElement): string {
     case 'em':
     case 'i':
       return inner.trim() ? `*${inner.trim()}*` : inner;
-    case 'code':
-      return '`' + decode(el.text) + '`';
+    case 'code': {
+      const code = plainText(el).replace(/\s+/g, ' ');
+      if (!code.trim()) return code;
+      const ticks = '`'.repeat(longestRun(code, '`') + 1);
+      const pad = code.startsWith('`') || code.endsWith('`') ? ' ' : '';
+      return ticks + pad + code + pad + ticks;
+    }
     case 'a': {
-      const href = el.getAttribute('href');
-      return href && /^(https?:|mailto:)/.test(href) && inner.trim() ? `[${inner.trim()}](${href})` : inner;
+      const href = el.getAttribute('href')?.trim();
+      // Only web and mail links; characters that would end the link or start markup are percent-encoded.
+      if (!href || !/^(https?:\/\/|mailto:)/i.test(href) || !inner.trim()) return inner;
+      return `[${inner.trim()}](${href.replace(/[\s()<>\\`]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'))})`;
     }
     default:
       return inner;
@@ -133,14 +148,37 @@ function clean(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—', hellip: '…', rsquo: '’', lsquo: '‘', rdquo: '”', ldquo: '“', copy: '©', reg: '®', trade: '™', euro: '€', pound: '£' };
-
-function decode(s: string): string {
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-    if (e[0] === '#') {
-      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-      return Number.isFinite(cp) && cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+/** The decoded text of an element and its descendants, as is (for code: no Markdown escaping inside code). */
+function plainText(el: HTMLElement): string {
+  let s = '';
+  for (const c of el.childNodes) {
+    if (c instanceof TextNode) s += c.text;
+    else if (c instanceof HTMLElement) {
+      const tag = c.rawTagName.toLowerCase();
+      if (SKIP.has(tag)) continue;
+      s += tag === 'br' ? '\n' : plainText(c);
     }
-    return ENTITIES[e.toLowerCase()] ?? m;
-  });
+  }
+  return s;
+}
+
+function longestRun(s: string, ch: string): number {
+  let best = 0;
+  let run = 0;
+  for (const c of s) {
+    run = c === ch ? run + 1 : 0;
+    if (run > best) best = run;
+  }
+  return best;
+}
+
+/**
+ * Escapes decoded text so that CommonMark reads it as text: a `<` that could open a tag, brackets and backticks
+ * (links and code), and backslashes before punctuation. Emphasis characters are left alone: they cannot run code.
+ */
+export function escapeText(s: string): string {
+  return s
+    .replace(/\\(?=[!-/:-@[-`{-~])/g, '\\\\')
+    .replace(/<(?=[A-Za-z/!?])/g, '\\<')
+    .replace(/[[\]`]/g, '\\$&');
 }

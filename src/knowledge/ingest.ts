@@ -1,21 +1,28 @@
 /**
- * Layer 2 of ingestion: applies parsed sources to the database in one transaction per call. Unchanged documents
- * (same content hash) are skipped, changed ones replaced, and with `prune` documents of the same root that are no
- * longer present are removed. Safe to call from a running server (`POST /admin/v1/ingest`).
+ * Layer 2 of ingestion: applies parsed sources to the database in one transaction per call.
+ *
+ * Identity: a document is its `id` (from metadata) or else its `url`, wherever its file lives. The same document
+ * from another folder replaces the stored one (and now belongs to that folder). Unchanged documents (same content
+ * hash, same place) are skipped. A source (the root path) owns what it brought: `prune` removes only documents and
+ * people of that source that are no longer present, and refuses (without writing anything) to remove more than
+ * half of a source unless `force` is set. Every call that writes is recorded in `kb_ingests`.
+ * Safe to call from a running server (`POST /admin/v1/ingest`).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Db, Queryable } from '../store/db.ts';
-import { CHUNKER_VERSION, chunkDocument } from './chunk.ts';
+import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder } from './embeddings.ts';
+import { adjustStats, bumpVersion, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
 import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from './sources.ts';
 
 const documentSchema = z.object({
   path: z.string().min(1).max(1000),
-  format: z.enum(['markdown', 'text', 'html']),
+  id: z.string().min(1).max(1000).optional(),
+  format: z.enum(['markdown', 'text', 'html', 'pdf', 'docx']),
   title: z.string().min(1).max(1000),
-  url: z.string().regex(/^https?:\/\/\S+$/i, 'must be an absolute http(s) URL').max(2000),
+  url: z.string().regex(/^(https?:\/\/|urn:parley:doc:)\S+$/i, 'must be an absolute http(s) URL').max(2000),
   updatedAt: z.string().nullable().refine((s) => s === null || !Number.isNaN(Date.parse(s)), 'must be an ISO date'),
   access: z.array(z.string().min(1).max(320)).max(1000),
   tags: z.array(z.string().max(200)).max(200).optional(),
@@ -44,11 +51,16 @@ export const ingestPayloadSchema = z.object({
   people: z.array(z.unknown()).default([]),
   keepPaths: z.array(z.string()).optional(),
   keepPeople: z.array(z.string()).optional(),
+  force: z.boolean().optional(),
+  dryRun: z.boolean().optional(),
+  actor: z.string().max(320).optional(),
   errors: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
 /** Documents written per statement. */
 const WRITE_SLICE = 100;
+/** Removed ids kept in one audit record (the counts are always exact). */
+const AUDIT_IDS = 10_000;
 
 export interface ApplyOptions {
   /** When set (and the database has pgvector), new passages are embedded after the transaction. */
@@ -57,9 +69,19 @@ export interface ApplyOptions {
   onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
-/** Stable id of a document: the same file of the same root for the same assistant keeps its id. */
-export function documentId(assistant: string, root: string, path: string): string {
-  return 'doc_' + createHash('sha256').update(`${assistant}\u0000${root}\u0000${path}`).digest('hex').slice(0, 24);
+/** A refused ingest (prune over the limit): nothing was written. */
+export class IngestRefused extends Error {
+  override name = 'IngestRefused';
+}
+
+/** Row id of a new document: derived from assistant and identity, so every node computes the same one. */
+export function documentId(assistant: string, identity: string): string {
+  return 'doc_' + createHash('sha256').update(`${assistant}\u0000${identity}`).digest('hex').slice(0, 24);
+}
+
+/** What makes a document the same document: its explicit id, else its url. */
+export function identityOf(d: Pick<SourceDocument, 'id' | 'url'>): string {
+  return d.id ?? d.url;
 }
 
 function contentHash(d: SourceDocument, access: string[]): string {
@@ -68,14 +90,28 @@ function contentHash(d: SourceDocument, access: string[]): string {
     .digest('hex');
 }
 
+interface ExistingDoc {
+  id: string;
+  identity: string;
+  root: string;
+  path: string;
+  url: string;
+  access: string[];
+  content_hash: string;
+}
+
 /** Applies parsed documents and people for one assistant. Invalid entries are reported in `errors`, not thrown. */
 export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOptions = {}): Promise<IngestSummary> {
-  const summary: IngestSummary = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, errors: [...(payload.errors ?? [])] };
+  const summary: IngestSummary = {
+    added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, peopleRemoved: 0, visibility: {}, errors: [...(payload.errors ?? [])],
+  };
   const { assistant, root } = payload;
   if (!assistant || !root) throw new Error('ingest needs an assistant and a root');
+  const dryRun = Boolean(payload.dryRun);
+  if (dryRun) summary.changes = [];
 
-  const docs: (SourceDocument & { access: string[] })[] = [];
-  const seenPaths = new Set<string>();
+  const docs: (SourceDocument & { access: string[]; identity: string })[] = [];
+  const seen = new Map<string, string>();
   for (const raw of payload.documents) {
     const parsed = documentSchema.safeParse(raw);
     const path = typeof (raw as { path?: unknown })?.path === 'string' ? (raw as { path: string }).path : '(document)';
@@ -83,11 +119,13 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
       summary.errors.push({ path, reason: describeIssue(parsed.error) });
       continue;
     }
-    if (seenPaths.has(parsed.data.path)) {
-      summary.errors.push({ path, reason: 'duplicate document path in this ingest' });
+    const identity = identityOf(parsed.data);
+    const other = seen.get(identity);
+    if (other !== undefined) {
+      summary.errors.push({ path, reason: other === path ? 'duplicate document path in this ingest' : `same document as ${other} (same ${parsed.data.id ? 'id' : 'url'}): not ingested twice` });
       continue;
     }
-    seenPaths.add(parsed.data.path);
+    seen.set(identity, path);
     let access: string[];
     try {
       access = normalizeAccess(parsed.data.access);
@@ -95,7 +133,8 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
       summary.errors.push({ path, reason: err instanceof Error ? err.message : String(err) });
       continue;
     }
-    docs.push({ ...parsed.data, access });
+    for (const a of access) summary.visibility[a] = (summary.visibility[a] ?? 0) + 1;
+    docs.push({ ...parsed.data, access, identity });
   }
   const people: SourcePerson[] = [];
   const seenPeople = new Set<string>();
@@ -113,73 +152,86 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
   await db.tx(async (q) => {
     // One ingest per assistant at a time: concurrent ones would race on the same documents and statistics.
     await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['kb:' + assistant]);
-    const existing = new Map(
-      (await q.query<{ path: string; content_hash: string }>(
-        'SELECT path, content_hash FROM kb_documents WHERE assistant = $1 AND root = $2',
-        [assistant, root],
-      )).map((r) => [r.path, r.content_hash]),
+    const existing = await q.query<ExistingDoc>(
+      `SELECT id, identity, root, path, url, access, content_hash FROM kb_documents
+        WHERE assistant = $1 AND (root = $2 OR identity = ANY($3::text[]))`,
+      [assistant, root, docs.map((d) => d.identity)],
     );
-    const changedDocs: { d: SourceDocument; hash: string }[] = [];
+    const byIdentity = new Map(existing.map((e) => [e.identity, e]));
+    const incoming = new Set(docs.map((d) => d.identity));
+    const paths = new Set(docs.map((d) => d.path));
+    const writes: WriteItem[] = [];
+    const replaced: string[] = []; // ids being rewritten (statistics move out first)
     for (const d of docs) {
       const hash = contentHash(d, d.access);
-      const prev = existing.get(d.path);
-      if (prev === hash) summary.unchanged++;
-      else {
-        changedDocs.push({ d, hash });
-        if (prev === undefined) summary.added++;
-        else summary.updated++;
+      const prev = byIdentity.get(d.identity);
+      if (prev && prev.content_hash === hash && prev.root === root && prev.path === d.path) {
+        summary.unchanged++;
+        continue;
+      }
+      writes.push({ d, id: prev?.id ?? documentId(assistant, d.identity), identity: d.identity, hash });
+      if (prev) {
+        summary.updated++;
+        replaced.push(prev.id);
+      } else summary.added++;
+      summary.changes?.push({ action: prev ? 'update' : 'add', path: d.path, url: d.url, access: d.access, ...(prev && prev.root !== root ? { from: prev.root } : {}) });
+    }
+    // Removed: this source's documents whose file now holds another document, and (with prune) vanished ones.
+    const keep = new Set(payload.keepPaths ?? docs.map((d) => d.path));
+    const ownRows = existing.filter((e) => e.root === root);
+    const gone = ownRows.filter((e) => !incoming.has(e.identity) && (paths.has(e.path) || (payload.prune && !keep.has(e.path))));
+    const vanished = gone.filter((e) => !paths.has(e.path)).length;
+    if (payload.prune && !payload.force && vanished > 0 && vanished * 2 > ownRows.length) {
+      throw new IngestRefused(`prune would remove ${vanished} of the ${ownRows.length} documents of ${root}: more than half; check the path, or pass --force`);
+    }
+    let peopleGone: string[] = [];
+    if (payload.prune && (people.length || payload.keepPeople)) {
+      const keepPeople = new Set(payload.keepPeople ?? people.map((p) => p.id));
+      const own = await q.query<{ id: string }>('SELECT id FROM kb_people WHERE assistant = $1 AND source = $2', [assistant, root]);
+      peopleGone = own.map((r) => r.id).filter((id) => !keepPeople.has(id));
+      if (!payload.force && peopleGone.length * 2 > own.length) {
+        throw new IngestRefused(`prune would remove ${peopleGone.length} of the ${own.length} people of ${root}: more than half; check the file, or pass --force`);
       }
     }
+    summary.removed = gone.length;
+    summary.peopleRemoved = peopleGone.length;
+    summary.people = people.length;
+    for (const g of gone) summary.changes?.push({ action: 'remove', path: g.path, url: g.url, access: g.access });
+    for (const id of peopleGone) summary.changes?.push({ action: 'remove', path: `person ${id}`, url: '', access: [] });
+    if (dryRun) {
+      opts.onProgress?.(docs.length, docs.length);
+      return;
+    }
+
     // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap.
-    const replaced = changedDocs.filter((c) => existing.has(c.d.path)).map((c) => documentId(assistant, root, c.d.path));
     if (replaced.length) await adjustStats(q, assistant, replaced, -1);
+    if (gone.length) {
+      const ids = gone.map((g) => g.id);
+      await adjustStats(q, assistant, ids, -1);
+      await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
+    }
     let done = summary.unchanged;
-    for (let i = 0; i < changedDocs.length; i += WRITE_SLICE) {
-      const slice = changedDocs.slice(i, i + WRITE_SLICE);
+    for (let i = 0; i < writes.length; i += WRITE_SLICE) {
+      const slice = writes.slice(i, i + WRITE_SLICE);
       await writeDocuments(q, assistant, root, slice);
       done += slice.length;
       opts.onProgress?.(done, docs.length);
     }
-    if (!changedDocs.length && docs.length) opts.onProgress?.(docs.length, docs.length);
-    if (changedDocs.length) await adjustStats(q, assistant, changedDocs.map((c) => documentId(assistant, root, c.d.path)), 1);
-    let changed = changedDocs.length > 0;
-    if (payload.prune) {
-      const keep = payload.keepPaths ?? docs.map((d) => d.path);
-      const gone = await q.query<{ id: string }>(
-        'SELECT id FROM kb_documents WHERE assistant = $1 AND root = $2 AND NOT (path = ANY($3::text[]))',
-        [assistant, root, keep],
-      );
-      if (gone.length) {
-        const ids = gone.map((g) => g.id);
-        await adjustStats(q, assistant, ids, -1);
-        await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
-        summary.removed = ids.length;
-        changed = true;
-      }
-    }
-    if (people.length) {
-      await upsertPeople(q, assistant, people);
-      summary.people = people.length;
-      changed = true;
-    }
-    if (payload.prune && (people.length || payload.keepPeople)) {
-      const keep = payload.keepPeople ?? people.map((p) => p.id);
-      const gone = await q.query<{ id: string }>(
-        'DELETE FROM kb_people WHERE assistant = $1 AND NOT (id = ANY($2::text[])) RETURNING id',
-        [assistant, keep],
-      );
-      if (gone.length) changed = true;
-    }
-    if (changed) await bumpVersion(q, assistant);
+    if (!writes.length && docs.length) opts.onProgress?.(docs.length, docs.length);
+    if (writes.length) await adjustStats(q, assistant, writes.map((w) => w.id), 1);
+    if (people.length) await upsertPeople(q, assistant, root, people);
+    if (peopleGone.length) await q.query('DELETE FROM kb_people WHERE assistant = $1 AND id = ANY($2::text[])', [assistant, peopleGone]);
+    if (writes.length || gone.length || people.length || peopleGone.length) await bumpVersion(q, assistant);
+    await recordIngest(q, payload, summary, [...gone.map((g) => g.id), ...peopleGone.map((id) => `person:${id}`)]);
   });
 
-  if (summary.added + summary.updated > 0) {
+  if (!dryRun && summary.added + summary.updated > 0) {
     // New index entries wait in the GIN pending list, which every search then scans linearly: merge them now,
     // so the first questions after an ingest are as fast as the later ones.
     await db.query(`SELECT gin_clean_pending_list('kb_chunks_tsv_idx'::regclass)`).catch(() => undefined);
   }
 
-  if (opts.embedder && db.hasVector) {
+  if (!dryRun && opts.embedder && db.hasVector) {
     try {
       await embedMissingChunks(db, assistant, opts.embedder);
     } catch (err) {
@@ -190,129 +242,33 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
   return summary;
 }
 
+/** One audit row per ingest call that was applied (batches of one CLI run each get one). */
+async function recordIngest(q: Queryable, payload: IngestPayload, s: IngestSummary, removedIds: string[]): Promise<void> {
+  await q.query(
+    `INSERT INTO kb_ingests (id, assistant, source, actor, prune, forced, added, updated, unchanged, removed, people, people_removed, errors, removed_ids)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text[])`,
+    [
+      'ing_' + Date.now().toString(36) + randomBytes(6).toString('hex'),
+      payload.assistant,
+      payload.root,
+      payload.actor ?? 'unknown',
+      payload.prune,
+      Boolean(payload.force),
+      s.added,
+      s.updated,
+      s.unchanged,
+      s.removed,
+      s.people,
+      s.peopleRemoved,
+      s.errors.length,
+      removedIds.slice(0, AUDIT_IDS),
+    ],
+  );
+}
+
 /** Access lists are stored typed and normalised (principals.ts); an empty list means admins only, never public. */
 export function normalizeAccess(access: readonly string[]): string[] {
   return parseAccessList(access);
-}
-
-/** Replaces documents and their passages, a slice of documents per statement (few round trips per ingest). */
-async function writeDocuments(q: Queryable, assistant: string, root: string, items: { d: SourceDocument; hash: string }[]): Promise<void> {
-  if (!items.length) return;
-  const ids = items.map(({ d }) => documentId(assistant, root, d.path));
-  await q.query('DELETE FROM kb_chunks WHERE document_id = ANY($1::text[])', [ids]);
-  await q.query(
-    `INSERT INTO kb_documents (id, assistant, root, path, format, url, title, updated_at, access, content_hash, ingested_at)
-     SELECT t.id, $1, $2, t.path, t.format, t.url, t.title, t.updated_at,
-            ARRAY(SELECT jsonb_array_elements_text(t.access::jsonb)), t.hash, now()
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::text[])
-            AS t(id, path, format, url, title, updated_at, access, hash)
-     ON CONFLICT (id) DO UPDATE SET format = EXCLUDED.format, url = EXCLUDED.url, title = EXCLUDED.title,
-       updated_at = EXCLUDED.updated_at, access = EXCLUDED.access, content_hash = EXCLUDED.content_hash,
-       ingested_at = now()`,
-    [
-      assistant,
-      root,
-      ids,
-      items.map(({ d }) => d.path),
-      items.map(({ d }) => d.format),
-      items.map(({ d }) => d.url),
-      items.map(({ d }) => d.title),
-      items.map(({ d }) => d.updatedAt),
-      items.map(({ d }) => JSON.stringify(d.access)),
-      items.map(({ hash }) => hash),
-    ],
-  );
-  const rows: { id: string; doc: string; ord: number; title: string; heading: string; keywords: string; body: string; access: string }[] = [];
-  items.forEach(({ d }, i) => {
-    const keywords = (d.tags ?? []).map((t) => t.replace(/[-_]+/g, ' ')).join(', ');
-    const access = JSON.stringify(d.access);
-    for (const c of chunkDocument(d.title, d.body)) {
-      rows.push({ id: `${ids[i]}_${c.ord}`, doc: ids[i]!, ord: c.ord, title: d.title, heading: c.heading, keywords, body: c.text, access });
-    }
-  });
-  if (!rows.length) return;
-  await q.query(
-    `INSERT INTO kb_chunks (id, document_id, assistant, ord, title, heading, keywords, body, access)
-     SELECT t.id, t.doc, $1, t.ord, t.title, t.heading, t.keywords, t.body, ARRAY(SELECT jsonb_array_elements_text(t.access::jsonb))
-       FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-            AS t(id, doc, ord, title, heading, keywords, body, access)`,
-    [
-      assistant,
-      rows.map((r) => r.id),
-      rows.map((r) => r.doc),
-      rows.map((r) => r.ord),
-      rows.map((r) => r.title),
-      rows.map((r) => r.heading),
-      rows.map((r) => r.keywords),
-      rows.map((r) => r.body),
-      rows.map((r) => r.access),
-    ],
-  );
-}
-
-async function upsertPeople(q: Queryable, assistant: string, people: SourcePerson[]): Promise<void> {
-  const col = <K extends keyof SourcePerson>(k: K) => people.map((p) => p[k]);
-  await q.query(
-    `INSERT INTO kb_people (assistant, id, name, email, title, department, location, phone, manager_id, groups, url)
-     SELECT $1, t.id, t.name, t.email, t.title, t.department, t.location, t.phone, t.manager_id,
-            ARRAY(SELECT jsonb_array_elements_text(t.groups::jsonb)), t.url
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                   $10::text[], $11::text[]) AS t(id, name, email, title, department, location, phone, manager_id, groups, url)
-     ON CONFLICT (assistant, id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, title = EXCLUDED.title,
-       department = EXCLUDED.department, location = EXCLUDED.location, phone = EXCLUDED.phone,
-       manager_id = EXCLUDED.manager_id, groups = EXCLUDED.groups, url = EXCLUDED.url`,
-    [
-      assistant,
-      col('id'),
-      col('name'),
-      col('email'),
-      col('title'),
-      col('department'),
-      col('location'),
-      col('phone'),
-      // A manager outside this batch may already be stored (batched ingests): keep the reference as given.
-      col('managerId'),
-      people.map((p) => JSON.stringify(p.groups)),
-      col('url'),
-    ],
-  );
-}
-
-/**
- * Adds (sign 1) or removes (sign -1) the passages of these documents to/from the term statistics: per access list,
- * the number of passages and, per lexeme, the number of passages containing it.
- */
-async function adjustStats(q: Queryable, assistant: string, documentIds: string[], sign: 1 | -1): Promise<void> {
-  await q.query(
-    `INSERT INTO kb_term_sets (assistant, access, chunks)
-     SELECT $1, access, $3 * count(*) FROM kb_chunks WHERE document_id = ANY($2::text[]) GROUP BY access
-     ON CONFLICT (assistant, access) DO UPDATE SET chunks = kb_term_sets.chunks + EXCLUDED.chunks`,
-    [assistant, documentIds, sign],
-  );
-  // ts_stat (C) counts lexemes much faster than unnest + GROUP BY; it takes the text of a query, quoted with %L.
-  const sets = await q.query<{ access: string[] }>('SELECT DISTINCT access FROM kb_chunks WHERE document_id = ANY($1::text[])', [documentIds]);
-  for (const { access } of sets) {
-    await q.query(
-      `INSERT INTO kb_terms (assistant, access, lexeme, df)
-       SELECT $1, $2::text[], word, $4 * ndoc
-         FROM ts_stat(format('SELECT tsv FROM kb_chunks WHERE document_id = ANY(%L::text[]) AND access = %L::text[]', $3::text[], $2::text[]))
-       ON CONFLICT (assistant, lexeme, access) DO UPDATE SET df = kb_terms.df + EXCLUDED.df`,
-      [assistant, access, documentIds, sign],
-    );
-  }
-  if (sign < 0) {
-    await q.query('DELETE FROM kb_terms WHERE assistant = $1 AND df <= 0', [assistant]);
-    await q.query('DELETE FROM kb_term_sets WHERE assistant = $1 AND chunks <= 0', [assistant]);
-  }
-}
-
-/** Bumps the version that in-process caches (the people matcher) watch. */
-async function bumpVersion(q: Queryable, assistant: string): Promise<void> {
-  await q.query(
-    `INSERT INTO kb_state (assistant, version, updated_at) VALUES ($1, 1, now())
-     ON CONFLICT (assistant) DO UPDATE SET version = kb_state.version + 1, updated_at = now()`,
-    [assistant],
-  );
 }
 
 function describeIssue(err: z.ZodError): string {

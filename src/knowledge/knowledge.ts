@@ -11,7 +11,9 @@ import type { Knowledge, Person, PersonMatch } from './types.ts';
 export interface KnowledgeOptions {
   /** OpenAI-compatible embeddings endpoint; used only when the database has pgvector. */
   embeddings?: EmbeddingsConfig | undefined;
-  /** Base of directory entry URLs for people whose source gives none (default https://directory.acme.example/people/). */
+  /** Directory entry URL (template with `{id}`/`{email}`, or a base) per assistant, for people whose data gives none. */
+  directoryUrls?: Readonly<Record<string, string>> | undefined;
+  /** The same for assistants without an entry in `directoryUrls`; unset: `mailto:` the person's email. */
   directoryBaseUrl?: string | undefined;
 }
 
@@ -29,7 +31,7 @@ export interface ParleyKnowledge extends Knowledge {
 
 /** Builds the knowledge layer on a migrated database. */
 export function createKnowledge(db: Db, opts: KnowledgeOptions = {}): ParleyKnowledge {
-  const directory = new Directory(db, opts.directoryBaseUrl);
+  const directory = new Directory(db, opts.directoryUrls, opts.directoryBaseUrl);
   const embedder: Embedder | undefined = opts.embeddings ? createEmbedder(opts.embeddings) : undefined;
   return {
     search: (assistant, principals, query, o) =>

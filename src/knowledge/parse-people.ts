@@ -1,7 +1,11 @@
 /** People directories (CSV or JSON) → `SourcePerson`s, with flexible column names and managers resolved. */
 import type { SourceError, SourcePerson } from './sources.ts';
 
-const PERSON_FIELDS: Record<string, string[]> = {
+/**
+ * Recognised column names per field, compared lower-cased with everything but letters and digits removed
+ * ("Job Title", "job_title" and "JobTitle" are all `jobtitle`). Documented in the README; `--map` adds others.
+ */
+export const PERSON_FIELDS: Record<string, string[]> = {
   id: ['id', 'employeeid', 'personid', 'userid', 'uid', 'employeenumber', 'staffid'],
   name: ['name', 'fullname', 'displayname', 'employeename'],
   first: ['firstname', 'givenname', 'first'],
@@ -21,15 +25,57 @@ export interface RawPerson extends SourcePerson {
   where: string;
 }
 
-/** Rows of a CSV (header row as keys) or JSON directory; `rel` is the file for error locations. */
-export function peopleFromRows(rows: Record<string, unknown>[], rel: string): RawPerson[] {
+/** A column name as compared: lower-cased, letters and digits only. */
+export function normalizeColumn(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+const KNOWN_COLUMNS = new Set(Object.values(PERSON_FIELDS).flat());
+
+/**
+ * Parses `--map` entries (`"Reports To (Name)=manager"`) into normalized column → field. Throws naming a bad entry.
+ */
+export function parseColumnMap(entries: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.lastIndexOf('=');
+    const column = normalizeColumn(eq > 0 ? entry.slice(0, eq) : '');
+    const field = eq > 0 ? entry.slice(eq + 1).trim().toLowerCase() : '';
+    if (!column || !PERSON_FIELDS[field]) {
+      throw new Error(`--map ${JSON.stringify(entry)}: expected "Column name=field" with a field among ${Object.keys(PERSON_FIELDS).join(', ')}`);
+    }
+    out[column] = field;
+  }
+  return out;
+}
+
+/** Columns of these rows that no field reads (reported, so a mis-named manager column is noticed). */
+export function unrecognisedColumns(rows: Record<string, unknown>[], map: Record<string, string> = {}): string[] {
+  const seen = new Map<string, string>();
+  for (const row of rows.slice(0, 1000)) {
+    if (!isRecord(row)) continue;
+    for (const k of Object.keys(row)) {
+      const n = normalizeColumn(k);
+      if (n && !KNOWN_COLUMNS.has(n) && !map[n] && !seen.has(n)) seen.set(n, k);
+    }
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Rows of a CSV (header row as keys) or JSON directory; `rel` is the file for error locations. `map` (normalized
+ * column → field) reads other columns; a mapped column wins over the recognised names of its field.
+ */
+export function peopleFromRows(rows: Record<string, unknown>[], rel: string, map: Record<string, string> = {}): RawPerson[] {
   const out: RawPerson[] = [];
+  const mappedTo = new Map<string, string[]>();
+  for (const [column, field] of Object.entries(map)) mappedTo.set(field, [...(mappedTo.get(field) ?? []), column]);
   rows.forEach((row, i) => {
     if (!isRecord(row)) throw new Error(`entry ${i + 1} is not an object`);
     const norm: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(row)) norm[k.toLowerCase().replace(/[^a-z0-9]/g, '')] = v;
+    for (const [k, v] of Object.entries(row)) norm[normalizeColumn(k)] = v;
     const get = (field: string): string => {
-      for (const k of PERSON_FIELDS[field]!) {
+      for (const k of [...(mappedTo.get(field) ?? []), ...PERSON_FIELDS[field]!]) {
         const v = norm[k];
         if (v === undefined || v === null) continue;
         if (Array.isArray(v)) return v.map(String).join(';');
@@ -46,7 +92,7 @@ export function peopleFromRows(rows: Record<string, unknown>[], rel: string): Ra
       out.push({ ...emptyPerson(), where, managerRef: '', name: '', id: '' });
       return;
     }
-    const groupsRaw = norm['groups'] ?? norm['group'] ?? norm['accessgroups'] ?? norm['memberof'];
+    const groupsRaw = [...(mappedTo.get('groups') ?? []), ...PERSON_FIELDS['groups']!].map((k) => norm[k]).find((v) => v !== undefined && v !== null);
     const groups = Array.isArray(groupsRaw)
       ? groupsRaw.map((g) => String(g).trim()).filter(Boolean)
       : get('groups').split(/[;|,]/).map((g) => g.trim()).filter(Boolean);

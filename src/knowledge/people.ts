@@ -4,10 +4,26 @@
  */
 import type { Db } from '../store/db.ts';
 import { nameTokens, normalizeName, scoreName } from './fuzzy.ts';
-import { buildRoleIndex, searchRoles, type RoleIndex, type RoleSearchOptions, type RoleSearch } from './role-search.ts';
+import { buildRoleIndex, searchRoles, type RoleIndex, type RoleRow, type RoleSearchOptions, type RoleSearch } from './role-search.ts';
 import type { Person, PersonMatch } from './types.ts';
 
-export const DEFAULT_DIRECTORY_BASE_URL = 'https://directory.acme.example/people/';
+/** The demo's directory (its people are stored with these urls); never applied to other data. */
+export const DEMO_DIRECTORY_BASE_URL = 'https://directory.acme.example/people/';
+
+/**
+ * A person's citation url when the data gives none: the assistant's `directoryUrl` (a template with `{id}` or
+ * `{email}`, or a base the id is appended to); with none configured, `mailto:` their email (a real address, not a
+ * made-up page), and for someone without an email a `urn:parley:person:` identifier.
+ */
+export function personUrl(template: string | undefined, p: { id: string; email: string }): string {
+  if (template) {
+    if (/\{(id|email)\}/.test(template)) {
+      return template.replace(/\{id\}/g, encodeURIComponent(p.id)).replace(/\{email\}/g, encodeURIComponent(p.email));
+    }
+    return template.replace(/\/?$/, '/') + encodeURIComponent(p.id);
+  }
+  return p.email ? `mailto:${p.email}` : `urn:parley:person:${encodeURIComponent(p.id)}`;
+}
 
 interface PersonRow {
   id: string;
@@ -53,18 +69,21 @@ function titleTokens(title: string): string[] {
 }
 
 export class Directory {
-  private readonly base: string;
   // Name and role index per assistant, reloaded when kb_state.version moves (another node may have ingested).
-  private readonly cache = new Map<string, { version: number; entries: Entry[]; roles: RoleIndex }>();
+  private readonly cache = new Map<string, { version: number; entries: Entry[]; rows: RoleRow[]; roles: RoleIndex | null }>();
 
+  /** `urls`: each assistant's directory URL template; `fallback` for assistants without one. */
   constructor(
     private readonly db: Db,
-    directoryBaseUrl: string = DEFAULT_DIRECTORY_BASE_URL,
-  ) {
-    this.base = directoryBaseUrl.replace(/\/?$/, '/');
+    private readonly urls: Readonly<Record<string, string>> = {},
+    private readonly fallback?: string | undefined,
+  ) {}
+
+  private templateOf(assistant: string): string | undefined {
+    return this.urls[assistant] ?? this.fallback;
   }
 
-  private toPerson(r: PersonRow): Person {
+  private toPerson(assistant: string, r: PersonRow): Person {
     return {
       id: r.id,
       name: r.name,
@@ -76,11 +95,11 @@ export class Directory {
       managerId: r.manager_id,
       managerName: r.manager_name,
       groups: r.groups ?? [],
-      url: r.url ?? this.base + encodeURIComponent(r.id),
+      url: r.url ?? personUrl(this.templateOf(assistant), r),
     };
   }
 
-  private async index(assistant: string): Promise<{ entries: Entry[]; roles: RoleIndex }> {
+  private async index(assistant: string): Promise<{ entries: Entry[]; rows: RoleRow[]; roles: RoleIndex | null }> {
     const state = await this.db.query<{ version: number | string }>('SELECT version FROM kb_state WHERE assistant = $1', [assistant]);
     const version = Number(state[0]?.version ?? 0);
     const hit = this.cache.get(assistant);
@@ -96,7 +115,8 @@ export class Directory {
       email: r.email.toLowerCase(),
       emailLocal: nameTokens(r.email.split('@')[0] ?? ''),
     }));
-    const built = { version, entries, roles: buildRoleIndex(rows.map((r) => ({ ...r, managerId: r.manager_id }))) };
+    // The role index is built on the first role question only: name lookups do not pay for it.
+    const built = { version, entries, rows: rows.map((r) => ({ id: r.id, title: r.title, department: r.department, location: r.location, managerId: r.manager_id })), roles: null };
     this.cache.set(assistant, built);
     return built;
   }
@@ -110,8 +130,9 @@ export class Directory {
    * directory's titles, departments or sites use is evidence, weighted by rarity; words it never uses are ignored.
    */
   async findByRole(assistant: string, question: string, opts: RoleSearchOptions = {}): Promise<RoleSearch<Person>> {
-    const { roles } = await this.index(assistant);
-    const found = searchRoles(roles, question, opts);
+    const index = await this.index(assistant);
+    index.roles ??= buildRoleIndex(index.rows);
+    const found = searchRoles(index.roles, question, opts);
     const people = await this.byIds(assistant, found.matches.map((m) => m.id));
     return {
       known: found.known,
@@ -174,12 +195,12 @@ export class Directory {
 
   private async byIds(assistant: string, ids: string[]): Promise<Map<string, Person>> {
     const rows = await this.db.query<PersonRow>(`${SELECT_PERSON} WHERE p.assistant = $1 AND p.id = ANY($2::text[])`, [assistant, ids]);
-    return new Map(rows.map((r) => [r.id, this.toPerson(r)]));
+    return new Map(rows.map((r) => [r.id, this.toPerson(assistant, r)]));
   }
 
   async get(assistant: string, id: string): Promise<Person | null> {
     const rows = await this.db.query<PersonRow>(`${SELECT_PERSON} WHERE p.assistant = $1 AND p.id = $2`, [assistant, id]);
-    return rows[0] ? this.toPerson(rows[0]) : null;
+    return rows[0] ? this.toPerson(assistant, rows[0]) : null;
   }
 
   async getByEmail(assistant: string, email: string): Promise<Person | null> {
@@ -187,16 +208,30 @@ export class Directory {
       `${SELECT_PERSON} WHERE p.assistant = $1 AND lower(p.email) = lower($2) ORDER BY p.id LIMIT 1`,
       [assistant, email],
     );
-    return rows[0] ? this.toPerson(rows[0]) : null;
+    return rows[0] ? this.toPerson(assistant, rows[0]) : null;
   }
 
   /** The person whose directory URL this is (as cited in an earlier answer), if any. */
   async getByUrl(assistant: string, url: string): Promise<Person | null> {
     const rows = await this.db.query<PersonRow>(`${SELECT_PERSON} WHERE p.assistant = $1 AND p.url = $2 LIMIT 1`, [assistant, url]);
-    if (rows[0]) return this.toPerson(rows[0]);
-    if (!url.startsWith(this.base)) return null;
-    const id = decodeURIComponent(url.slice(this.base.length).replace(/[/?#].*$/, ''));
-    return id ? this.get(assistant, id) : null;
+    if (rows[0]) return this.toPerson(assistant, rows[0]);
+    if (url.startsWith('mailto:')) return this.getByEmail(assistant, decodeURIComponent(url.slice(7)));
+    if (url.startsWith('urn:parley:person:')) return this.get(assistant, decodeURIComponent(url.slice(18)));
+    const template = this.templateOf(assistant);
+    if (!template) return null;
+    // Match the url against the template: the text in place of {id} or {email} names the person.
+    const slot = /\{(id|email)\}/.exec(template);
+    const prefix = slot ? template.slice(0, slot.index) : template.replace(/\/?$/, '/');
+    const suffix = slot ? template.slice(slot.index + slot[0].length) : '';
+    if (!url.startsWith(prefix) || !url.endsWith(suffix) || url.length < prefix.length + suffix.length) return null;
+    let value: string;
+    try {
+      value = decodeURIComponent(url.slice(prefix.length, url.length - suffix.length).replace(/[/?#].*$/, ''));
+    } catch {
+      return null;
+    }
+    if (!value) return null;
+    return slot?.[1] === 'email' ? this.getByEmail(assistant, value) : this.get(assistant, value);
   }
 
   async directReports(assistant: string, personId: string): Promise<Person[]> {
@@ -204,7 +239,7 @@ export class Directory {
       `${SELECT_PERSON} WHERE p.assistant = $1 AND p.manager_id = $2 ORDER BY p.name, p.id`,
       [assistant, personId],
     );
-    return rows.map((r) => this.toPerson(r));
+    return rows.map((r) => this.toPerson(assistant, r));
   }
 
   async departments(assistant: string): Promise<string[]> {
@@ -225,6 +260,6 @@ export class Directory {
         LIMIT 1`,
       [assistant, department],
     );
-    return rows[0] ? this.toPerson(rows[0]) : null;
+    return rows[0] ? this.toPerson(assistant, rows[0]) : null;
   }
 }

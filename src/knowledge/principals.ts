@@ -83,8 +83,13 @@ function group(name: string, shown: string): string {
   return `group:${name.toLowerCase()}`;
 }
 
+/** True when `s` is text PostgreSQL can store and Unicode can name: no NUL and no lone surrogates. */
+export function isWellFormedText(s: string): boolean {
+  return !/\u0000|\p{Cs}/u.test(s);
+}
+
 /**
- * True when `s` holds no C0 control characters other than tab/newline/CR, no DEL, and no lone surrogates (strings
+ * Stricter, for identifiers (subjects, groups, access entries): true when `s` holds no C0 control characters other than tab/newline/CR, no DEL, and no lone surrogates (strings
  * PostgreSQL refuses or that would let two different subjects collapse into one).
  */
 export function isCleanString(s: string): boolean {

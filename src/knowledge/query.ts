@@ -5,6 +5,7 @@
  */
 import type { Db } from '../store/db.ts';
 import { editDistance } from './fuzzy.ts';
+import { alternativesOf, segments } from './thesaurus.ts';
 
 // Conversational filler that PostgreSQL's english stop list keeps but that never identifies a passage.
 const FILLER = new Set([
@@ -18,6 +19,14 @@ const FILLER = new Set([
   'often', 'long', 'fast', 'quickly', 'far', 'soon', 'late', 'early', 'size', 'kind', 'type', 'sort', 'allowed',
   'minimum', 'maximum', 'length', 'happen', 'happens', 'exactly', 'currently', 'usually', 'normally', 'typically',
   'still', 'supposed', 'required',
+  // Chat: intensifiers, hedges, feelings and time-of-telling words say how someone asks, not what about.
+  'just', 'really', 'totally', 'pretty', 'super', 'very', 'quite', 'so', 'again', 'already', 'even', 'always',
+  'never', 'sometimes', 'maybe', 'probably', 'basically', 'literally', 'honestly', 'seriously', 'definitely',
+  'anyway', 'anyways', 'though', 'guess', 'think', 'thinking', 'hope', 'hoping', 'wonder', 'curious', 'confused',
+  'worried', 'sure', 'fine', 'trying', 'try', 'tried', 'figure', 'wanted', 'looking', 'looks', 'seems', 'seem',
+  'anymore', 'anybody', 'nobody', 'everybody', 'everyone', 'folks', 'guys', 'stuff', 'whatever', 'today',
+  'tonight', 'yesterday', 'tomorrow', 'ago', 'right', 'now', 'lol', 'thx', 'pls', 'plz', 'umm', 'um', 'hmm',
+  'tiny', 'little', 'bit', 'lot', 'lots', 'kinda', 'sorta', 'gonna', 'wanna', 'gotta', 'yeah', 'yep', 'nope',
 ]);
 
 // Other ways a passage says the same thing; deliberately small and generic (word forms and typos are handled apart).
@@ -29,6 +38,39 @@ const SYNONYMS: Record<string, string[]> = {
   laptop: ['computer'], computer: ['laptop'], boss: ['manager'], car: ['vehicle'], vehicle: ['car'],
   cellphone: ['mobile'], wifi: ['wi-fi'], email: ['e-mail'],
 };
+
+// Everyday words one letter away from other everyday words: never "corrected" into what the passages say.
+const EVERYDAY = new Set(
+  `wife went west stole store drove drive dove kid kids mom mum dad son sister brother aunt uncle cousin niece nephew
+  friend home house dog cat pet bird fish car bus bike boat train plane lake sea beach park yard garden kitchen
+  couch bed sofa door wall roof floor room hall fell fall felt feel fill full hold told sold cold bold mold gold
+  coffee tea milk food meal lunch dinner snack cake party wedding birthday church school class teacher student
+  baby boy girl man woman men women hurt sick well ill cut burn burnt broke broken lost last list late lake
+  week weak wear were where here hear near year dear fear rain snow wind storm ice hot warm cool wet dry tired
+  walk talk run ran ride rode sat sit set seat read lead led said paid laid made make take took come came gave
+  give live life wife knife night light right might sight fight tight weight eight height bright flight`.split(/\s+/),
+);
+
+// Words about the asker's life rather than a workplace topic (a closed class: kin, home, days, months, seasons):
+// chatty questions carry them, so when the passages never use them they say nothing about what is asked.
+const SITUATION = new Set(
+  `mom mum mother dad father parent parents wife husband spouse partner kid kids child children son daughter baby
+  sister brother sibling aunt uncle cousin niece nephew grandma grandpa grandmother grandfather grandparent
+  grandparents family friend friends neighbor neighbour roommate boyfriend girlfriend fiance fiancee home house
+  apartment flat weekend morning afternoon evening night week month year monday tuesday wednesday thursday friday
+  saturday sunday january february march april may june july august september october november december spring
+  summer autumn fall winter`.split(/\s+/),
+);
+
+/** True for a word about the asker's circumstances (family, home, days) rather than what the question is about. */
+export function isSituationWord(text: string): boolean {
+  return SITUATION.has(text);
+}
+
+/** A word the asker surely meant as written (everyday English, or a thesaurus word). */
+function isEnglishWord(text: string): boolean {
+  return EVERYDAY.has(text) || alternativesOf(text).length > 0;
+}
 
 /** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
 export function queryWords(query: string): string[] {
@@ -46,8 +88,17 @@ export interface QueryTerm {
   lexeme: string;
   /** Ways a passage may contain the term: each a list of lexemes that must all appear (a phrase). */
   alts: string[][];
-  /** Inverse document frequency among the passages the asker may see (BM25 form, always > 0). */
+  /**
+   * Inverse document frequency among the passages the asker may see (BM25 form); 0 for a word no visible passage
+   * uses in any of its forms: a word the corpus never uses carries no evidence for or against a passage.
+   */
   idf: number;
+  /** Some visible passage uses the term (in one of its forms). */
+  seen: boolean;
+  /** The question's word or phrase this term came from. */
+  text: string;
+  /** The weight of a word only one visible passage uses (the rarest possible): what an unknown word may be worth. */
+  rareIdf?: number;
 }
 
 const MAX_WORDS = 32;
@@ -79,21 +130,25 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   // A pasted page is not a question: its first words are what it is about, and they bound the cost.
   const words = queryWords(query).slice(0, MAX_WORDS);
   if (!words.length) return [];
-  const phrases = [...new Set([...words, ...words.flatMap((w) => SYNONYMS[w] ?? [])])];
+  // Thesaurus phrases ("time off", "sign in") are one term; every term brings the other ways of saying it.
+  const segs = segments(words).map((g) => ({ text: g.text, alts: [...new Set([...(SYNONYMS[g.text] ?? []), ...g.alts])] }));
+  const phrases = [...new Set(segs.flatMap((g) => [g.text, ...g.alts]))];
   // phraseto_tsquery keeps word order (for "united kingdom"); its text is parsed back into lexemes here.
   const stemmed = await db.query<{ p: string; q: string }>(`SELECT p, phraseto_tsquery('english', p)::text AS q FROM unnest($1::text[]) AS p`, [phrases]);
   const lexemesOf = new Map(
     stemmed.map((r) => [r.p, [...r.q.matchAll(/'((?:[^']|'')+)'/g)].map((m) => m[1]!.replace(/''/g, "'")).filter((l) => LEXEME.test(l))]),
   );
-  const terms: { lexeme: string; alts: string[][] }[] = [];
-  for (const w of words) {
-    const main = lexemesOf.get(w) ?? [];
-    if (main.length !== 1) continue; // a stop word (or a word PostgreSQL splits): nothing to search for
-    const alts = [main, ...(SYNONYMS[w] ?? []).map((s) => lexemesOf.get(s) ?? []).filter((a) => a.length > 0)];
-    const same = terms.find((t) => t.lexeme === main[0]);
+  const terms: { lexeme: string; text: string; alts: string[][] }[] = [];
+  for (const g of segs) {
+    const main = lexemesOf.get(g.text) ?? [];
+    // A stop word (or a single word PostgreSQL splits): nothing to search for.
+    if (!main.length || (main.length > 1 && !g.text.includes(' '))) continue;
+    const alts = [main, ...g.alts.map((s) => lexemesOf.get(s) ?? []).filter((a) => a.length > 0)];
+    const lexeme = main.join(' ');
+    const same = terms.find((t) => t.lexeme === lexeme);
     if (same) {
       for (const a of alts) if (!same.alts.some((b) => b.join(' ') === a.join(' '))) same.alts.push(a);
-    } else terms.push({ lexeme: main[0]!, alts });
+    } else terms.push({ lexeme, text: g.text, alts });
   }
   if (!terms.length) return [];
 
@@ -103,7 +158,7 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
             (SELECT sum(t.df) FROM kb_terms t WHERE t.assistant = $1 AND t.lexeme = l.lexeme AND t.access && $3::text[]) AS df,
             (SELECT sum(s.chunks) FROM kb_term_sets s WHERE s.assistant = $1 AND s.access && $3::text[]) AS n
        FROM unnest($2::text[]) AS l(lexeme)`,
-    [assistant, allLexemes(terms.map((t) => ({ ...t, idf: 0 }))), principals],
+    [assistant, allLexemes(terms.map((t) => ({ ...t, idf: 0, seen: true }))), principals],
   );
   const df = new Map(stats.map((r) => [r.lexeme ?? '', Number(r.df ?? 0)]));
   const n = Number(stats[0]?.n ?? 0);
@@ -112,8 +167,8 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   const termDf = (alts: string[][]) => Math.max(0, ...alts.map((a) => Math.min(...a.map((l) => df.get(l) ?? 0))));
 
   const out: QueryTerm[] = [];
-  const push = (t: { lexeme: string; alts: string[][] }, d: number) => {
-    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ ...t, idf: idf(d) });
+  const push = (t: { lexeme: string; text: string; alts: string[][] }, d: number) => {
+    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
   };
   for (const t of terms) {
     const d = termDf(t.alts);
@@ -121,8 +176,8 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
       push(t, d);
       continue;
     }
-    const alt = await closestLexeme(db, assistant, principals, t.lexeme);
-    if (alt) for (const a of alt) push({ lexeme: a.lexeme, alts: [[a.lexeme]] }, a.df);
+    const alt = await closestLexeme(db, assistant, principals, t.lexeme, isEnglishWord(t.text));
+    if (alt) for (const a of alt) push({ lexeme: a.lexeme, text: t.text, alts: [[a.lexeme]] }, a.df);
     else push(t, 0);
   }
   return out;
@@ -133,7 +188,7 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
  * "broken"), a negation ("unreleased" → "released"), a typo ("pasword"), or two words written as one ("payday" →
  * "pay" + "day"). Picks the most frequent candidate among visible passages.
  */
-async function closestLexeme(db: Db, assistant: string, principals: readonly string[], lexeme: string): Promise<{ lexeme: string; df: number }[] | null> {
+async function closestLexeme(db: Db, assistant: string, principals: readonly string[], lexeme: string, realWord: boolean): Promise<{ lexeme: string; df: number }[] | null> {
   if (lexeme.length < 4 || !/^[\p{L}\p{N}]+$/u.test(lexeme)) return null;
   const base = /^(un|non)(.{4,})$/.exec(lexeme)?.[2] ?? null;
   const halves: string[] = [];
@@ -152,7 +207,8 @@ async function closestLexeme(db: Db, assistant: string, principals: readonly str
     if (negated) return one(negated);
   }
   const max = lexeme.length >= 8 ? 2 : 1;
-  const typo = rows.find((r) => Math.abs(r.lexeme.length - lexeme.length) <= max && editDistance(r.lexeme, lexeme, max) <= max);
+  // A real word is what the asker meant, not a typo of a word the passages use ("wife" is not "wipe").
+  const typo = realWord ? undefined : rows.find((r) => Math.abs(r.lexeme.length - lexeme.length) <= max && editDistance(r.lexeme, lexeme, max) <= max);
   if (typo) return one(typo);
   const known = new Map(rows.map((r) => [r.lexeme, Number(r.df)]));
   for (let i = 3; i <= lexeme.length - 3; i++) {

@@ -24,12 +24,18 @@ interface RoleEntry {
   /** Steps below the top of the reporting tree (0 = no manager). */
   depth: number;
   reports: number;
+  /** Number of full-weight title terms. */
+  primary: number;
 }
 
 export interface RoleIndex {
   entries: RoleEntry[];
   /** Term → number of people with it in any field. */
   df: Map<string, number>;
+  /** Term → positions in `entries` of the people with it in any field. */
+  postings: Map<string, number[]>;
+  /** Person id → position in `entries`. */
+  positions: Map<string, number>;
 }
 
 export interface RoleSearchOptions {
@@ -106,32 +112,48 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
     return depthOf.get(id) ?? 0;
   };
   const df = new Map<string, number>();
-  const entries = rows.map((r): RoleEntry => {
+  const postings = new Map<string, number[]>();
+  // Titles, departments and sites repeat across people: stem each distinct string once.
+  const memo = new Map<string, string[]>();
+  const terms = (text: string): string[] => {
+    let t = memo.get(text);
+    if (!t) {
+      t = fieldTerms(text);
+      memo.set(text, t);
+    }
+    return t;
+  };
+  const entries = rows.map((r, i): RoleEntry => {
     const title = new Map<string, number>();
     const cut = r.title.search(/\sto\s/i);
-    for (const t of fieldTerms(cut < 0 ? r.title : r.title.slice(0, cut))) title.set(t, 1);
-    if (cut >= 0) for (const t of fieldTerms(r.title.slice(cut))) if (!title.has(t)) title.set(t, 0.5);
+    for (const t of terms(cut < 0 ? r.title : r.title.slice(0, cut))) title.set(t, 1);
+    if (cut >= 0) for (const t of terms(r.title.slice(cut))) if (!title.has(t)) title.set(t, 0.5);
     const e: RoleEntry = {
       id: r.id,
       title,
-      head: headOf(r.title),
-      department: new Set(fieldTerms(r.department)),
-      location: new Set(fieldTerms(r.location)),
+      primary: [...title.values()].filter((v) => v === 1).length,
+      head: headOf(r.title, terms),
+      department: new Set(terms(r.department)),
+      location: new Set(terms(r.location)),
       // Top of the tree is depth 0; someone whose manager is missing counts as a top too.
       depth: r.managerId && byId.has(r.managerId) ? depth(r.id) : 0,
       reports: reports.get(r.id) ?? 0,
     };
-    for (const t of new Set([...e.title.keys(), ...e.department, ...e.location])) df.set(t, (df.get(t) ?? 0) + 1);
+    for (const t of new Set([...e.title.keys(), ...e.department, ...e.location])) {
+      df.set(t, (df.get(t) ?? 0) + 1);
+      const list = postings.get(t);
+      if (list) list.push(i);
+      else postings.set(t, [i]);
+    }
     return e;
   });
-  return { entries, df };
+  return { entries, df, postings, positions: new Map(entries.map((e, i) => [e.id, i])) };
 }
 
 /** The head word of a title as a term: the last word before "of", "to" or a comma ("Director of Pharmacy" → director). */
-function headOf(title: string): string | null {
+function headOf(title: string, terms: (text: string) => string[] = fieldTerms): string | null {
   const main = title.split(/,|\s(?:of|to|for)\s/i)[0] ?? '';
-  const terms = fieldTerms(main);
-  return terms.at(-1) ?? null;
+  return terms(main).at(-1) ?? null;
 }
 
 /** The question's groups with at most this many words considered (questions about people are short). */
@@ -160,50 +182,88 @@ export function searchRoles(index: RoleIndex, question: string, opts: RoleSearch
   });
   const total = unique.reduce((s, g) => s + g.weight, 0);
   if (!total) return { known: [], asked, matches: [] };
-  const within = opts.within ? new Set(opts.within) : null;
-  const exclude = new Set(opts.exclude ?? []);
-  const hits: RoleHit[] = [];
-  for (const e of index.entries) {
-    if (within && !within.has(e.id)) continue;
-    if (exclude.has(e.id)) continue;
-    let sum = 0;
-    const fields: Record<RoleField, string[]> = { title: [], department: [], location: [] };
-    const matchedTitle = new Set<string>();
-    let headMatched = false;
-    let matched = 0;
-    for (const g of unique) {
-      let best = 0;
-      let bestAlt: string[] | null = null;
-      for (const alt of g.alts) {
-        let v = 0;
-        let ok = true;
-        for (const t of alt) {
-          const f = Math.max(e.title.get(t) ?? 0, e.department.has(t) || e.location.has(t) ? 1 : 0);
-          if (!f) {
-            ok = false;
-            break;
-          }
-          v += idf(t) * f;
+  const within = opts.within ? opts.within.flatMap((id) => index.positions.get(id) ?? []) : null;
+  const exclude = new Set((opts.exclude ?? []).flatMap((id) => index.positions.get(id) ?? []));
+  const limit = opts.limit ?? 60;
+
+  /** The best alternative of a group for one person, and its value (0 when none matches). */
+  const bestOf = (e: RoleEntry, alts: readonly string[][]): { v: number; alt: string[] | null } => {
+    let best = 0;
+    let bestAlt: string[] | null = null;
+    for (const alt of alts) {
+      let v = 0;
+      for (const t of alt) {
+        const f = Math.max(e.title.get(t) ?? 0, e.department.has(t) || e.location.has(t) ? 1 : 0);
+        if (!f) {
+          v = 0;
+          break;
         }
-        if (ok && v > best) {
-          best = v;
-          bestAlt = alt;
-        }
+        v += idf(t) * f;
       }
-      if (!bestAlt) continue;
-      sum += best;
-      matched++;
-      const inTitle = bestAlt.some((t) => e.title.get(t) === 1);
-      const field: RoleField = inTitle ? 'title' : bestAlt.some((t) => e.department.has(t)) ? 'department' : bestAlt.some((t) => e.location.has(t)) ? 'location' : 'title';
-      fields[field].push(g.word);
-      for (const t of bestAlt) if (e.title.get(t) === 1) matchedTitle.add(t);
-      if (e.head && bestAlt.includes(e.head)) headMatched = true;
+      if (v > best) {
+        best = v;
+        bestAlt = alt;
+      }
     }
-    if (!sum) continue;
-    const primary = [...e.title.values()].filter((v) => v === 1).length;
-    hits.push({ id: e.id, score: sum / total, titleFit: primary ? matchedTitle.size / primary : 0, matched, fields, headMatched, depth: e.depth, reports: e.reports });
+    return { v: best, alt: bestAlt };
+  };
+
+  // Typed arrays over the whole directory; only the people holding a group's rarest term are visited (postings).
+  const sum = new Float64Array(n);
+  const count = new Uint16Array(n);
+  const titleCount = new Uint16Array(n);
+  const seenInGroup = new Uint8Array(n);
+  const touched: number[] = [];
+  for (const g of unique) {
+    const visited: number[] = [];
+    for (const alt of g.alts) {
+      const rarest = alt.reduce((a, b) => ((index.df.get(a) ?? 0) <= (index.df.get(b) ?? 0) ? a : b));
+      for (const i of within ?? index.postings.get(rarest) ?? []) {
+        if (seenInGroup[i] || exclude.has(i)) continue;
+        seenInGroup[i] = 1;
+        visited.push(i);
+      }
+    }
+    for (const i of visited) {
+      seenInGroup[i] = 0;
+      const e = index.entries[i]!;
+      const { v, alt } = bestOf(e, g.alts);
+      if (!alt) continue;
+      if (!count[i]) touched.push(i);
+      sum[i]! += v;
+      count[i]!++;
+      for (const t of alt) if (e.title.get(t) === 1) titleCount[i]!++;
+    }
   }
-  if (opts.seniority) hits.sort((a, b) => b.matched - a.matched || a.depth - b.depth || b.reports - a.reports || b.score - a.score || a.id.localeCompare(b.id));
-  else hits.sort((a, b) => b.score - a.score || b.titleFit - a.titleFit || a.depth - b.depth || b.reports - a.reports || a.id.localeCompare(b.id));
-  return { known: [...new Set(unique.map((g) => g.word))], asked, matches: hits.slice(0, opts.limit ?? 60) };
+  const score = (i: number) => sum[i]! / total;
+  const fit = (i: number) => {
+    const p = index.entries[i]!.primary;
+    return p ? Math.min(1, titleCount[i]! / p) : 0;
+  };
+  // Keep the best `limit` by the main key (ties kept), then order those fully.
+  const mainKey = (i: number) => (opts.seniority ? count[i]! : score(i));
+  let kept = touched;
+  if (touched.length > limit) {
+    const keys = Float64Array.from(touched, mainKey).sort();
+    const cut = keys[keys.length - limit]!;
+    kept = touched.filter((i) => mainKey(i) >= cut - 1e-12);
+  }
+  const ent = (i: number) => index.entries[i]!;
+  if (opts.seniority) kept.sort((a, b) => count[b]! - count[a]! || ent(a).depth - ent(b).depth || ent(b).reports - ent(a).reports || score(b) - score(a) || ent(a).id.localeCompare(ent(b).id));
+  else kept.sort((a, b) => score(b) - score(a) || fit(b) - fit(a) || ent(a).depth - ent(b).depth || ent(b).reports - ent(a).reports || ent(a).id.localeCompare(ent(b).id));
+  // Which field each word matched, and whether the title's head word was named, for the few returned.
+  const hits: RoleHit[] = kept.slice(0, limit).map((i) => {
+    const e = ent(i);
+    const fields: Record<RoleField, string[]> = { title: [], department: [], location: [] };
+    let headMatched = false;
+    for (const g of unique) {
+      const { alt } = bestOf(e, g.alts);
+      if (!alt) continue;
+      const field: RoleField = alt.some((t) => e.title.get(t) === 1) ? 'title' : alt.some((t) => e.department.has(t)) ? 'department' : alt.some((t) => e.location.has(t)) ? 'location' : 'title';
+      fields[field].push(g.word);
+      if (e.head && alt.includes(e.head)) headMatched = true;
+    }
+    return { id: e.id, score: score(i), titleFit: fit(i), matched: count[i]!, fields, headMatched, depth: e.depth, reports: e.reports };
+  });
+  return { known: [...new Set(unique.map((g) => g.word))], asked, matches: hits };
 }

@@ -5,7 +5,7 @@
  */
 import type { Db } from '../store/db.ts';
 import { ensureVectorTable, vectorLiteral, type Embedder } from './embeddings.ts';
-import { allLexemes, analyzeQuery, termPresent, termQuery, tsqueryOf, type QueryTerm } from './query.ts';
+import { allLexemes, analyzeQuery, isSituationWord, termPresent, termQuery, tsqueryOf, type QueryTerm } from './query.ts';
 import type { KnowledgeHit } from './types.ts';
 
 export interface SearchParams {
@@ -77,8 +77,12 @@ const SELECT_HITS = (match: string) => `
 export async function searchPassages(db: Db, p: SearchParams): Promise<KnowledgeHit[]> {
   // Principals arrive in stored form (principals.ts): `user:` subjects are case-sensitive, so no lower-casing here.
   const principals = [...new Set(p.principals)];
-  const terms = await analyzeQuery(db, p.assistant, principals, p.query);
+  const analyzed = await analyzeQuery(db, p.assistant, principals, p.query);
+  // Words no visible passage uses cannot find anything; they only tell how much of the question is unknown here.
+  const terms = analyzed.filter((t) => t.seen);
   if (!terms.length) return [];
+  const unseen = round((analyzed.length - terms.length) / analyzed.length);
+  const unseenWords = analyzed.filter((t) => !t.seen).map((t) => t.text);
   const lexemes = allLexemes(terms);
   const fetch = Math.max(p.limit, 10);
   // ts_rank_cd knows nothing of rarity: partial matches rank by the summed weight of the terms they contain.
@@ -102,15 +106,31 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   rows = rows.slice(0, fetch * 2);
 
   const total = terms.reduce((n, t) => n + t.idf, 0);
-  const coverage = (matched: string[]) => {
+  const matchedIdf = (matched: string[]) => {
     const present = new Set(matched);
-    return terms.reduce((n, t) => n + (termPresent(t, present) ? t.idf : 0), 0) / (total || 1);
+    return terms.reduce((n, t) => n + (termPresent(t, present) ? t.idf : 0), 0);
+  };
+  const coverage = (matched: string[]) => matchedIdf(matched) / (total || 1);
+  // Support also counts the question's unknown topic words, each at half the weight a word of one passage would
+  // have: a question mostly about something the corpus never mentions is weakly supported however well the rest
+  // of it matches.
+  const unknownMass = analyzed.filter((t) => !t.seen && !isSituationWord(t.text)).reduce((m, t) => m + 0.5 * (t.rareIdf ?? 0), 0);
+  const support = (matched: string[]) => matchedIdf(matched) / (total + unknownMass || 1);
+  const countPresent = (matched: string[]) => {
+    const present = new Set(matched);
+    return terms.filter((t) => termPresent(t, present)).length;
+  };
+  // How rare the rarest question word the passage holds is, against a word only one passage uses (1).
+  const rare = terms[0]?.rareIdf ?? 0;
+  const specificity = (matched: string[]) => {
+    const present = new Set(matched);
+    return rare ? terms.reduce((m, t) => (termPresent(t, present) ? Math.max(m, t.idf) : m), 0) / rare : 0;
   };
   const hits = new Map<string, KnowledgeHit>();
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
     // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
-    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov) });
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), unseen, unseenWords });
   }
 
   if (p.embedder && p.hasVector) {
@@ -125,7 +145,7 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
       fused.set(r.id, (fused.get(r.id) ?? 0) + 1 / (60 + i + 1));
       const prev = hits.get(r.id);
       if (prev) prev.similarity = round(r.similarity);
-      else hits.set(r.id, { ...toHit(r, 0), coverage: round(coverage(r.matched ?? [])), similarity: round(r.similarity) });
+      else hits.set(r.id, { ...toHit(r, 0), coverage: round(coverage(r.matched ?? [])), support: round(support(r.matched ?? [])), unseen, unseenWords, similarity: round(r.similarity) });
     });
     for (const h of hits.values()) h.score = round(fused.get(h.chunkId) ?? 0, 6);
   }

@@ -6,9 +6,11 @@ import type { Person } from './types.ts';
 
 /** One document, parsed from a file. `body` is CommonMark (HTML is converted), without front matter. */
 export interface SourceDocument {
-  /** Path relative to the ingested root, `/`-separated: the document's identity within that root. */
+  /** Path relative to the ingested root, `/`-separated: where the document's file is within its source. */
   path: string;
-  format: 'markdown' | 'text' | 'html';
+  /** Explicit identity from metadata (`id:`); otherwise the document is identified by its url. */
+  id?: string | undefined;
+  format: 'markdown' | 'text' | 'html' | 'pdf' | 'docx';
   title: string;
   /** Absolute URL that citations link to. */
   url: string;
@@ -40,12 +42,19 @@ export interface ParsedSources {
   /** Empty when the sources hold no people directory. */
   people: SourcePerson[];
   errors: SourceError[];
+  /**
+   * Set when the source itself cannot be read (missing or unreadable root, or a folder in it that cannot be listed):
+   * nothing may be applied from it, and above all nothing pruned.
+   */
+  fatal?: string | undefined;
+  /** What the owner should know but is not an error: encodings converted, files of unsupported types skipped. */
+  notices?: SourceError[] | undefined;
 }
 
 /** What `applyIngest` takes: the body of `POST /admin/v1/ingest`. */
 export interface IngestPayload {
   assistant: string;
-  /** Identity of the source tree (usually its absolute path); `prune` only touches documents of this root. */
+  /** The source (usually the folder's absolute path); it owns what it brought, and `prune` only touches that. */
   root: string;
   /** Remove documents of this root (and people) that are not in this ingest. */
   prune: boolean;
@@ -60,6 +69,22 @@ export interface IngestPayload {
   keepPeople?: string[] | undefined;
   /** Errors found while parsing, passed through into the summary. */
   errors?: SourceError[] | undefined;
+  /** Allow a prune that removes more than half of the source's documents or people. */
+  force?: boolean | undefined;
+  /** Plan only: the summary lists `changes`, nothing is written. */
+  dryRun?: boolean | undefined;
+  /** Who ingests, for the audit (the CLI's OS user, or the admin token's subject). */
+  actor?: string | undefined;
+}
+
+/** One line of a dry run (or of what an ingest did). */
+export interface IngestChange {
+  action: 'add' | 'update' | 'remove';
+  path: string;
+  url: string;
+  access: string[];
+  /** For an update that moves the document from another source: that source. */
+  from?: string | undefined;
 }
 
 export interface IngestSummary {
@@ -69,5 +94,14 @@ export interface IngestSummary {
   removed: number;
   /** People in this ingest (upserted). */
   people: number;
+  /** People of this source removed by the prune. */
+  peopleRemoved: number;
+  /**
+   * Documents of this ingest by who can see them: `*` (everyone) or each principal of their access lists (a document
+   * visible to two groups counts under both).
+   */
+  visibility: Record<string, number>;
   errors: SourceError[];
+  /** With `dryRun`: what would be added, updated and removed. */
+  changes?: IngestChange[] | undefined;
 }

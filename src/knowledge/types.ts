@@ -18,6 +18,23 @@ export interface KnowledgeHit {
    * or body), each term weighted by its rarity. A low value means the passage only shares common words.
    */
   coverage?: number;
+  /**
+   * Share (0–1, by count) of the query's content words that no passage the asker may see uses in any form (after
+   * synonyms, word forms and typo repair). Such words carry no weight in `coverage`; a high value means much of the
+   * question is about something this knowledge base does not mention.
+   */
+  unseen?: number;
+  /**
+   * Like `coverage`, but the question's unknown topic words (not words about the asker's circumstances) count too,
+   * each at half the weight of the rarest known word: low when the question is mostly about something unmentioned.
+   */
+  support?: number;
+  /** How many of the question's known terms the passage holds. */
+  matchedTerms?: number;
+  /** Rarity of the rarest question word in the passage, against a word only one visible passage uses (0–1). */
+  specificity?: number;
+  /** Those words (the asker's own, lower-cased): the same for every hit of one search. */
+  unseenWords?: string[];
   /** Cosine similarity to the query when dense retrieval is configured and this passage was a dense match. */
   similarity?: number;
 }

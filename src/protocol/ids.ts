@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** Resource prefixes of contract §3. */
 export type IdPrefix = 'conv' | 'resp' | 'msg' | 'rs' | 'cite' | 'evt';
@@ -39,6 +39,21 @@ function encode(value: bigint): string {
 /** A new time-ordered id with the given prefix, e.g. `conv_0XbY...`. */
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
   return `${prefix}_${encode(nextValue(nowMs))}`;
+}
+
+const ORDINAL_BITS = 16n;
+const HASH_BITS = RANDOM_BITS - ORDINAL_BITS;
+
+/**
+ * A deterministic id: `ms` as its time, then 80 bits made of `ordinal` (16 bits) and a hash of `seed` (64 bits).
+ * The same arguments give the same id in any process, so a retried attempt writes its outputs under the ids the
+ * dead attempt used; ids derived with one `ms` and increasing ordinals sort in ordinal order. The hash bits are
+ * as unpredictable as `seed` (a response id carries 80 random bits).
+ */
+export function derivedId(prefix: IdPrefix, ms: number, seed: string, ordinal: number): string {
+  const hash = BigInt('0x' + createHash('sha256').update(`${prefix}:${seed}`).digest('hex').slice(0, 16));
+  const ordinalBits = BigInt(ordinal) & ((1n << ORDINAL_BITS) - 1n);
+  return `${prefix}_${encode((BigInt(ms) << RANDOM_BITS) | (ordinalBits << HASH_BITS) | hash)}`;
 }
 
 const ID_PATTERNS: Record<IdPrefix, RegExp> = {

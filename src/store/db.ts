@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import { DatabaseUnavailableError, failedBeforeSending, isUnavailable } from './unavailable.ts';
+
+export { DatabaseUnavailableError, isDatabaseUnavailable } from './unavailable.ts';
 
 /** Anything that runs parameterised SQL (`$1`, `$2`, ...): the database or an open transaction. */
 export interface Queryable {
@@ -15,10 +18,17 @@ export interface Db extends Queryable {
   readonly kind: 'embedded' | 'postgres';
   /** True when the pgvector extension could be created. */
   readonly hasVector: boolean;
-  /** Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. */
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
-  /** Subscribes to a NOTIFY channel; returns the unsubscribe function. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Runs `fn` in one transaction; commits when it resolves, rolls back when it throws. With `retry`, a transaction
+   * whose connection was lost before COMMIT was sent is run again (so `fn` must only touch the database and its
+   * own local state); a loss during COMMIT is never retried, as the outcome is unknown.
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>, opts?: { retry?: boolean }): Promise<T>;
+  /**
+   * Subscribes to a NOTIFY channel; returns the unsubscribe function. `onReconnect` is called after the listening
+   * connection was lost and re-established: notifications may have been missed, so subscribers read to catch up.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -31,8 +41,22 @@ export interface OpenOptions {
   vector?: boolean | undefined;
   /** Pool size for the server. */
   poolSize?: number | undefined;
+  /** Connect, statement and idle-in-transaction timeouts for the server (defaults: DEFAULT_DB_TIMEOUTS). */
+  timeouts?: Partial<DbTimeouts> | undefined;
   onError?: ((err: Error) => void) | undefined;
 }
+
+/** Timeouts that turn a frozen or unreachable server into errors (503 to clients) instead of hung requests. */
+export interface DbTimeouts {
+  /** Opening a connection. */
+  connectMs: number;
+  /** One statement, enforced by the server (`statement_timeout`) and, 5 s later, by the client (a frozen server). */
+  statementMs: number;
+  /** A transaction left idle (`idle_in_transaction_session_timeout`): a stalled node cannot hold locks forever. */
+  idleInTransactionMs: number;
+}
+
+export const DEFAULT_DB_TIMEOUTS: DbTimeouts = { connectMs: 5000, statementMs: 30_000, idleInTransactionMs: 60_000 };
 
 /** Opens the configured database (embedded unless a URL is given). */
 export async function openDatabase(opts: OpenOptions): Promise<Db> {
@@ -56,7 +80,7 @@ class EmbeddedDb implements Db {
     return res.rows;
   }
 
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  tx<T>(fn: (q: Queryable) => Promise<T>, _opts?: { retry?: boolean }): Promise<T> {
     return this.pg.transaction(async (t: Transaction) => {
       const q: Queryable = {
         query: async <R>(sql: string, params: readonly unknown[] = []) => (await t.query<R>(sql, params as unknown[])).rows,
@@ -65,7 +89,8 @@ class EmbeddedDb implements Db {
     });
   }
 
-  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onPayload: (payload: string) => void, _onReconnect?: () => void): Promise<() => Promise<void>> {
+    // In-process: the listener cannot be disconnected, so there is never anything to catch up on.
     const off = await this.pg.listen(channel, onPayload);
     return async () => off();
   }
@@ -98,27 +123,79 @@ async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
 // Timestamps come back as Date on both drivers; int8 stays a string in pg unless parsed.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
+// Pauses before retrying a statement whose connection was lost (pg_terminate_backend, failover, restart).
+const RETRY_DELAYS_MS = [100, 500];
+// A statement that only reads (or only notifies) is safe to send again when its connection died under it.
+const READ_ONLY = /^\s*SELECT\b/i;
+const LISTENER_RETRY_MAX_MS = 5000;
+
+/** A lost connection, not a statement that ran too long (which would only time out again). */
+function retryable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return isUnavailable(err) && e.code !== '57014' && !(typeof e.message === 'string' && e.message.includes('Query read timeout'));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   private listener: pg.Client | null = null;
   private listenerReady: Promise<pg.Client> | null = null;
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private readonly reconnectHandlers = new Set<() => void>();
+  private listenerRetryMs = 250;
+  private listenerLost = false;
   private closed = false;
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly url: string,
+    private readonly clientConfig: pg.ClientConfig,
     readonly hasVector: boolean,
     private readonly onError: (err: Error) => void,
   ) {}
 
+  /** Reads are retried when their connection was lost; anything else that cannot reach the database is 503. */
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const res = await this.pool.query(sql, params as unknown[]);
-    return res.rows as T[];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await this.pool.query(sql, params as unknown[]);
+        return res.rows as T[];
+      } catch (err) {
+        if (!isUnavailable(err)) throw err;
+        const safe = failedBeforeSending(err) || READ_ONLY.test(sql);
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (!safe || !retryable(err) || delay === undefined || this.closed) throw new DatabaseUnavailableError(err);
+        await sleep(delay);
+      }
+    }
   }
 
-  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Queryable) => Promise<T>, opts: { retry?: boolean } = {}): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      let committing = false;
+      try {
+        return await this.txOnce(fn, () => (committing = true));
+      } catch (err) {
+        if (!isUnavailable(err)) throw err;
+        const delay = RETRY_DELAYS_MS[attempt];
+        const safe = failedBeforeSending(err) || (opts.retry === true && !committing);
+        if (!safe || !retryable(err) || delay === undefined || this.closed) throw new DatabaseUnavailableError(err);
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async txOnce<T>(fn: (q: Queryable) => Promise<T>, onCommit: () => void): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client has no listener of the pool's: without this one, a connection terminated mid-transaction
+    // (pg_terminate_backend, a failover) would be an unhandled 'error' event, and the process would exit.
+    let lost: Error | null = null;
+    const onLost = (err: Error) => {
+      lost = err;
+      this.onError(err);
+    };
+    client.on('error', onLost);
+    let failed: unknown = null;
     try {
       await client.query('BEGIN');
       const q: Queryable = {
@@ -126,13 +203,18 @@ class PostgresDb implements Db {
           (await client.query(sql, params as unknown[])).rows as R[],
       };
       const out = await fn(q);
+      onCommit();
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      failed = err;
+      if (!lost && !isUnavailable(err)) await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.removeListener('error', onLost);
+      // A client whose connection failed is destroyed, never handed to the next caller.
+      const broken = lost ?? (isUnavailable(failed) ? (failed as Error) : undefined);
+      client.release(broken);
     }
   }
 
@@ -140,7 +222,7 @@ class PostgresDb implements Db {
   private connectListener(): Promise<pg.Client> {
     if (this.listenerReady) return this.listenerReady;
     this.listenerReady = (async () => {
-      const client = new pg.Client({ connectionString: this.url });
+      const client = new pg.Client(this.clientConfig);
       client.on('notification', (msg) => {
         const set = this.handlers.get(msg.channel);
         if (set) for (const h of set) h(msg.payload ?? '');
@@ -150,9 +232,20 @@ class PostgresDb implements Db {
         this.resetListener(client);
       });
       client.on('end', () => this.resetListener(client));
-      await client.connect();
-      for (const channel of this.handlers.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
+      try {
+        await client.connect();
+        for (const channel of this.handlers.keys()) await client.query(`LISTEN ${quoteIdent(channel)}`);
+      } catch (err) {
+        client.end().catch(() => undefined);
+        throw err;
+      }
       this.listener = client;
+      this.listenerRetryMs = 250;
+      if (this.listenerLost) {
+        this.listenerLost = false;
+        // Notifications sent while nobody listened are lost: subscribers read what they may have missed.
+        for (const h of [...this.reconnectHandlers]) h();
+      }
       return client;
     })();
     this.listenerReady.catch(() => {
@@ -163,16 +256,28 @@ class PostgresDb implements Db {
 
   private resetListener(client: pg.Client): void {
     if (this.listener !== client && this.listener !== null) return;
+    if (this.listener === null && this.listenerReady === null) return;
     this.listener = null;
     this.listenerReady = null;
-    if (this.closed || this.handlers.size === 0) return;
-    // Reconnect with a small delay; missed notifications are covered by the callers' fallback polls.
-    setTimeout(() => {
-      if (!this.closed) this.connectListener().catch((err: Error) => this.onError(err));
-    }, 500).unref();
+    this.listenerLost = true;
+    this.scheduleListener();
   }
 
-  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+  /** Reconnects the listener with a growing pause (capped) until it is back, or the database is closed. */
+  private scheduleListener(): void {
+    if (this.closed || this.handlers.size === 0) return;
+    const delay = this.listenerRetryMs;
+    this.listenerRetryMs = Math.min(LISTENER_RETRY_MAX_MS, this.listenerRetryMs * 2);
+    setTimeout(() => {
+      if (this.closed || this.listenerReady) return;
+      this.connectListener().catch((err: Error) => {
+        this.onError(err);
+        this.scheduleListener();
+      });
+    }, delay).unref();
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>> {
     let set = this.handlers.get(channel);
     const first = !set;
     if (!set) {
@@ -180,9 +285,11 @@ class PostgresDb implements Db {
       this.handlers.set(channel, set);
     }
     set.add(onPayload);
+    if (onReconnect) this.reconnectHandlers.add(onReconnect);
     const client = await this.connectListener();
     if (first) await client.query(`LISTEN ${quoteIdent(channel)}`);
     return async () => {
+      if (onReconnect) this.reconnectHandlers.delete(onReconnect);
       const s = this.handlers.get(channel);
       if (!s) return;
       s.delete(onPayload);
@@ -210,7 +317,18 @@ function quoteIdent(name: string): string {
 
 async function openPostgres(url: string, opts: OpenOptions): Promise<Db> {
   const onError = opts.onError ?? (() => undefined);
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+  const t = { ...DEFAULT_DB_TIMEOUTS, ...opts.timeouts };
+  const clientConfig: pg.ClientConfig = {
+    connectionString: url,
+    connectionTimeoutMillis: t.connectMs,
+    statement_timeout: t.statementMs,
+    idle_in_transaction_session_timeout: t.idleInTransactionMs,
+    // The server enforces statement_timeout; a frozen server enforces nothing, so the client gives up a little later.
+    query_timeout: t.statementMs + 5000,
+    keepAlive: true,
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: opts.poolSize ?? 10 });
+  // Idle clients whose connection drops report here (the pool then discards them).
   pool.on('error', onError);
   await pool.query('SELECT 1');
   let hasVector = false;
@@ -221,5 +339,5 @@ async function openPostgres(url: string, opts: OpenOptions): Promise<Db> {
       hasVector = true;
     }
   }
-  return new PostgresDb(pool, url, hasVector, onError);
+  return new PostgresDb(pool, clientConfig, hasVector, onError);
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run conformance -- <openapi-file> [--base-url URL] [--token T] [--assistant NAME]`
+ * `npm run conformance -- <openapi-file> [--base-url URL] [--token T] [--assistant NAME] [--no-extensions]`
  *
  * Drives a Parley server (or any server of the same API) through every operation of an OpenAPI 3.1 document and
  * validates every answer against it: status documented, body schema, SSE framing and sequence, trace header.
@@ -15,13 +15,15 @@ import { DEFAULT_QUESTION, runConformance, summaryLine } from './conformance/run
 import { Spec, loadSpecFile } from './conformance/spec.ts';
 
 const USAGE = `usage: npm run conformance -- <openapi-file> [--base-url URL] [--token T] [--assistant NAME]
-                                   [--question TEXT] [--timeout SECONDS]
+                                   [--question TEXT] [--timeout SECONDS] [--no-extensions]
   --base-url   a running server (its API root; the document's server path is added when URL has no path).
                Without it, a server is started in this process on a temporary data dir (DATABASE_URL if set).
   --token      bearer for --base-url (or PARLEY_TOKEN); e.g. $(npx parley token --user you@example.com)
   --assistant  Assistant-Name to send (default: acmecorp-conversations-rest-api)
   --question   the input text of the responses created (default: "${DEFAULT_QUESTION}")
-  --timeout    seconds a response may take to finish (default: 120)`;
+  --timeout    seconds a response may take to finish (default: 120)
+  --no-extensions  skip the checks of Parley's extensions (cancel, resume after the final event, POST stream
+               resume with Idempotency-Key + Last-Event-ID), for servers that do not offer them`;
 
 function fail(message: string): never {
   process.stderr.write(`conformance: ${message}\n${USAGE}\n`);
@@ -72,6 +74,7 @@ async function main(): Promise<number> {
         assistant: { type: 'string' },
         question: { type: 'string' },
         timeout: { type: 'string' },
+        'no-extensions': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -114,6 +117,7 @@ async function main(): Promise<number> {
       token: target.token,
       assistant,
       timeoutMs: timeout * 1000,
+      extensions: !values['no-extensions'],
       ...(values.question !== undefined ? { question: values.question } : {}),
       onResult: (r) => process.stdout.write(`${formatResult(r)}\n`),
     });

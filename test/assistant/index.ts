@@ -5,4 +5,5 @@ import './offline-knowledge.test.ts';
 import './offline-directory.test.ts';
 import './router-linear.test.ts';
 import './greeting.test.ts';
+import './offline-retrieval.test.ts';
 import './bounded-question.test.ts';

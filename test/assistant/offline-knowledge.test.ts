@@ -97,12 +97,14 @@ describe('offline engine: knowledge', () => {
     // The outsider's answer is exactly what it would be if the document did not exist at all.
     const db = await testDb();
     const without = uniq('asst');
-    const kb = parseSources(FIXTURES + 'kb');
-    await applyIngest(db, { assistant: without, root: kb.root, prune: false, documents: kb.documents.filter((d) => d.url !== RESTRICTED_URL), people: parseSources(FIXTURES + 'people.csv').people });
+    const kb = await parseSources(FIXTURES + 'kb');
+    await applyIngest(db, { assistant: without, root: kb.root, prune: false, documents: kb.documents.filter((d) => d.url !== RESTRICTED_URL), people: (await parseSources(FIXTURES + 'people.csv')).people });
     const engine = createOfflineEngine({ knowledge: createKnowledge(db) });
     const events = [];
     for await (const e of engine.answer({ user: ENGINEER, assistant: without, conversationId: 'c', responseId: 'r', history: [], input: q, signal: new AbortController().signal })) events.push(e);
-    assert.deepEqual(outsider.events, events);
+    // (Citation keys name the document's row, which differs between the two assistants; everything else is equal.)
+    const sameKeys = (evs: unknown[]) => JSON.parse(JSON.stringify(evs).replace(/doc:doc_[0-9a-f]+/g, 'doc:X')) as unknown;
+    assert.deepEqual(sameKeys(outsider.events), sameKeys(events));
   });
 
   it('answers a very long input quickly, from the knowledge base', async () => {

@@ -26,7 +26,8 @@ export async function fixtureAssistant(ingest: (db: Db, assistant: string) => Pr
   const db = await testDb();
   const assistant = uniq('asst');
   await ingest(db, assistant);
-  const knowledge = createKnowledge(db);
+  // People without a url in the fixtures are cited at this directory (as an assistant's `directoryUrl` would say).
+  const knowledge = createKnowledge(db, { directoryBaseUrl: 'https://directory.acme.example/people/' });
   const engine = createOfflineEngine({ knowledge });
   async function ask(input: string, opts: { user?: AskingUser; history?: HistoryMessage[] } = {}): Promise<Turn> {
     const events: EngineEvent[] = [];

@@ -30,7 +30,7 @@ describe('parley ingest', () => {
 
     const again = capture();
     await runIngestCommand({ path: FIXTURES + 'kb', assistant, prune: true, target: { kind: 'db', db }, out: again.out, isTTY: false });
-    assert.equal(again.text().trim(), 'ingested 6 documents (6 added, 0 updated, 0 unchanged, 0 removed), 0 people, 0 errors');
+    assert.equal(again.text().trim(), 'visible to: everyone 5, email:grace.hopper@example.test 1, group:hr 1\ningested 6 documents (6 added, 0 updated, 0 unchanged, 0 removed), 0 people, 0 errors');
   });
 
   it('posts batches to a running server with the bearer token, pruning only in the last batch', async () => {

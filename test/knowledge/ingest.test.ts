@@ -21,7 +21,7 @@ describe('applyIngest', () => {
     const a = doc('a.md', 'Alpha original text about pelicans.');
     const b = doc('b.md', 'Bravo text about herons.');
     const first = await applyIngest(db, { assistant, root: '/r1', prune: false, documents: [a, b], people: [] });
-    assert.deepEqual({ ...first, errors: first.errors.length }, { added: 2, updated: 0, unchanged: 0, removed: 0, people: 0, errors: 0 });
+    assert.deepEqual({ ...first, errors: first.errors.length }, { added: 2, updated: 0, unchanged: 0, removed: 0, people: 0, peopleRemoved: 0, visibility: { '*': 2 }, errors: 0 });
 
     const again = await applyIngest(db, { assistant, root: '/r1', prune: false, documents: [a, b], people: [] });
     assert.deepEqual([again.added, again.updated, again.unchanged], [0, 0, 2]);
@@ -125,7 +125,7 @@ describe('applyIngest', () => {
     await recount();
     await applyIngest(db, { assistant, root: '/r', prune: true, documents: [b], people: [] });
     await recount();
-    await applyIngest(db, { assistant, root: '/r', prune: true, documents: [], people: [] });
+    await applyIngest(db, { assistant, root: '/r', prune: true, force: true, documents: [], people: [] });
     assert.equal(await recount(), 0);
   });
 

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { parseSources } from '../../src/knowledge/parse.ts';
+import type { ParsedSources, SourceDocument } from '../../src/knowledge/sources.ts';
 import { FIXTURES } from './support.ts';
 
 describe('parseSources', () => {
-  const kb = parseSources(FIXTURES + 'kb');
-  const byPath = new Map(kb.documents.map((d) => [d.path, d]));
+  let kb: ParsedSources;
+  let byPath: Map<string, SourceDocument>;
+  before(async () => {
+    kb = await parseSources(FIXTURES + 'kb');
+    byPath = new Map(kb.documents.map((d) => [d.path, d]));
+  });
 
-  it('reads Markdown front matter: title, url, updated time, access list, tags', () => {
+  it('reads Markdown front matter: title, url, updated time, access list, tags', async () => {
     const d = byPath.get('it/vpn-reset.md');
     assert.ok(d);
     assert.equal(d.format, 'markdown');
@@ -21,7 +26,7 @@ describe('parseSources', () => {
     assert.deepEqual(hr?.access, ['email:grace.hopper@example.test', 'group:hr']);
   });
 
-  it('converts HTML to CommonMark and merges the .meta.json sidecar', () => {
+  it('converts HTML to CommonMark and merges the .meta.json sidecar', async () => {
     const d = byPath.get('facilities/parking.html');
     assert.ok(d);
     assert.equal(d.format, 'html');
@@ -36,17 +41,18 @@ describe('parseSources', () => {
     assert.ok(!kb.documents.some((x) => x.path.endsWith('.meta.json')), 'sidecars are not documents');
   });
 
-  it('turns capitalised lines of plain text into headings and takes the title from the first', () => {
+  it('turns capitalised lines of plain text into headings and takes the title from the first', async () => {
     const d = byPath.get('misc/lost-and-found.txt');
     assert.ok(d);
     assert.equal(d.format, 'text');
     assert.equal(d.title, 'Lost and found');
     assert.match(d.body, /^## Who to contact$/m);
-    assert.equal(d.url, 'https://kb.acme.example/misc/lost-and-found.txt');
+    // No url in the file and no base configured: an honest identifier, not a made-up link.
+    assert.equal(d.url, 'urn:parley:doc:misc/lost-and-found.txt');
   });
 
-  it('reports bad files by path and reason and still loads the rest', () => {
-    const bad = parseSources(FIXTURES + 'bad');
+  it('reports bad files by path and reason and still loads the rest', async () => {
+    const bad = await parseSources(FIXTURES + 'bad');
     const reasons = new Map(bad.errors.map((e) => [e.path, e.reason]));
     assert.match(reasons.get('broken.md') ?? '', /^invalid front matter/);
     assert.match(reasons.get('bad-url.md') ?? '', /absolute http/);
@@ -58,14 +64,14 @@ describe('parseSources', () => {
     assert.deepEqual(good.access, ['group:finance', 'group:legal']);
   });
 
-  it('reports a missing path instead of throwing', () => {
-    const out = parseSources(FIXTURES + 'no-such-dir');
+  it('reports a missing path instead of throwing', async () => {
+    const out = await parseSources(FIXTURES + 'no-such-dir');
     assert.equal(out.documents.length, 0);
     assert.match(out.errors[0]?.reason ?? '', /no such file/);
   });
 
-  it('reads a CSV directory and resolves managers by id, email or name', () => {
-    const p = parseSources(FIXTURES + 'people.csv');
+  it('reads a CSV directory and resolves managers by id, email or name', async () => {
+    const p = await parseSources(FIXTURES + 'people.csv');
     assert.equal(p.errors.length, 0);
     assert.equal(p.people.length, 7);
     const byId = new Map(p.people.map((x) => [x.id, x]));
@@ -77,8 +83,8 @@ describe('parseSources', () => {
     assert.equal(byId.get('p2')?.name, 'José Álvarez');
   });
 
-  it('reads a JSON directory with other column names and reports invalid people', () => {
-    const p = parseSources(FIXTURES + 'people.json');
+  it('reads a JSON directory with other column names and reports invalid people', async () => {
+    const p = await parseSources(FIXTURES + 'people.json');
     const byId = new Map(p.people.map((x) => [x.id, x]));
     assert.equal(byId.get('j1')?.name, 'Marta Nowak');
     assert.equal(byId.get('j1')?.email, 'marta.nowak@example.test');
@@ -92,7 +98,7 @@ describe('parseSources', () => {
     assert.equal(byId.get('j4')?.managerId, null);
   });
 
-  it('produces JSON-serialisable output', () => {
+  it('produces JSON-serialisable output', async () => {
     assert.deepEqual(JSON.parse(JSON.stringify(kb)), kb);
   });
 });

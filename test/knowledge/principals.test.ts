@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { ADMINS_ONLY, AccessListError, parseAccessList, principalsOf } from '../../src/knowledge/principals.ts';
 import { testDb, uniq } from '../support/db.ts';
 
@@ -47,6 +48,19 @@ describe('parseAccessList', () => {
     for (const [entry, message] of bad) {
       assert.throws(() => parseAccessList([entry]), (err: unknown) => err instanceof AccessListError && message.test(err.message), String(entry));
     }
+  });
+});
+
+describe('assistant allow lists in the configuration', () => {
+  it('are parsed like access lists at start; a malformed entry stops the server naming the field', () => {
+    const cfg = loadConfig({}, { assistants: [{ name: 'a' }, { name: 'b', allow: ['HR', 'user:Svc'] }, { name: 'c', allow: [] }] });
+    assert.deepEqual(cfg.assistants.map((a) => a.allow), [['*'], ['group:hr', 'user:Svc'], [ADMINS_ONLY]]);
+    assert.throws(
+      () => loadConfig({}, { assistants: [{ name: 'a', allow: ['team:x'] }] }),
+      (err: unknown) => err instanceof ConfigError && /assistants\.0\.allow: .*unknown type "team"/.test(err.message),
+    );
+    const backends = loadConfig({}, { auth: { backends: [{ issuer: 'b', alg: 'ES256', pem: 'x' }] } }).auth.backends;
+    assert.deepEqual([backends[0]!.allowGroups, backends[0]!.trustEmail], [[], false], 'a backend grants no groups and vouches for no email by default');
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { idTimestamp, isId, newId } from '../../src/protocol/ids.ts';
+import { derivedId, idTimestamp, isId, newId } from '../../src/protocol/ids.ts';
 
 /** Contract §3: `<prefix>_<22 base-62>`, 48 bits of milliseconds then 80 random bits, sorting by creation time. */
 describe('identifiers', () => {
@@ -24,5 +24,17 @@ describe('identifiers', () => {
     for (let i = 0; i < 2000; i++) ids.push(newId('msg', base + Math.floor(i / 500)));
     assert.deepEqual([...ids].sort(), ids);
     assert.equal(new Set(ids).size, ids.length);
+  });
+
+  it('derived ids (outputs of a retried answer) are well formed, the same for the same arguments, ordered by ordinal', () => {
+    const at = Date.now();
+    const a = derivedId('msg', at, 'resp_x:1', 1);
+    assert.ok(isId('msg', a));
+    assert.equal(idTimestamp(a), at);
+    assert.equal(derivedId('msg', at, 'resp_x:1', 1), a);
+    assert.notEqual(derivedId('msg', at, 'resp_y:1', 1), a);
+    assert.notEqual(derivedId('rs', at, 'resp_x:1', 1).slice(3), a.slice(4));
+    const ordered = [0, 1, 2, 3, 10].map((n) => derivedId('rs', at, `resp_x:${n}`, n));
+    assert.deepEqual([...ordered].sort(), ordered);
   });
 });

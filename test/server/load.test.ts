@@ -27,7 +27,7 @@ describe('many responses, two workers', () => {
         }),
       );
       assert.ok(created.every((c) => c.status === 202));
-      const done = await Promise.all(created.map((c) => waitTerminal(a, t, c.conv, c.id, 30000)));
+      const done = await Promise.all(created.map((c) => waitTerminal(a, t, c.conv, c.id, 90000)));
       assert.ok(done.every((d) => d['status'] === 'COMPLETED'), 'every response completed');
 
       const db = await testDb();

@@ -147,6 +147,26 @@ describe('conformance: the whole tool against a live server', () => {
     assert.ok(lines.some((l) => /^ok {3}create-response-stream 200 \[event data, \d+ events\]$/.test(l)), lines.join('\n'));
   });
 
+  it('checks the extensions: resume from the final event, POST stream resume, cancel', async () => {
+    const lines: string[] = [];
+    const report = await runConformance({
+      spec: loadSpecFile(FIXTURE),
+      baseUrl,
+      token: await s.token(),
+      assistant: ASSISTANT,
+      timeoutMs: 10000,
+      pollMs: 20,
+      extensions: true,
+      onResult: (r) => lines.push(formatResult(r)),
+    });
+    assert.equal(report.failed, 0, lines.filter((l) => l.startsWith('FAIL')).join('\n'));
+    const ext = lines.filter((l) => l.includes('(extension)'));
+    assert.ok(ext.some((l) => /^ok {3}resume-response-stream \(extension\) 200 \[from the final event\]$/.test(l)), ext.join('\n'));
+    assert.ok(ext.some((l) => /^ok {3}create-response-stream \(extension\) 200 \[retried with Idempotency-Key and Last-Event-ID\]$/.test(l)), ext.join('\n'));
+    assert.ok(ext.some((l) => /^ok {3}cancel-response \(extension\) 200 \[(in flight|already finished)\]$/.test(l)), ext.join('\n'));
+    assert.ok(ext.some((l) => /^ok {3}cancel-response \(extension\) 200 \[a finished response\]$/.test(l)), ext.join('\n'));
+  });
+
   it('fails when the server does not match the document', async () => {
     const doc = loadSpecFile(FIXTURE) as OpenApiDocument & { components: { schemas: Record<string, { required: string[] }> } };
     doc.components.schemas['Conversation']!.required.push('owner');

@@ -5,6 +5,9 @@ import type { Engine, EngineEvent } from '../../src/assistant/engine.ts';
 import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
 import { createKnowledge } from '../../src/knowledge/index.ts';
 import { datasetLayout, datasetReport, readQuestions, runDataset, summarizeDataset } from '../../eval/dataset.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startFakeOpenAI } from '../llm/fake-openai.ts';
 import { testDb } from '../support/db.ts';
 
 const SET = fileURLToPath(new URL('./fixtures/eval-set/', import.meta.url));
@@ -62,5 +65,30 @@ describe('eval --dataset', () => {
     assert.equal(honest.outcomes.find((o) => o.q.id === 't5')!.pass, true);
     const hedged = await runDataset(db, SET, () => fixedEngine("I couldn't find anything that answers this question.", 'https://wiki.orchard.example/bike-maintenance'));
     assert.equal(hedged.outcomes.find((o) => o.q.id === 't5')!.pass, false);
+  });
+
+  it('--engine openai-compatible runs the set end to end against the configured model endpoint', async () => {
+    // One scripted model: the first question searches and answers with a citation marker, the rest say "nothing".
+    const nothing = { type: 'text' as const, chunks: ["I couldn't find anything about that."] };
+    const fake = await startFakeOpenAI([
+      { type: 'tool_calls', calls: [{ name: 'search_knowledge', arguments: '{"query":"cargo bike brake inspection"}' }] },
+      { type: 'text', chunks: ['Every cargo bike gets a brake inspection ', 'every 500 kilometres.[1]'] },
+      nothing, nothing, nothing, nothing,
+    ]);
+    try {
+      const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake-model' };
+      const run = promisify(execFile);
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'eval/run.ts', '--dataset', SET, '--engine', 'openai-compatible', '--verbose'], { env, cwd: fileURLToPath(new URL('../../', import.meta.url)) });
+      assert.match(stdout, /openai-compatible engine/);
+      assert.match(stdout, /\| knowledge .* \| 1\/2 = 50\.0% \|/, stdout);
+      assert.match(stdout, /\| none .* \| 1\/1 = 100\.0% \|/);
+      assert.match(stdout, /\| forbidden .* \| 1\/1 = 100\.0% \|/);
+      assert.equal(fake.pending(), 0, 'every scripted turn was used');
+      // The search ran as the asker: the passage the model was given came from the visible article.
+      const toolResult = JSON.stringify(fake.requests[1]?.body.messages ?? []);
+      assert.match(toolResult, /500 kilometres/);
+    } finally {
+      await fake.close();
+    }
   });
 });

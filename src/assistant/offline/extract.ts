@@ -5,6 +5,8 @@
 import { splitSentences } from '../../knowledge/sentences.ts';
 import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
+import { queryWords } from '../../knowledge/query.ts';
+import { segments } from '../../knowledge/thesaurus.ts';
 
 // PostgreSQL's english stop words plus question filler; never informative when scoring sentences. "not" is kept:
 // "software that isn't in the App Store" is answered by the sentence that says "not in the App Store".
@@ -45,6 +47,10 @@ export interface Unit {
   intro: boolean;
   stems: Set<string>;
   score: number;
+  /** A table row: `text` is the header plus this row; the row alone is what holds (or lacks) the fact. */
+  row?: string;
+  /** Holds the kind of fact the question asks for (set by `scoreUnits`). */
+  typed?: boolean;
 }
 
 /** Sentences and list items of a passage, in order. */
@@ -52,7 +58,20 @@ export function unitsOf(passage: string): Unit[] {
   const units: Unit[] = [];
   for (const b of parseBlocks(passage)) {
     if (b.kind === 'heading') continue;
-    const pieces = b.kind === 'list' || b.kind === 'table' || b.kind === 'code' ? [b.text] : splitSentences(b.text).map((s) => s.text);
+    if (b.kind === 'table') {
+      // Each row competes on its own (a whole table shares a word with almost any question), quoted under its
+      // header so it still reads as a table; the header's words count for every row.
+      const lines = b.text.split('\n');
+      const head = lines.length > 2 && /^\s*\|?\s*:?-{2,}/.test(lines[1]!) ? `${lines[0]}\n${lines[1]}\n` : '';
+      const rows = head ? lines.slice(2) : [b.text];
+      const headStems = contentStems(head);
+      for (const row of rows) {
+        if (!row.trim()) continue;
+        units.push({ text: head + row, order: units.length, list: false, intro: false, stems: new Set([...contentStems(row), ...headStems]), score: 0, row });
+      }
+      continue;
+    }
+    const pieces = b.kind === 'list' || b.kind === 'code' ? [b.text] : splitSentences(b.text).map((s) => s.text);
     for (const text of pieces) {
       units.push({ text, order: units.length, list: b.kind === 'list', intro: /:\s*$/.test(text), stems: new Set(contentStems(text)), score: 0 });
     }
@@ -74,49 +93,113 @@ export function properStems(question: string): Set<string> {
   );
 }
 
+/**
+ * Lets a sentence that says a question word another way count as holding it: for each thesaurus phrase of the
+ * question ("sick", "log in"), a unit holding every stem of one of its alternatives ("illness", "sign in") also
+ * gets the question's own stems. Linear in units × alternatives.
+ */
+export function bridgeUnits(question: string, units: readonly Unit[]): void {
+  const concepts = segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
+    .filter((g) => g.alts.length)
+    .map((g) => ({ own: contentStems(g.text), alts: g.alts.map((a) => contentStems(a)).filter((a) => a.length) }))
+    .filter((c) => c.own.length);
+  if (!concepts.length) return;
+  for (const u of units) {
+    for (const c of concepts) {
+      if (c.own.every((s) => u.stems.has(s))) continue;
+      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) for (const s of c.own) u.stems.add(s);
+    }
+  }
+}
+
+/** At most this many distinct question stems are weighed (a pasted page is not a question; keeps scoring linear). */
+const MAX_QUESTION_STEMS = 48;
+
 /** Weights of the question's stems: rarer among the candidate sentences = more telling; names count double. */
 export function stemWeights(question: string, units: readonly Unit[]): Map<string, number> {
-  const q = [...new Set(contentStems(question))];
+  const q = [...new Set(contentStems(question))].slice(0, MAX_QUESTION_STEMS);
   const proper = properStems(question);
   const n = units.length || 1;
+  // One pass over the units counts every stem's document frequency (not one pass per stem).
+  const df = new Map<string, number>(q.map((s) => [s, 0]));
+  for (const u of units) for (const s of u.stems) if (df.has(s)) df.set(s, df.get(s)! + 1);
   const weight = new Map<string, number>();
-  for (const s of q) {
-    const df = units.filter((u) => u.stems.has(s)).length;
-    weight.set(s, Math.log(1 + n / (1 + df)) * (proper.has(s) ? 2 : 1));
-  }
+  // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
+  for (const s of q) if (df.get(s)! > 0) weight.set(s, Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1));
   return weight;
 }
 
-const NUMBER = /\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|once|twice|annual(ly)?|monthly|weekly|daily|yearly|quarterly|immediately)\b/i;
+/** The kind of fact a question asks for. */
+export type AnswerType = 'duration' | 'amount' | 'count' | 'time' | 'frequency' | 'place' | 'person' | 'contact';
 
-// What kind of answer the question wants, and what a sentence giving it looks like.
-const WANTS: [RegExp, RegExp][] = [
-  [/^how often\b|\bhow frequently\b/i, /\b(every|each|per|cycle|once|twice|times|annual(ly)?|monthly|weekly|daily|yearly|quarterly)\b|\w-(year|month|week|day)\b/i],
-  [/^(when|by when|what time|what day|what date)\b|\b(deadline|due|schedule)\b/i, /\b(\d{1,2}(:\d\d)?\s?(a\.m\.|p\.m\.|am|pm)|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|\d{1,2}(st|nd|rd|th)|every|each|within|days?|weeks?|months?|years?|immediately)\b/i],
-  [/^how (many|much|long|often|far|late|fast|quickly|soon|early|big)\b|\b(percentage|percent|limit|rate|cost|fee|price|number|amount|cap|budget|minimum|maximum|length|version|size|allowance|salary|bonus|per diem)\b/i, NUMBER],
-  [/^where\b/i, /\b(floor|room|building|desk|reception|office|located|lobby|portal|site|level|garage|https?:\/\/)\b|\S+@\S+/i],
-  [/^who\b/i, /\b(team|manager|officer|head|director|desk|department|approv\w*)\b|@/i],
+const NUM = String.raw`(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|a few|several|a|an)`;
+const UNIT = String.raw`(?:seconds?|minutes?|mins?|hours?|hrs?|days?|business days?|working days?|calendar days?|weeks?|months?|years?|yrs?|shifts?|nights?)`;
+
+/** What a sentence holding each kind of fact looks like. */
+const HAS: Record<AnswerType, RegExp> = {
+  duration: new RegExp(String.raw`\b${NUM}[\s-]+(?:full\s+|consecutive\s+|scheduled\s+|paid\s+|unpaid\s+)?${UNIT}\b|\bimmediately\b|\bsame day\b|\bovernight\b`, 'i'),
+  amount: /[$€£¥]\s?\d|\b\d[\d,.]*\s?(%|percent\b|dollars?\b|euros?\b|pounds?\b|cents?\b|usd\b|eur\b|gbp\b)|\bper (hour|mile|km|kilometre|kilometer|day|night|shift|month|year|person)\b|\b(free|no charge|no cost|at no cost|full cost)\b/i,
+  count: new RegExp(String.raw`\b\d+\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|once|twice|no more than|up to|at most|at least)\b`, 'i'),
+  time: /\b\d{1,2}(:\d\d)?\s?(a\.m\.|p\.m\.|am|pm)\b|\b\d{1,2}:\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|january|february|march|april|june|july|august|september|october|november|december|noon|midnight|morning|afternoon|evening)\b|\b\d{1,2}(st|nd|rd|th)\b|\b(within|no later than)\s+\S+|\b(before|after|by|until)\s+(\d|the (end|start|first|last)|noon|midnight)|\b(first|last|next) (day|week|month|business day)\b|\bimmediately\b/i,
+  frequency: /\b(every|each|per|once|twice|times|annual(ly)?|monthly|weekly|daily|yearly|quarterly|hourly|biweekly)\b|\w-(year|month|week|day)\b/i,
+  place: /\b(floor|room|building|desk|reception|office|located|lobby|portal|site|level|garage|lot|entrance|wing|suite|center|centre|campus|street|st\.|road|rd\.|avenue|ave\.|basement|cafeteria|department|counter|station|website|page|app)\b|https?:\/\/|\S+@\S+|\b[A-Z]{1,3}-?\d{2,4}\b/i,
+  person: /\b(team|manager|supervisor|officer|head|director|desk|department|office|coordinator|administrator|specialist|lead|chair|committee|hr|human resources|payroll|service ?desk|help ?desk|security|representative|contact|on call|on-call)\b|@|\bext\.?\s?\d/i,
+  contact: /\bext\.?\s?\d|\b\d{3}[-. ]\d{4}\b|\(\d{3}\)|\b1-\d{3}-\d{3}-\d{4}\b|\S+@\S+\.\S+|https?:\/\/|\b(call|phone|email|e-mail|text|page|portal|submit|ticket|form)\b/i,
+};
+
+// What a question asks for, found anywhere in it (chatty questions put the question last); first match wins.
+const ASKS: [RegExp, AnswerType][] = [
+  [/\bhow often\b|\bhow frequently\b|\bhow many times (a|per|each)\b/i, 'frequency'],
+  [/\bhow (long|soon|fast|quickly|late|early)\b|\bhow far (in advance|ahead)\b|\bhow much time\b|\bhow many (seconds|minutes|hours|days|business days|working days|weeks|months|years|shifts|nights)\b|\bwhat('s| is) the (deadline|time limit|waiting period|notice period)\b|\bdeadline\b|\bcut-?off\b|\bhow much notice\b|\bwithin how\b/i, 'duration'],
+  [/\bhow much\b|\bwhat('s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
+  [/\bhow many\b|\bwhat (number|percentage|percent)\b/i, 'count'],
+  [/\bwhen\b|\bwhat (time|day|date|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
+  [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
+  [/\b(phone|telephone) number\b|\bnumber (for|of|to call)\b|\bemail address\b|\bhow (do|can|should) (i|we) (reach|contact|call)\b|\bwho (do|should|can) (i|we) (call|contact|phone|email|ring)\b/i, 'contact'],
+  [/\bwho\b|\bwhom\b|\bwhich (team|department|person|group|office)\b/i, 'person'],
 ];
 
-/** "This article explains …": says what the page is about, answers nothing. */
-const META = /^(this|the following) (article|page|guide|document|section|policy) (explains|describes|covers|lists|tells|sets out|summari[sz]es)\b/i;
+/** The kind of fact the question asks for, if it asks for one. */
+export function answerType(question: string): AnswerType | null {
+  const q = question.length > 2000 ? question.slice(0, 2000) : question;
+  for (const [re, type] of ASKS) if (re.test(q)) return type;
+  return null;
+}
+
+/** True when a sentence holds the kind of fact asked for. */
+export function hasAnswerType(text: string, type: AnswerType): boolean {
+  // "When": a duration ("within 24 hours") or a frequency ("every Monday") answers it too; "how long": a time.
+  if (type === 'time') return HAS.time.test(text) || HAS.duration.test(text) || HAS.frequency.test(text);
+  if (type === 'contact') return HAS.contact.test(text);
+  if (type === 'person') return HAS.person.test(text) || HAS.contact.test(text);
+  return HAS[type].test(text);
+}
+
+/** "This article explains …", "See the X article": says what the page is about or where to look, answers nothing. */
+const META = /^(this|the following|these|the) (article|page|guide|document|section|policy|procedure|process|table|list|faq)s? (explains|describes|covers|lists|tells|sets out|summari[sz]es|outlines|applies|shows|is for|gives|answers)\b|^(see|refer to|read|for more( information)?|for details|more information)\b/i;
 
 /** Scores units against the question: weighted shared stems, plus a bonus when a unit has the kind of answer asked for. */
 export function scoreUnits(units: Unit[], question: string, weight: Map<string, number> = stemWeights(question, units), opts: { heading?: number; proper?: Set<string> } = {}): void {
   const avg = weight.size ? [...weight.values()].reduce((a, b) => a + b, 0) / weight.size : 1;
-  const wants = WANTS.filter(([q]) => q.test(question.trim())).map(([, a]) => a);
+  const wanted = answerType(question);
   const subject = definitionSubject(question);
+  const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
   for (const u of units) {
     let score = 0;
     for (const [s, w] of weight) if (u.stems.has(s)) score += w;
+    u.typed = false;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
       score += 0.3 * (opts.heading ?? 0);
       // A sentence that names none of the names the question names ("Tokyo") answers another question.
       if (proper && ![...proper].some((p) => u.stems.has(p))) score *= 0.5;
-      for (const a of wants) if (a.test(u.text)) score += 0.5 * avg;
-      if (subject && new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i').test(u.text)) score += avg;
+      // A sentence of the asked-for kind beats one that merely shares words; one of another kind is demoted.
+      if (wanted) {
+        u.typed = hasAnswerType(u.row ?? u.text, wanted);
+        score = u.typed ? score + 1.2 * avg : score * 0.7;
+      }
+      if (subjectRe?.test(u.text)) score += avg;
       if (META.test(u.text)) score *= 0.3;
     }
     u.score = score;
@@ -125,7 +208,11 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
 
 /** "What is Project Northstar?" → "Project Northstar". */
 function definitionSubject(question: string): string | null {
-  const m = /^what (is|are|was) (the |an? )?(.+?)[?.!]*$/i.exec(question.trim());
+  // Trailing punctuation is cut first, in one linear pass: a lazy group before `[?.!]*$` is quadratic.
+  let end = question.length;
+  while (end > 0 && /[\s?.!]/.test(question[end - 1]!)) end--;
+  const q = question.slice(0, Math.min(end, 200)).trim();
+  const m = /^what (is|are|was) (the |an? )?(.+)$/i.exec(q);
   return m && m[3]!.split(' ').length <= 4 ? m[3]! : null;
 }
 
@@ -162,6 +249,8 @@ export function selectUnits(units: Unit[], question: string, max = 3, leading = 
     for (const u of ranked) {
       if (chosen.size >= max) break;
       if (u.score < top * 0.5) break;
+      // Rows of a table share its header's words: another row joins only when it is nearly as good.
+      if (u.row !== undefined && u.score < top * 0.9) continue;
       chosen.add(u);
     }
   }

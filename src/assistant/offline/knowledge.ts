@@ -1,19 +1,44 @@
 /** Knowledge questions: retrieve visible passages, keep only relevant ones, quote their best sentences with citations. */
 import type { EngineCitation } from '../engine.ts';
 import type { KnowledgeHit } from '../../knowledge/types.ts';
-import { queryWords } from '../../knowledge/query.ts';
+import { isSituationWord, queryWords } from '../../knowledge/query.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
-import { contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
+import { answerType, bridgeUnits, contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
 
 export interface KnowledgeOutcome {
   reasoning: string[];
   answer: AnswerBuilder;
   found: boolean;
+  /** How convincing the best passage was (absent when nothing was retrieved); see `confidence`. */
+  signals?: Signals;
 }
 
-/** Share of rarity-weighted question terms a passage must contain to be used at all. */
-export const MIN_COVERAGE = 0.55;
+/** What the decision to answer rests on (several signals: coverage alone cannot tell chatty from unanswerable). */
+export interface Signals {
+  /** Rarity-weighted share of the question's known terms in the lead passage. */
+  coverage: number;
+  /** Share of the question's words that no visible passage uses. */
+  unseen: number;
+  /** Coverage counting unknown topic words too (see KnowledgeHit.support). */
+  support: number;
+  /** See KnowledgeHit.specificity. */
+  specificity: number;
+  /** Share of the question's (sentence-level) weight held by the best sentence. */
+  sentence: number;
+  /** The question asks for a kind of fact (duration, amount, time, place, person…). */
+  wantsType: boolean;
+  /** The best sentence holds that kind of fact. */
+  typed: boolean;
+  /** Share of the question's weight in the lead passage's title and heading. */
+  heading: number;
+  confidence: number;
+  /** URL of the lead passage's document. */
+  url: string;
+}
+
+/** Passages below this coverage are not considered at all (they share only a common word or two). */
+export const MIN_COVERAGE = 0.25;
 /** Cosine similarity that makes a dense-only match relevant. */
 export const MIN_SIMILARITY = 0.8;
 
@@ -36,11 +61,14 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   const terms = searchTerms(ask.question);
   const reasoning = [`Searching the knowledge base for ${terms}`];
   const hits = await ask.k.search(ask.assistant, ask.principals, ask.question, { limit: 8 });
-  const relevant = hits.filter(isRelevant);
+  // Graded relevance: passages far below the best one only share common words with the question.
+  const top = hits.reduce((m, h) => Math.max(m, h.coverage ?? 0), 0);
+  const relevant = hits.filter((h) => isRelevant(h) && ((h.coverage ?? 0) >= 0.5 * top || (h.similarity ?? 0) >= MIN_SIMILARITY));
   if (!relevant.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false };
 
   // Every sentence of every relevant passage competes; the passage holding the best one leads.
   const candidates = relevant.slice(0, 8).map((hit, rank) => ({ hit, rank, units: unitsOf(hit.text) }));
+  bridgeUnits(ask.question, candidates.flatMap((c) => c.units));
   const weight = stemWeights(ask.question, candidates.flatMap((c) => c.units));
   const procedural = isProcedural(ask.question);
   const totalWeight = [...weight.values()].reduce((x, y) => x + y, 0) || 1;
@@ -54,14 +82,20 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     let sectionScore = 0;
     for (const [s, w] of weight) if (sectionHeading.has(s)) sectionScore += w;
     scoreUnits(c.units, ask.question, weight, { heading: sectionScore, proper });
-    const best = c.units.reduce((m, u) => Math.max(m, u.score), 0);
+    const bestUnit = c.units.reduce<Unit | null>((m, u) => (u.score > (m?.score ?? 0) ? u : m), null);
+    const best = bestUnit?.score ?? 0;
     const hasList = c.units.some((u) => u.list);
     // Retrieval order still counts (it saw title and heading weights and rarity over the whole corpus).
-    const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + (c.hit.coverage ?? 0);
-    return { ...c, score, best, sectionCover: sectionScore / totalWeight };
+    const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + 2 * (c.hit.coverage ?? 0);
+    return { ...c, score, best, bestUnit, headingCover: headingScore / totalWeight, sectionCover: sectionScore / totalWeight };
   });
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const lead = scored[0]!;
+  const signals = signalsOf(ask.question, lead, weight, totalWeight);
+  if (signals.confidence < CONFIDENT) {
+    const answer = signals.confidence >= SUGGEST ? mayHelp(terms, scored.map((c) => c.hit)) : nothingFound(terms, ask.alsoSearched);
+    return { reasoning, answer, found: false, signals };
+  }
   const picks: { hit: KnowledgeHit; units: Unit[] }[] = [];
   // "How do I report an incident?" under the heading "How to report an incident": the section is the answer.
   const leading = procedural && lead.sectionCover >= 0.5;
@@ -81,6 +115,7 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     if (prev) prev.body = `${prev.body}\n\n…\n\n${p.hit.text}`;
     else citations.set(p.hit.documentId, citationOf(p.hit));
   }
+  for (const p of picks) p.units = mergeRows(p.units);
   const a = new AnswerBuilder();
   for (const [n, picked] of picks.entries()) {
     const cite = citations.get(picked.hit.documentId)!;
@@ -95,8 +130,56 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
       prevList = u.list;
     });
   }
-  if (!a.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false };
-  return { reasoning, answer: a, found: true };
+  if (!a.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false, signals };
+  return { reasoning, answer: a, found: true, signals };
+}
+
+/** Confidence at or above which the best sentences are quoted as the answer. */
+export const CONFIDENT = 0.75;
+/** Below CONFIDENT but at least this: no answer, but the closest articles are offered. */
+export const SUGGEST = 0.55;
+
+interface Lead {
+  hit: KnowledgeHit;
+  bestUnit: Unit | null;
+  headingCover: number;
+}
+
+/**
+ * One number from several signals. Coverage says how much of what the corpus knows of the question the passage
+ * holds; the best sentence must hold a fair share of it too (matching words scattered over a long passage are
+ * weak evidence); a question asking for a kind of fact is convincing only when that sentence holds such a fact;
+ * and words the corpus never uses make a question likelier to be about something else.
+ */
+function signalsOf(question: string, lead: Lead, weight: Map<string, number>, totalWeight: number): Signals {
+  const coverage = lead.hit.coverage ?? 0;
+  const support = lead.hit.support ?? coverage;
+  const unseen = lead.hit.unseen ?? 0;
+  let inBest = 0;
+  if (lead.bestUnit) for (const [s, w] of weight) if (lead.bestUnit.stems.has(s)) inBest += w;
+  const sentence = inBest / totalWeight;
+  const wantsType = answerType(question) !== null;
+  const typed = Boolean(lead.bestUnit?.typed);
+  const heading = lead.headingCover;
+  const specificity = lead.hit.specificity ?? 1;
+  // Weights fitted on two evaluation sets of different companies (a handful of numbers, not words): support and
+  // title/heading agreement say the passage is about the question; specificity says a rare word matched, not
+  // only everyday ones; a question asking for a kind of fact loses confidence when the sentence lacks one.
+  let confidence = 0.6 * support + 0.35 * Math.min(1, heading * 2) + 0.4 * specificity;
+  if (wantsType && !typed) confidence -= 0.2;
+  // More unknown topic words than matched ones: the question is about something else that shares a word or two.
+  const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
+  if (lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms) confidence -= 0.3;
+  // In a short question, a name it gives ("What is Project Orion?") that no visible passage mentions is what it
+  // asks about; in a long one, a name is usually circumstance ("the hotel in Denver is $300 a night…").
+  const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
+  if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
+  if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
+  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 function isRelevant(h: KnowledgeHit): boolean {
@@ -108,6 +191,38 @@ function citationOf(hit: KnowledgeHit): EngineCitation {
   if (hit.updatedAt) attributes.unshift({ key: 'UPDATE_DATETIME', value: hit.updatedAt });
   if (hit.heading) attributes.push({ key: 'SECTION', value: hit.heading });
   return { key: `doc:${hit.documentId}`, url: hit.url, title: hit.title, body: hit.text, attributes };
+}
+
+/** Rows of one table chosen together are quoted as one table: its header once, then the rows in order. */
+function mergeRows(units: Unit[]): Unit[] {
+  const out: Unit[] = [];
+  for (const u of units) {
+    const prev = out[out.length - 1];
+    const head = u.row !== undefined ? u.text.slice(0, u.text.length - u.row.length) : null;
+    if (prev?.row !== undefined && head && prev.text.startsWith(head)) {
+      out[out.length - 1] = { ...prev, text: `${prev.text}\n${u.row}`, row: `${prev.row}\n${u.row}` };
+    } else out.push(u);
+  }
+  return out;
+}
+
+/**
+ * Honest uncertainty: no passage answers convincingly, but some articles come close. They are named as links, not
+ * cited: a citation says "this supports the answer", and nothing here is an answer.
+ */
+function mayHelp(terms: string, hits: KnowledgeHit[]): AnswerBuilder {
+  const a = new AnswerBuilder();
+  a.add(`I searched the knowledge base for “${terms}”, but I couldn't find a passage that clearly answers this question.`);
+  const seen = new Set<string>();
+  const docs = hits.filter((h) => !seen.has(h.documentId) && seen.add(h.documentId)).slice(0, 3);
+  a.paragraph('These articles may help:');
+  docs.forEach((h, i) => a.item(`- [${plainTitle(h.title)}](${h.url})`, [], i === 0));
+  return a;
+}
+
+/** A document title as plain link text: no markup from documents in answers. */
+function plainTitle(title: string): string {
+  return title.replace(/[\\`*_[\]<>#|]/g, '').replace(/\s+/g, ' ').trim().slice(0, 120) || 'Untitled';
 }
 
 function nothingFound(terms: string, also?: string): AnswerBuilder {

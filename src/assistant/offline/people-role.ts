@@ -16,8 +16,9 @@ const NOT_ROLE = new Set(
   run runs running oversee oversees overseeing directs department departments dept team teams division group`.split(/\s+/),
 );
 /** In a leadership question these words ask for the leader; as title words they would find "Team Lead"s. */
-const LEAD_WORDS = new Set(['lead', 'leads', 'leading', 'leader', 'leaders', 'leadership', 'head', 'heads', 'heading', 'manage', 'manages', 'managing', 'supervises', 'boss', 'top', 'charge']);
+const LEAD_WORDS = new Set(['lead', 'leads', 'leading', 'leader', 'leaders', 'leadership', 'head', 'heads', 'heading', 'manage', 'manages', 'managing', 'supervises', 'boss', 'top', 'charge', 'looks', 'look', 'after', 'most', 'senior', 'highest', 'ranking']);
 const MY_STOP = new Set(['is', 'are', 'was', 'has', 'have', 'had', 'and', 'or', 'but', 'to', 'for', 'at', 'in', 'on', 'who', 'that', 'says', 'said', 'wants', 'asked', 'asks']);
+const SUBJECT_VERBS = new Set(['is', 'are', 'was', 'were', 'has', 'had', 'says', 'said', 'wants', 'wanted', 'asked', 'asks', 'keeps', 'needs', 'told', 'thinks', 'starts', 'started']);
 const RELATION_WORDS = new Set(['manager', 'managers', 'boss', 'bosses', 'supervisor', 'supervisors']);
 
 /**
@@ -47,11 +48,12 @@ export function roleText(input: string, opts: { cut?: readonly string[]; relatio
       i++;
       continue;
     }
-    // "my new LPN", "my manager": someone of the asker's own, not a role to look up.
+    // "my new LPN is asking": someone of the asker's own doing something, not a role to look up ("about my
+    // paycheck" keeps its topic word).
     if (low === 'my') {
       let j = i + 1;
       while (j < words.length && j <= i + 3 && !MY_STOP.has(words[j]!.toLowerCase())) j++;
-      i = j - 1;
+      if (SUBJECT_VERBS.has(words[j]?.toLowerCase() ?? '')) i = j - 1;
       continue;
     }
     if (NOT_ROLE.has(low)) continue;

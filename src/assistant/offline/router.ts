@@ -103,7 +103,7 @@ function possessive(words: readonly string[]): boolean {
 const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'their', 'theirs', 'this person', 'that person', 'the same person'];
 /** Verbs of reaching someone; the field words (email, phone, number) are fields, not a request for a person. */
 const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
-const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top'];
+const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
 const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
 const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager'];
 
@@ -261,8 +261,13 @@ export function nameSpans(input: string): NameSpan[] {
   }
   if (cur.length) runs.push(cur);
   const out: NameSpan[] = emails.map((e) => ({ text: e, whole: true }));
+  // The same words twice are looked up once ("x. x. x." is one span, not thousands).
+  const seen = new Set<string>();
   for (const run of runs) {
     if (out.length >= MAX_SPANS) break;
+    const key = run.join(' ').toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
     // A name is a few words: a longer run is only searched through its short stretches.
     if (run.length <= MAX_NAME_WORDS) out.push({ text: run.join(' '), whole: true });
     if (run.length > 1) {

@@ -5,15 +5,18 @@ import { exportFeedback } from '../../core/feedback.ts';
 import type { TokenVerifier } from '../../core/tokens.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import { authenticate } from '../auth.ts';
+import { listIngests } from '../../knowledge/ingest-history.ts';
+import { rejectIllFormedStrings } from '../wire-strings.ts';
 
 export interface AdminRouteDeps {
   deps: CoreDeps;
   verifier: TokenVerifier;
   /** Applies an already-parsed ingest payload (from `parley ingest` talking to a running server). */
-  ingest: (payload: unknown) => Promise<unknown>;
+  ingest: (payload: unknown, actor: string) => Promise<unknown>;
 }
 
 const feedbackQuery = z.object({ assistant: z.string().optional(), since: z.iso.datetime().optional() });
+const ingestsQuery = z.object({ assistant: z.string().min(1).max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
 
 /** Operator endpoints; the token must carry the admin group (config `auth.adminGroup`). */
 export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): FastifyPluginAsync {
@@ -22,11 +25,19 @@ export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): Fastify
       await authenticate(verifier, req);
       if (!req.isAdmin) throw new ApiError('FORBIDDEN', `admin endpoints need the ${deps.config.auth.adminGroup} group`);
     });
+    app.addHook('preValidation', rejectIllFormedStrings);
 
     // Ingest payloads carry whole documents: allow more than the API's 1 MiB.
     app.post('/admin/v1/ingest', { bodyLimit: 64 * 1024 * 1024 }, async (req) => {
       if (typeof req.body !== 'object' || req.body === null) throw new ApiError('INVALID_INPUT', 'body must be a JSON object');
-      return ingest(req.body);
+      const user = req.caller!.user;
+      return ingest(req.body, user.email ?? user.id);
+    });
+
+    app.get('/admin/v1/ingests', async (req) => {
+      const q = ingestsQuery.safeParse(req.query);
+      if (!q.success) throw new ApiError('INVALID_INPUT', `${q.error.issues[0]?.path.join('.') || 'query'}: ${q.error.issues[0]?.message ?? 'invalid query'}`);
+      return { ingests: await listIngests(deps.db, q.data) };
     });
 
     app.get('/admin/v1/feedback', async (req) => {

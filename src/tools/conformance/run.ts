@@ -1,3 +1,4 @@
+import { extensionChecks } from './extensions.ts';
 import { OPS, scenario } from './scenario.ts';
 import { Abort, Runner, type CheckResult } from './runner.ts';
 import { Spec, type OpenApiDocument } from './spec.ts';
@@ -13,6 +14,8 @@ export interface ConformanceOptions {
   /** How long a response may take to finish; default 120 s, as the upstream documents. */
   timeoutMs?: number;
   pollMs?: number;
+  /** Also check the contract's extensions (cancel, resume after the final event, POST stream resume). */
+  extensions?: boolean;
   /** Called with each result as it is decided (the CLI prints it). */
   onResult?: (r: CheckResult) => void;
 }
@@ -42,6 +45,9 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       timeoutMs: opts.timeoutMs ?? 120000,
       pollMs: opts.pollMs ?? 100,
     });
+    if (opts.extensions) {
+      await extensionChecks(runner, { token: opts.token, assistant: opts.assistant, question: opts.question ?? DEFAULT_QUESTION, timeoutMs: opts.timeoutMs ?? 120000 });
+    }
   } catch (err) {
     if (!(err instanceof Abort)) throw err;
     const r: CheckResult = { ok: false, skipped: false, operation: 'scenario', status: null, label: 'stopped', errors: [err.message] };

@@ -72,6 +72,14 @@ export class Runner {
     return r;
   }
 
+  /** A check of a contract extension (no upstream operation): always counted, named `<name> (extension)`. */
+  recordExtension(name: string, label: string, status: number | null, errors: string[]): CheckResult {
+    const r: CheckResult = { ok: errors.length === 0, skipped: false, operation: `${name} (extension)`, status, label, errors };
+    this.results.push(r);
+    this.onResult(r);
+    return r;
+  }
+
   /** Status, `x-moveworks-root-uuid`, content type and body schema of one answer. */
   inspect(key: string, ex: Exchange, expected: number, mediaType = 'application/json'): string[] {
     const errors: string[] = [];
