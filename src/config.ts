@@ -60,6 +60,8 @@ const assistantSchema = z.strictObject({
   documentBaseUrl: httpUrl.optional(),
   /** Directory entry URL of a person whose data gives none: a template with `{id}` or `{email}`, or a base + id. */
   directoryUrl: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL or template').optional(),
+  /** Access lists for crawled pages by URL prefix (longest wins; overrides the page's own `<meta>` access). */
+  siteAccess: z.array(z.strictObject({ prefix: httpUrl, access: z.array(z.string()) })).optional(),
 });
 
 const publicKeySchema = z.strictObject({

@@ -82,6 +82,8 @@ export async function ingestCommand(cfg: Config, path: string, opts: IngestCliOp
     force: opts.force,
     dryRun: opts.dryRun,
     actor: cliActor(),
+    siteCacheDir: cfg.dataDir,
+    siteAccess: assistantConfig?.siteAccess,
     parse: {
       ...(assistantConfig?.documentBaseUrl ? { documentBaseUrl: assistantConfig.documentBaseUrl } : {}),
       ...(opts.map?.length ? { columnMap: parseColumnMap(opts.map) } : {}),

@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import { applyIngest, IngestRefused } from '../knowledge/ingest.ts';
 import { parseSources, type ParseOptions } from '../knowledge/parse.ts';
-import { crawlSite } from '../knowledge/site.ts';
+import { crawlSite, siteCacheFile } from '../knowledge/site.ts';
 import type { IngestChange, IngestPayload, IngestSummary, ParsedSources, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
 
@@ -21,6 +21,10 @@ export interface IngestCommandOptions {
   dryRun?: boolean | undefined;
   /** Who ingests, for the audit record. */
   actor?: string | undefined;
+  /** Data dir under which a crawled site's validators are kept for conditional re-fetching. */
+  siteCacheDir?: string | undefined;
+  /** The assistant's `siteAccess` rules (URL prefix → access list) for crawled pages. */
+  siteAccess?: readonly { prefix: string; access: readonly string[] }[] | undefined;
   /** How files are read: the assistant's document base URL, people column mappings (`--map`). */
   parse?: ParseOptions | undefined;
   target: { kind: 'db'; db: Db } | { kind: 'remote'; baseUrl: string; token: string };
@@ -34,7 +38,12 @@ export interface IngestCommandOptions {
  * terminal, and ends with one summary line. Returns the process exit code (1 when any file failed).
  */
 export async function runIngestCommand(opts: IngestCommandOptions): Promise<number> {
-  const parsed = /^https?:\/\//i.test(opts.path) ? await crawlSite(opts.path) : await parseSources(opts.path, opts.parse);
+  const parsed = /^https?:\/\//i.test(opts.path)
+    ? await crawlSite(opts.path, {
+        cacheFile: opts.siteCacheDir && !opts.dryRun ? siteCacheFile(opts.siteCacheDir, opts.path) : undefined,
+        access: opts.siteAccess,
+      })
+    : await parseSources(opts.path, opts.parse);
   if (parsed.fatal) {
     // A missing or unreadable source must never look like an empty one: that would prune everything it brought.
     opts.out.write(`cannot read ${parsed.fatal}; nothing was changed\n`);

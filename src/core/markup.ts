@@ -6,7 +6,8 @@
  *  - links and reference definitions keep only `http:`, `https:` and `mailto:` destinations; any other
  *    (`javascript:`, `data:`, relative, entity-obfuscated, `<…>`-wrapped) is broken with a backslash so the text
  *    shows as written and nothing is clickable;
- *  - images never load (`![` becomes `!\[`): an image URL is a request made on the reader's behalf.
+ *  - images never load (`![` becomes `!\[`): an image URL is a request made on the reader's behalf;
+ *  - a citation's URL is http(s), mailto or Parley's own `urn:parley:` name for a source without a page.
  * Only backslashes are inserted (never removed or replaced), so the result is idempotent and citation offsets
  * (code points) move by the number of insertions before them. Code spans get the same treatment: a stray
  * backslash in code is a lesser evil than a parser difference that lets markup through.
@@ -92,4 +93,12 @@ export function shiftOffset(offset: number, insertedAt: readonly number[]): numb
 /** True for a URL a reader may safely be sent to: http, https or mailto. */
 export function isSafeUrl(url: string): boolean {
   return ALLOWED_DESTINATION.test(url) && !/[\s<>"]/.test(url);
+}
+
+/**
+ * True for a citation's `url`: a safe link, or Parley's own identifier for a source that has no page
+ * (`urn:parley:doc:…`, `urn:parley:person:…`), which names the source and is never navigated to.
+ */
+export function isSafeCitationUrl(url: string): boolean {
+  return isSafeUrl(url) || (/^urn:parley:(doc|person):/i.test(url) && !/[\s<>"]/.test(url));
 }

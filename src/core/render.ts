@@ -2,7 +2,7 @@ import type { Keys } from '../store/secrets.ts';
 import type { Citation, Content, ContentReference, Conversation, Message, OutputItem, Response } from '../protocol/schemas.ts';
 import { iso } from './deps.ts';
 import { callbackIdFor } from './feedback-tokens.ts';
-import { isSafeUrl, safeMarkdown, safeMarkdownText, shiftOffset } from './markup.ts';
+import { isSafeCitationUrl, safeMarkdown, safeMarkdownText, shiftOffset } from './markup.ts';
 
 export interface ConversationRow {
   id: string;
@@ -61,7 +61,7 @@ export function renderMessage(keys: Keys, r: MessageRow): Message {
   }
   // Stored answers were made safe when built; doing it again is a no-op for them and protects older rows.
   const safe = safeMarkdown(r.text);
-  const citations = (r.citations ?? []).filter((c) => isSafeUrl(c.url)).map(safeCitation);
+  const citations = (r.citations ?? []).filter((c) => isSafeCitationUrl(c.url)).map(safeCitation);
   const kept = new Set(citations.map((c) => c.citation_id));
   return {
     message_id: r.id,

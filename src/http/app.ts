@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { conversationsApi } from './routes/conversations-api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { oidcRoutes } from './routes/oidc.ts';
+import { BASE_PATHS, finishOpenApi, type Dialect } from './openapi.ts';
 import { signinRoutes } from './routes/signin.ts';
 import { webRoutes } from './routes/web.ts';
 import { OpenStreams } from './sse.ts';
@@ -96,18 +97,35 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     });
   }
 
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Parley Conversations API (BETA dialect)', version: '0.1.0', description: 'Wire-compatible with the Conversations API at /rest/v1beta1.' },
-      servers: [{ url: '/rest/v1beta1' }],
-      components: { securitySchemes: { BearerAuth: { type: 'http', scheme: 'bearer' } } },
-      security: [{ BearerAuth: [] }],
-    },
-    transform: jsonSchemaTransform,
-    hideUntagged: true,
-  });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', logLevel: 'warn' });
+  // One generated document per dialect (each sees only its own base path), finished by `finishOpenApi`.
+  for (const dialect of ['beta', 'v1'] as const) {
+    await app.register(fastifySwagger, {
+      decorator: dialect === 'beta' ? 'swagger' : 'swaggerV1',
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'Parley Conversations API', version: '0.1.0' },
+        servers: [{ url: BASE_PATHS[dialect] }],
+        components: { securitySchemes: { BearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+        security: [{ BearerAuth: [] }],
+      },
+      transform: (args) => {
+        const out = jsonSchemaTransform(args);
+        return args.url.startsWith(`${BASE_PATHS[dialect]}/`) ? out : { ...out, schema: { ...out.schema, hide: true } };
+      },
+      hideUntagged: true,
+    });
+  }
+  const documents = new Map<Dialect, Record<string, unknown>>();
+  const openApi = (dialect: Dialect): Record<string, unknown> => {
+    let doc = documents.get(dialect);
+    if (!doc) {
+      const generated = (dialect === 'beta' ? app.swagger() : (app as unknown as { swaggerV1: () => unknown }).swaggerV1()) as Record<string, unknown>;
+      doc = finishOpenApi(generated, dialect);
+      documents.set(dialect, doc);
+    }
+    return doc;
+  };
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', logLevel: 'warn', transformSpecification: () => openApi('beta') });
 
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
@@ -129,7 +147,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  app.get('/openapi.json', { logLevel: 'warn' }, async () => app.swagger());
+  app.get('/openapi.json', { logLevel: 'warn' }, async (req) => {
+    const dialect = (req.query as { dialect?: unknown }).dialect;
+    if (dialect !== undefined && dialect !== 'beta' && dialect !== 'v1') throw new ApiError('INVALID_INPUT', 'dialect must be beta or v1');
+    return openApi(dialect === 'v1' ? 'v1' : 'beta');
+  });
 
   await app.register(oauthRoutes(deps.config, opts.tokens, { db: deps.db, redis: opts.redis }));
   await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));

@@ -77,13 +77,18 @@ export async function streamEvents(
     kick();
   };
   res.on('close', onClose);
-  const unregister = open.add(onClose);
+  // On shutdown, end the response at once rather than when the loop next looks: the server closes idle
+  // connections right after this hook, and one still mid-response would hold shutdown for its keep-alive timeout.
+  const unregister = open.add(() => {
+    onClose();
+    if (!res.writableEnded) res.end();
+  });
   const keepAlive = setInterval(() => {
     if (!closed) res.write(': keep-alive\n\n');
   }, deps.config.keepAliveSeconds * 1000);
 
   const write = (e: StoredEvent) => {
-    if (e.seq <= last) return;
+    if (closed || e.seq <= last) return;
     res.write(frame(e));
     last = e.seq;
     if (isTerminal(e.event_type)) done = true;

@@ -1,6 +1,6 @@
 import type { AskingUser, EngineEvent, HistoryMessage } from '../assistant/engine.ts';
 import { truncateCodePoints } from '../assistant/text.ts';
-import { safeMarkdown, shiftOffset, isSafeUrl } from '../core/markup.ts';
+import { isSafeCitationUrl, safeMarkdown, shiftOffset } from '../core/markup.ts';
 import { commonmark } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
 import type { Citation, ContentReference, Message } from '../protocol/schemas.ts';
@@ -40,7 +40,7 @@ export function buildMessage(
   // Markup is neutralised before offsets are final (backslashes go in, so each offset moves by those before it);
   // a citation whose URL is not http(s)/mailto is no citation at all.
   const safe = safeMarkdown(ev.text);
-  const known = new Set(ev.citations.filter((c) => isSafeUrl(c.url)).map((c) => c.key));
+  const known = new Set(ev.citations.filter((c) => isSafeCitationUrl(c.url)).map((c) => c.key));
   const references: ContentReference[] = ev.references
     .filter((r) => known.has(r.key))
     .map((r) => ({ citation_id: citeId(r.key), offset: shiftOffset(r.offset, safe.insertedAt) }))

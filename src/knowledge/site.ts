@@ -7,6 +7,9 @@
  * Sources share one shape — something that yields `ParsedSources` — so another (a wiki's API, a drive) plugs into
  * `runIngestCommand` the same way: see `Source` below.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { htmlToMarkdown } from './html.ts';
 import { mergeMetadata, metaTagsToRaw, readMetadata } from './metadata.ts';
 import { parseAccessList } from './principals.ts';
@@ -27,6 +30,46 @@ export interface CrawlOptions {
   timeoutMs?: number;
   /** User-agent sent, and matched against robots.txt groups. */
   userAgent?: string;
+  /**
+   * Where validators (ETag, Last-Modified) and the parsed page of the last crawl are kept: a re-run asks with
+   * If-None-Match / If-Modified-Since and reuses the page on 304 Not Modified.
+   */
+  cacheFile?: string | undefined;
+  /**
+   * Access lists by URL prefix, from the assistant's configuration (`siteAccess`): the longest matching prefix
+   * decides, over the page's own `<meta>` access — the operator's mapping is authoritative.
+   */
+  access?: readonly { prefix: string; access: readonly string[] }[] | undefined;
+}
+
+interface CachedPage {
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+  doc: SourceDocument;
+  links: string[];
+}
+
+function loadCache(file: string | undefined): Map<string, CachedPage> {
+  if (!file || !existsSync(file)) return new Map();
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, CachedPage>;
+    return new Map(Object.entries(data));
+  } catch {
+    return new Map(); // a damaged cache only costs full fetches
+  }
+}
+
+function saveCache(file: string | undefined, pages: Map<string, CachedPage>): void {
+  if (!file) return;
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(Object.fromEntries(pages)));
+  renameSync(tmp, file);
+}
+
+/** The cache file of a site source under a data dir. */
+export function siteCacheFile(dataDir: string, start: string): string {
+  return join(dataDir, 'site-cache', createHash('sha256').update(new URL(start).href).digest('hex').slice(0, 32) + '.json');
 }
 
 const AGENT = 'parley-ingest';
@@ -44,6 +87,9 @@ export async function crawlSite(start: string, opts: CrawlOptions = {}): Promise
   // Pages under the start URL's folder (a sitemap's folder): `/kb/` or `/kb/index.html` → `/kb/`.
   const scope = startUrl.pathname.replace(/[^/]*$/, '');
   const robots = await fetchRobots(startUrl, agent, opts);
+  const cache = loadCache(opts.cacheFile);
+  const fresh = new Map<string, CachedPage>();
+  let revalidated = 0;
   const inScope = (u: URL) => u.origin === startUrl.origin && u.pathname.startsWith(scope) && robots(u.pathname);
 
   const queue: string[] = [];
@@ -77,7 +123,8 @@ export async function crawlSite(start: string, opts: CrawlOptions = {}): Promise
   let first = true;
   while (queue.length && out.documents.length + out.errors.length < maxPages) {
     const href = queue.shift()!;
-    const res = await get(href, agent, opts);
+    const cached = cache.get(href);
+    const res = await get(href, agent, opts, cached);
     const path = new URL(href).pathname + new URL(href).search;
     if (!res) {
       if (first) out.fatal = `${href}: no answer`;
@@ -85,12 +132,25 @@ export async function crawlSite(start: string, opts: CrawlOptions = {}): Promise
       first = false;
       continue;
     }
-    if (first && !res.ok) {
+    if (first && !res.ok && !(res.status === 304 && cached)) {
       // The start page itself failing is like a missing folder: nothing may be pruned on its account.
       out.fatal = `${href}: HTTP ${res.status}`;
       return out;
     }
     first = false;
+    if (res.status === 304 && cached) {
+      revalidated++;
+      fresh.set(href, cached);
+      out.documents.push(cached.doc);
+      for (const link of cached.links) {
+        try {
+          enqueue(new URL(link, href));
+        } catch {
+          /* ignored */
+        }
+      }
+      continue;
+    }
     if (res.status === 404 || res.status === 410) continue; // gone: pruned like a deleted file
     if (!res.ok) {
       out.errors.push({ path, reason: `HTTP ${res.status}` });
@@ -121,18 +181,27 @@ export async function crawlSite(start: string, opts: CrawlOptions = {}): Promise
         title: (typeof meta.title === 'string' || typeof meta.title === 'number' ? String(meta.title) : h.title) ?? path,
         url: res.url.replace(/#.*$/, ''),
         updatedAt: res.lastModified ? new Date(res.lastModified).toISOString() : null,
-        access: meta.access === undefined ? ['*'] : parseAccessList(typeof meta.access === 'string' ? meta.access.split(/[,;]/) : meta.access),
+        access: accessFor(res.url, opts.access) ?? (meta.access === undefined ? ['*'] : parseAccessList(typeof meta.access === 'string' ? meta.access.split(/[,;]/) : meta.access)),
         tags: meta.tags === undefined ? [] : (typeof meta.tags === 'string' ? meta.tags.split(',') : meta.tags).map((t) => String(t).trim()).filter(Boolean),
         body: h.markdown,
       };
       if (Number.isNaN(Date.parse(doc.updatedAt ?? ''))) doc.updatedAt = null;
       out.documents.push(doc);
+      if (res.etag || res.lastModified) fresh.set(href, { etag: res.etag ?? undefined, lastModified: res.lastModified ?? undefined, doc, links: h.links });
     } catch (err) {
       out.errors.push({ path, reason: err instanceof Error ? err.message : String(err) });
     }
   }
   if (queue.length) out.notices!.push({ path: startUrl.href, reason: `stopped after ${maxPages} pages; ${queue.length} more not read` });
+  if (revalidated) out.notices!.push({ path: startUrl.href, reason: `${revalidated} page${revalidated === 1 ? '' : 's'} not modified since the last crawl (reused)` });
+  saveCache(opts.cacheFile, fresh);
   return out;
+}
+
+function accessFor(url: string, rules: CrawlOptions['access']): string[] | null {
+  let best: { prefix: string; access: readonly string[] } | null = null;
+  for (const r of rules ?? []) if (url.startsWith(r.prefix) && (!best || r.prefix.length > best.prefix.length)) best = r;
+  return best ? parseAccessList(best.access) : null;
 }
 
 interface Fetched {
@@ -143,12 +212,16 @@ interface Fetched {
   text: string;
   truncated: boolean;
   lastModified: string | null;
+  etag: string | null;
 }
 
-async function get(href: string, agent: string, opts: CrawlOptions): Promise<Fetched | null> {
+async function get(href: string, agent: string, opts: CrawlOptions, cached?: CachedPage): Promise<Fetched | null> {
   const maxBytes = opts.maxBytes ?? 5 * 1024 * 1024;
+  const headers: Record<string, string> = { 'user-agent': agent, accept: 'text/html,application/xhtml+xml,text/plain,application/xml;q=0.9' };
+  if (cached?.etag) headers['if-none-match'] = cached.etag;
+  if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
   try {
-    const res = await fetch(href, { headers: { 'user-agent': agent, accept: 'text/html,application/xhtml+xml,text/plain,application/xml;q=0.9' }, redirect: 'follow', signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
+    const res = await fetch(href, { headers, redirect: 'follow', signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
     const chunks: Uint8Array[] = [];
     let size = 0;
     let truncated = false;
@@ -163,7 +236,7 @@ async function get(href: string, agent: string, opts: CrawlOptions): Promise<Fet
       }
     }
     const text = new TextDecoder('utf-8').decode(Buffer.concat(chunks));
-    return { ok: res.ok, status: res.status, url: res.url || href, type: res.headers.get('content-type') ?? '', text, truncated, lastModified: res.headers.get('last-modified') };
+    return { ok: res.ok, status: res.status, url: res.url || href, type: res.headers.get('content-type') ?? '', text, truncated, lastModified: res.headers.get('last-modified'), etag: res.headers.get('etag') };
   } catch {
     return null;
   }

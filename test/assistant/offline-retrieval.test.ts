@@ -83,6 +83,7 @@ describe('extractive answers by question type', () => {
     assert.equal(answerType('How long does the badge stay active?'), 'duration');
     assert.equal(answerType('my kid is sick again. how many days can I stay home?'), 'duration');
     assert.equal(answerType('How much is the parking permit?'), 'amount');
+    assert.equal(answerType('whats the rate for a night shift'), 'amount');
     assert.equal(answerType('When is the office closed?'), 'time');
     assert.equal(answerType('Where do I pick up my new laptop?'), 'place');
     assert.equal(answerType('Who approves overtime?'), 'person');

@@ -15,3 +15,4 @@ import './sources-prune.test.ts';
 import './formats.test.ts';
 import './people-urls.test.ts';
 import './site.test.ts';
+import './identity-migration.test.ts';

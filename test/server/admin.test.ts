@@ -64,19 +64,26 @@ describe('admin ingest while the server runs', () => {
     const root = `/audit/${uniq('src')}`;
     const ok = await s.parley.app.inject({
       method: 'POST', url: '/admin/v1/ingest', headers: { authorization: `Bearer ${admin}` },
-      payload: { assistant, root, documents: [doc], people: [] },
+      payload: { assistant, root, documents: [doc], people: [], actor: 'spoofed' },
     });
-    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.statusCode, 200, 'the audit names the token, whatever the body says');
     const refused = await s.parley.app.inject({
       method: 'POST', url: '/admin/v1/ingest', headers: { authorization: `Bearer ${admin}` },
       payload: { assistant, root, prune: true, documents: [], people: [] },
     });
     assert.equal(refused.statusCode, 409, 'removing all of a source needs force');
     assert.match(refused.json().error.message, /more than half/);
+    const dry = await s.parley.app.inject({
+      method: 'POST', url: '/admin/v1/ingest', headers: { authorization: `Bearer ${admin}` },
+      payload: { assistant, root, prune: true, force: true, dryRun: true, actor: 'spoofed', documents: [], people: [] },
+    });
+    assert.equal(dry.statusCode, 200);
+    assert.deepEqual(dry.json().changes.map((c: { action: string; url: string }) => [c.action, c.url]), [['remove', doc.url]]);
     const list = await s.parley.app.inject({ method: 'GET', url: `/admin/v1/ingests?assistant=${assistant}`, headers: { authorization: `Bearer ${admin}` } });
     assert.equal(list.statusCode, 200);
     const mine = (list.json().ingests as { source: string; actor: string; added: number; prune: boolean }[]).filter((r) => r.source === root);
-    assert.deepEqual(mine.map((r) => [r.actor, r.added, r.prune]), [['ops@example.test', 1, false]], 'the refused prune wrote nothing');
+    assert.deepEqual(mine.map((r) => [r.actor, r.added, r.prune]), [['ops@example.test', 1, false]], 'neither the refused prune nor the dry run wrote anything');
+    assert.equal((await s.parley.knowledge.search(assistant, ['*'], 'alpha')).length, 1);
     const plain = await s.token();
     const forbidden = await s.parley.app.inject({ method: 'GET', url: '/admin/v1/ingests', headers: { authorization: `Bearer ${plain}` } });
     assert.equal(forbidden.statusCode, 403);

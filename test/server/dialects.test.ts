@@ -42,10 +42,21 @@ describe('dialects: /rest/v1beta1 and /assistant/v1', () => {
     assert.deepEqual(msgs.messages, [], 'nothing stored');
   });
 
-  it('documents only the BETA dialect in /openapi.json', async () => {
-    const doc = (await s.parley.app.inject({ method: 'GET', url: '/openapi.json' })).json();
-    const paths = Object.keys(doc.paths as object);
-    assert.equal(paths.filter((p) => p.startsWith('/assistant')).length, 0);
-    assert.ok(paths.includes('/conversations'));
+  it('documents each dialect in its own document: /openapi.json (BETA) and /openapi.json?dialect=v1', async () => {
+    const beta = (await s.parley.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const v1 = (await s.parley.app.inject({ method: 'GET', url: '/openapi.json?dialect=v1' })).json();
+    for (const [doc, base] of [[beta, '/rest/v1beta1'], [v1, '/assistant/v1']] as const) {
+      const paths = Object.keys(doc.paths as object);
+      assert.equal(paths.filter((p) => p.startsWith('/assistant') || p.startsWith('/rest')).length, 0, 'paths are relative to the server');
+      assert.ok(paths.includes('/conversations'));
+      assert.deepEqual(doc.servers, [{ url: base }]);
+    }
+    // V1 shapes: events carry created_at, input may be a callback_id.
+    const eventFields = (doc: typeof beta) => Object.keys(doc.components.schemas.ListEventsResponse.properties.events.items.properties as object);
+    assert.ok(eventFields(v1).includes('created_at'));
+    assert.ok(!eventFields(beta).includes('created_at'));
+    assert.match(JSON.stringify(v1.components.schemas.CreateResponseRequest), /callback_id/);
+    const bad = await s.parley.app.inject({ method: 'GET', url: '/openapi.json?dialect=v2' });
+    assert.equal(bad.statusCode, 400);
   });
 });

@@ -116,18 +116,26 @@ describe('markup policy', () => {
         citations: [
           { key: 'a', url: 'https://kb.example.test/a', title: 'A <img src=x onerror=y()>', body: 'Body ![p](https://evil.example/p.png) [l](javascript:z())', attributes: [] },
           { key: 'b', url: 'javascript:alert(1)', title: 'B', body: 'b', attributes: [] },
+          { key: 'c', url: 'urn:parley:doc:misc/notes.txt', title: 'C', body: 'c', attributes: [] },
+          { key: 'd', url: 'mailto:ann@example.test', title: 'D', body: 'd', attributes: [] },
         ],
         references: [
           { key: 'a', offset: sentenceEnd },
           { key: 'b', offset: Array.from(text).length },
+          { key: 'c', offset: Array.from(text).length },
+          { key: 'd', offset: Array.from(text).length },
         ],
       },
       new Map(),
     );
     const out = m.content.type === 'COMMONMARK_TEXT' ? m.content.commonmark_text.text : '';
     assert.deepEqual(liveMarkup(out), []);
-    assert.deepEqual(m.citations!.map((c) => c.url), ['https://kb.example.test/a'], 'a javascript: citation URL is dropped');
-    assert.equal(m.content_references!.length, 1);
+    assert.deepEqual(
+      m.citations!.map((c) => c.url),
+      ['https://kb.example.test/a', 'urn:parley:doc:misc/notes.txt', 'mailto:ann@example.test'],
+      'a javascript: citation URL is dropped; a page, a source without a page (urn:parley:) and a person by mail are kept',
+    );
+    assert.equal(m.content_references!.length, 3);
     const at = m.content_references![0]!.offset;
     assert.equal(Array.from(out).slice(0, at).join(''), '🎉 Use \\<script>steal()\\</script> now.', 'the reference still sits after the sentence');
     for (const c of m.citations!) {

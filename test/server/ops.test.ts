@@ -48,7 +48,43 @@ describe('operations: health, metrics, OpenAPI, configuration', () => {
       assert.ok(ops.includes(op), op);
     }
     const body = doc.paths['/conversations/{conversation_id}/responses'].post.requestBody.content['application/json'].schema;
-    assert.ok(JSON.stringify(body).includes('"text"'));
+    assert.deepEqual(body, { $ref: '#/components/schemas/CreateResponseRequest' });
+    assert.ok(JSON.stringify(doc.components.schemas.CreateResponseRequest).includes('"text"'));
+    type Op = { operationId: string; summary?: string; description?: string; parameters: { in: string; name: string; required?: boolean; schema: { type?: string } }[]; responses: Record<string, { description: string; content?: Record<string, { schema: Record<string, unknown> }> }> };
+    const api = Object.entries(doc.paths as Record<string, Record<string, Op>>)
+      .filter(([path]) => path.startsWith('/conversations'))
+      .flatMap(([, item]) => Object.values(item));
+    assert.ok(api.some((o) => o.operationId === 'cancel-response') && api.some((o) => o.operationId === 'resume-response-stream'));
+    for (const o of api) {
+      // Generated clients and proxies need the header on every operation, and required.
+      const names = o.parameters.filter((p) => p.in === 'header' && p.name === 'Assistant-Name');
+      assert.equal(names.length, 1, `${o.operationId}: one Assistant-Name`);
+      assert.equal(names[0]!.required, true, `${o.operationId}: Assistant-Name required`);
+      assert.ok(o.summary && o.description, `${o.operationId}: summary and description`);
+      for (const code of ['401', '403', '429']) assert.ok(o.responses[code]?.description.includes('`'), `${o.operationId} ${code} described`);
+      for (const [code, answer] of Object.entries(o.responses)) {
+        assert.notEqual(answer.description, 'Default Response', `${o.operationId} ${code}`);
+        const json = answer.content?.['application/json']?.schema;
+        if (code.startsWith('4')) assert.deepEqual(json, { $ref: '#/components/schemas/ErrorResponse' }, `${o.operationId} ${code}`);
+      }
+    }
+    for (const path of ['/conversations/{conversation_id}/responses/stream', '/conversations/{conversation_id}/responses/{response_id}/stream']) {
+      const item = doc.paths[path] as Record<string, Op>;
+      const o = (item['post'] ?? item['get'])!;
+      assert.deepEqual(Object.keys(o.responses['200']!.content!), ['text/event-stream'], path);
+      assert.ok(o.parameters.some((p) => p.name === 'Last-Event-ID'), path);
+    }
+    const list = (doc.paths['/conversations'] as Record<string, Op>)['get']!;
+    assert.equal(list.parameters.find((p) => p.name === 'limit')!.schema.type, 'integer');
+    assert.equal(list.parameters.find((p) => p.name === 'archived')!.schema.type, 'boolean');
+    assert.deepEqual(list.responses['200']!.content!['application/json']!.schema, { $ref: '#/components/schemas/ListConversationsResponse' });
+    for (const name of ['Conversation', 'Response', 'ErrorResponse', 'ListConversationMessagesResponse']) assert.ok(doc.components.schemas[name], name);
+    // Every $ref resolves.
+    for (const m of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) assert.ok(doc.components.schemas[m[1]!], m[1]);
+    for (const path of ['/healthz', '/readyz', '/metrics', '/oauth/v1/token', '/admin/v1/ingest', '/admin/v1/feedback']) {
+      assert.ok(doc.paths[path], path);
+      assert.deepEqual(doc.paths[path].servers, [{ url: '/' }], `${path} is outside the API base path`);
+    }
     const page = await s.parley.app.inject({ method: 'GET', url: '/docs/' });
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /<html/i);

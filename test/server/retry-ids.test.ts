@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { Engine, EngineEvent, EngineRequest } from '../../src/assistant/engine.ts';
 import { NotifyHub } from '../../src/jobs/hub.ts';
 import { Worker } from '../../src/jobs/worker.ts';
+import { DatabaseUnavailableError } from '../../src/store/db.ts';
 import { testDb } from '../support/db.ts';
 import { BASE, startTestServer, waitTerminal, type TestServer } from '../support/server.ts';
 import { ScriptedEngine } from '../support/scripted-engine.ts';
@@ -133,6 +134,39 @@ describe('ids of a retried answer', () => {
     }
     const types = (await eventLog(id)).map((e) => e.event_type);
     assert.deepEqual(types.slice(0, 2), ['RESPONSE_CREATED', 'RESPONSE_IN_PROGRESS']);
+    assert.equal(types.filter((x) => x === 'RESPONSE_IN_PROGRESS').length, 1);
+  });
+
+  it('an answer whose database connection died is handed back and resumed at once, not failed', async () => {
+    const t = await api.token();
+    const { conv, id } = await create(t);
+    // The first attempt loses its connection after a partial answer (as the Db seam reports it after retries).
+    let calls = 0;
+    const inner = new ScriptedEngine();
+    const flaky: Engine = {
+      name: 'flaky',
+      async *answer(req) {
+        calls++;
+        for await (const ev of inner.answer(req)) {
+          yield ev;
+          if (calls === 1 && ev.type === 'message') throw new DatabaseUnavailableError(new Error('Connection terminated unexpectedly'));
+        }
+      },
+    };
+    const started = Date.now();
+    const node = await startTestServer({ engine: flaky });
+    try {
+      assert.equal((await waitTerminal(api, t, conv, id, 20_000))['status'], 'COMPLETED');
+    } finally {
+      await node.close();
+    }
+    // Resumed without waiting out the 30 s lease.
+    assert.ok(Date.now() - started < 20_000);
+    const db = await testDb();
+    const [row] = await db.query<{ attempts: number }>(`SELECT attempts FROM responses WHERE id = $1`, [id]);
+    assert.equal(row!.attempts, 2, 'a second attempt answered it');
+    const types = (await eventLog(id)).map((e) => e.event_type);
+    assert.equal(types.includes('RESPONSE_FAILED'), false);
     assert.equal(types.filter((x) => x === 'RESPONSE_IN_PROGRESS').length, 1);
   });
 });

@@ -150,8 +150,8 @@ const HAS: Record<AnswerType, RegExp> = {
 // What a question asks for, found anywhere in it (chatty questions put the question last); first match wins.
 const ASKS: [RegExp, AnswerType][] = [
   [/\bhow often\b|\bhow frequently\b|\bhow many times (a|per|each)\b/i, 'frequency'],
-  [/\bhow (long|soon|fast|quickly|late|early)\b|\bhow far (in advance|ahead)\b|\bhow much time\b|\bhow many (seconds|minutes|hours|days|business days|working days|weeks|months|years|shifts|nights)\b|\bwhat('s| is) the (deadline|time limit|waiting period|notice period)\b|\bdeadline\b|\bcut-?off\b|\bhow much notice\b|\bwithin how\b/i, 'duration'],
-  [/\bhow much\b|\bwhat('s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
+  [/\bhow (long|soon|fast|quickly|late|early)\b|\bhow far (in advance|ahead)\b|\bhow much time\b|\bhow many (seconds|minutes|hours|days|business days|working days|weeks|months|years|shifts|nights)\b|\bwhat(s|['’]s| is) the (deadline|time limit|waiting period|notice period)\b|\bdeadline\b|\bcut-?off\b|\bhow much notice\b|\bwithin how\b/i, 'duration'],
+  [/\bhow much\b|\bwhat(s|['’]s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
   [/\bhow many\b|\bwhat (number|percentage|percent)\b/i, 'count'],
   [/\bwhen\b|\bwhat (time|day|date|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
   [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
@@ -220,7 +220,7 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const HOW_TO = /^(how (do|can|should|would) (i|we|you)|how to|what('s| is| are) the (steps|process)|steps (to|for))\b/i;
+const HOW_TO = /^(how (do|can|should|would) (i|we|you)|how to|what(s|['’]s| is| are) the (steps|process)|steps (to|for))\b/i;
 
 /** "How do I …", "what are the steps …": the answer is usually a list of steps. */
 export function isProcedural(question: string): boolean {

@@ -35,6 +35,8 @@ export interface Signals {
   confidence: number;
   /** URL of the lead passage's document. */
   url: string;
+  /** Share of the top five hits that come from the lead passage's document. */
+  focus: number;
 }
 
 /** Passages below this coverage are not considered at all (they share only a common word or two). */
@@ -91,7 +93,7 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   });
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const lead = scored[0]!;
-  const signals = signalsOf(ask.question, lead, weight, totalWeight);
+  const signals = signalsOf(ask.question, lead, weight, totalWeight, hits);
   if (signals.confidence < CONFIDENT) {
     const answer = signals.confidence >= SUGGEST ? mayHelp(terms, scored.map((c) => c.hit)) : nothingFound(terms, ask.alsoSearched);
     return { reasoning, answer, found: false, signals };
@@ -151,7 +153,7 @@ interface Lead {
  * weak evidence); a question asking for a kind of fact is convincing only when that sentence holds such a fact;
  * and words the corpus never uses make a question likelier to be about something else.
  */
-function signalsOf(question: string, lead: Lead, weight: Map<string, number>, totalWeight: number): Signals {
+function signalsOf(question: string, lead: Lead, weight: Map<string, number>, totalWeight: number, hits: readonly KnowledgeHit[]): Signals {
   const coverage = lead.hit.coverage ?? 0;
   const support = lead.hit.support ?? coverage;
   const unseen = lead.hit.unseen ?? 0;
@@ -169,13 +171,20 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   if (wantsType && !typed) confidence -= 0.2;
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
-  if (lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms) confidence -= 0.3;
+  const offTopic = lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms;
+  if (offTopic) confidence -= 0.3;
+  // Document-level feedback: when the best hits concentrate in the lead's article, the question is about that
+  // article's topic; when they scatter over many articles, it only shares words with each. (Concentration says
+  // nothing for a question mostly about something else: every hit then shares the same one or two words.)
+  const top = hits.slice(0, 5);
+  const focus = top.length ? top.filter((h) => h.documentId === lead.hit.documentId).length / top.length : 0;
+  confidence += 0.2 * (offTopic ? Math.min(0, focus - 0.5) : focus - 0.5);
   // In a short question, a name it gives ("What is Project Orion?") that no visible passage mentions is what it
   // asks about; in a long one, a name is usually circumstance ("the hotel in Denver is $300 a night…").
   const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
   if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url };
+  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus };
 }
 
 function round(x: number): number {

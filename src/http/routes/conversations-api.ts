@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createConversation, getConversation, listConversations, updateConversation } from '../../core/conversations.ts';
@@ -21,7 +21,7 @@ export interface BetaRouteDeps {
   events: NotifyHub;
   metrics: Metrics;
   open: OpenStreams;
-  /** `beta` = `/rest/v1beta1` (documented in /openapi.json); `v1` = `/assistant/v1`. */
+  /** `beta` = `/rest/v1beta1` (`/openapi.json`); `v1` = `/assistant/v1` (`/openapi.json?dialect=v1`). */
   dialect: 'beta' | 'v1';
 }
 
@@ -65,12 +65,6 @@ function acceptsEventStream(req: FastifyRequest): boolean {
  * `callback_id` (an action of an earlier message) instead of text.
  */
 export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics, open, dialect }) => {
-  if (dialect === 'v1') {
-    // /openapi.json documents the BETA dialect; V1 is the same API with the shapes of the upstream V1 file.
-    app.addHook('onRoute', (route) => {
-      route.schema = { ...(route.schema ?? {}), hide: true } as FastifySchema;
-    });
-  }
   const createBody = dialect === 'v1' ? S.CreateResponseRequestV1 : S.CreateResponseRequest;
   /** The question text of a create request; an action callback names nothing here, since Parley offers no actions yet. */
   const questionOf = (body: { input: { text?: string | undefined; callback_id?: string | undefined } }): string => {
