@@ -137,6 +137,17 @@ const schema = z.strictObject({
       backends: z.array(backendSchema).default([]),
       /** Group whose members may call /admin endpoints. */
       adminGroup: z.string().default('parley-admins'),
+      /** Sign-in to the chat page through an OpenID Connect provider (authorization code + PKCE). */
+      oidc: z
+        .object({
+          issuer: z.url(),
+          clientId: z.string().min(1),
+          clientSecret: z.string().min(1).optional(),
+          /** The ID token claim that lists the user's groups. */
+          groupsClaim: z.string().min(1).default('groups'),
+          scopes: z.string().default('openid email profile'),
+        })
+        .optional(),
     })
     .default({
       issuer: 'parley',

@@ -1,12 +1,6 @@
 import {
   AnswerStream,
-  BadRequestError,
-  ForbiddenError,
-  NetworkError,
-  NotFoundError,
   ParleyClient,
-  ParleyError,
-  RateLimitError,
   UnauthorizedError,
   type Conversation,
   type Message,
@@ -14,6 +8,7 @@ import {
 } from 'parley/client';
 import { h } from './dom.ts';
 import { assistantBody, reasoning, userMessage, type MessageActions } from './render.ts';
+import { describe, signInScreen } from './screens.ts';
 import { loadSession, signInFromLink, signOut, type Session } from './session.ts';
 import './style.css';
 
@@ -21,33 +16,6 @@ const assistant = document.querySelector<HTMLMetaElement>('meta[name="parley-ass
 const root = document.getElementById('app')!;
 /** How much history one conversation shows. */
 const HISTORY_MAX = 200;
-
-/** An error in plain words, with the trace id an operator can look up. */
-function describe(err: unknown): string {
-  let words = 'Something went wrong.';
-  if (err instanceof NetworkError) words = 'Parley cannot be reached. Check your connection and try again.';
-  else if (err instanceof UnauthorizedError) words = 'Your session has ended. Please sign in again.';
-  else if (err instanceof ForbiddenError) words = 'You are not allowed to use this assistant.';
-  else if (err instanceof NotFoundError) words = 'That conversation no longer exists.';
-  else if (err instanceof RateLimitError) words = 'Too many requests. Wait a moment and try again.';
-  else if (err instanceof BadRequestError) words = `Parley could not accept that: ${err.message}`;
-  else if (err instanceof ParleyError && err.status >= 500) words = 'Parley had a problem on its side. Try again in a moment.';
-  const trace = err instanceof ParleyError && err.traceId ? ` (trace id ${err.traceId})` : '';
-  return words + trace;
-}
-
-function signInScreen(message?: string): void {
-  root.replaceChildren(
-    h(
-      'main',
-      { class: 'signin' },
-      h('h1', {}, 'Parley'),
-      message ? h('p', { class: 'error', role: 'alert' }, message) : null,
-      h('p', {}, 'Open the sign-in link your administrator gave you. An administrator creates one with:'),
-      h('pre', {}, h('code', {}, 'npx parley token --user you@example.com --link')),
-    ),
-  );
-}
 
 function chat(session: Session): void {
   const client = new ParleyClient({ token: () => session.token, assistant });
@@ -65,7 +33,21 @@ function chat(session: Session): void {
   const announce = h('div', { class: 'sr-only', role: 'status' });
   const box = h('textarea', { id: 'message', name: 'message', rows: '2', placeholder: 'Ask a question… (Enter sends, Shift+Enter for a new line)' });
   const send = h('button', { type: 'submit' }, 'Send');
-  const composer = h('form', { class: 'composer' }, h('label', { for: 'message', class: 'sr-only' }, 'Message'), box, send);
+  const stop = h('button', { type: 'button', class: 'stop', hidden: true }, 'Stop');
+  const composer = h('form', { class: 'composer' }, h('label', { for: 'message', class: 'sr-only' }, 'Message'), box, send, stop);
+  /** The answer being streamed, so Stop can cancel it. */
+  let streaming: { conversationId: string; stream: AnswerStream; stopAsked: boolean } | null = null;
+  const cancelStreaming = async () => {
+    const s = streaming;
+    if (!s) return;
+    // Stop pressed before the server named the response: cancel as soon as the first event does.
+    if (!s.stream.responseId) return void (s.stopAsked = true);
+    try {
+      await client.cancel({ conversationId: s.conversationId, responseId: s.stream.responseId });
+    } catch (err) {
+      showError(err);
+    }
+  };
   const out = h('button', { type: 'button', class: 'signout' }, 'Sign out');
   root.replaceChildren(
     h('a', { class: 'skip', href: '#message' }, 'Skip to the message box'),
@@ -156,8 +138,14 @@ function chat(session: Session): void {
     };
     turn.setAttribute('aria-busy', 'true');
     draw(false);
+    streaming = current ? { conversationId: current, stream, stopAsked: false } : null;
+    stop.hidden = false;
     try {
       for await (const ev of stream) {
+        if (streaming?.stopAsked) {
+          streaming.stopAsked = false;
+          void cancelStreaming();
+        }
         if (ev.event_type === 'RESPONSE_OUTPUT_DELTA') {
           if (ev.output.type === 'REASONING_MESSAGE') steps.push(ev.output.reasoning_message);
           else messages.set(ev.output.message.message_id, ev.output.message);
@@ -174,8 +162,13 @@ function chat(session: Session): void {
         } else if (ev.event_type === 'RESPONSE_FAILED') {
           draw(true);
           const e = ev.response.error;
-          turn.append(h('p', { class: 'error' }, `Parley could not answer this time: ${e?.message ?? 'unknown error'}. Try asking again.`));
-          announce.textContent = 'The answer failed.';
+          if (e?.code === 'CANCELLED') {
+            turn.append(h('p', { class: 'note' }, 'You stopped this answer.'));
+            announce.textContent = 'Answer stopped.';
+          } else {
+            turn.append(h('p', { class: 'error' }, `Parley could not answer this time: ${e?.message ?? 'unknown error'}. Try asking again.`));
+            announce.textContent = 'The answer failed.';
+          }
         }
       }
     } catch (err) {
@@ -183,6 +176,9 @@ function chat(session: Session): void {
       showError(err);
     } finally {
       turn.removeAttribute('aria-busy');
+      streaming = null;
+      if (stop.contains(document.activeElement)) box.focus();
+      stop.hidden = true;
     }
   };
 
@@ -273,6 +269,7 @@ function chat(session: Session): void {
       composer.requestSubmit();
     }
   });
+  stop.addEventListener('click', () => void cancelStreaming());
   newButton.addEventListener('click', () => {
     history.pushState(null, '', location.pathname);
     void open(null);

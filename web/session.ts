@@ -27,6 +27,11 @@ export function signOut(): void {
  * history at once, then trades it for a session. The code is single-use, so a copied link is worth nothing.
  */
 export async function signInFromLink(): Promise<Session | { error: string } | null> {
+  const failed = /^#signin-failed=([0-9a-f-]{1,64})$/.exec(location.hash);
+  if (failed) {
+    history.replaceState(null, '', location.pathname);
+    return { error: `Signing in with your company account did not work. Try again, or ask your administrator (trace id ${failed[1]}).` };
+  }
   const m = /^#signin=([A-Za-z0-9_\-.]+)$/.exec(location.hash);
   if (!m) return null;
   history.replaceState(null, '', location.pathname);

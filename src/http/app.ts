@@ -18,6 +18,7 @@ import type { SharedLimits } from './shared-limits.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { conversationsApi } from './routes/conversations-api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { oidcRoutes } from './routes/oidc.ts';
 import { BASE_PATHS, finishOpenApi, type Dialect } from './openapi.ts';
 import { signinRoutes } from './routes/signin.ts';
 import { webRoutes } from './routes/web.ts';
@@ -155,6 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(oauthRoutes(deps.config, opts.tokens, { db: deps.db, redis: opts.redis }));
   await app.register(adminRoutes({ deps, verifier: opts.verifier, ingest: opts.ingest }));
   await app.register(signinRoutes(deps, opts.tokens));
+  if (deps.config.auth.oidc) await app.register(oidcRoutes(opts.tokens, deps.config.auth.oidc));
   await app.register(webRoutes(deps.config));
 
   // The same API under each dialect's base path: one scope for auth, the JSON-only rule and the per-user rate

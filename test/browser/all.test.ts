@@ -2,6 +2,7 @@
 import { after } from 'node:test';
 import { closeTestDb } from '../support/db.ts';
 import './chat.test.ts';
+import './oidc.test.ts';
 
 after(async () => {
   await closeTestDb();

@@ -32,6 +32,9 @@ export async function launch(opts: { colorScheme?: 'light' | 'dark'; viewport?: 
     colorScheme: opts.colorScheme ?? 'light',
     viewport: opts.viewport ?? { width: 1200, height: 800 },
   });
+  // Nothing leaves this machine: any request to a host other than loopback fails at once (e.g. the web font
+  // an identity provider's login page links to).
+  await browser.route(/^https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/]|\[::1\][:/])/, (route) => route.abort());
   return {
     browser,
     close: async () => {

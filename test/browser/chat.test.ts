@@ -226,6 +226,16 @@ describe('chat page in a real browser', () => {
     await lastAnswer(page).getByText(/Parley could not answer this time/).waitFor();
   });
 
+  step('stops an answer with the Stop button (the response is cancelled)', async () => {
+    await page.getByRole('button', { name: '+ New conversation' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).fill('hang');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await lastAnswer(page).getByText('You stopped this answer.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Stop' }).isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: 'Send' }).isEnabled(), true);
+  });
+
   step('has no serious accessibility violations (axe-core), in light and dark', async () => {
     await page.goto(`${base}/#c=${aliceConversation}`);
     await lastAnswer(page).getByRole('list', { name: 'Sources' }).waitFor();

@@ -120,6 +120,9 @@ describe('parley/client against a real server', () => {
     const replay = [];
     for await (const ev of c.streamResponse(ref, { afterSequence: 5 })) replay.push(ev.sequence_number);
     assert.deepEqual(replay, events.slice(5).map((e) => e.sequence_number));
+    const none = [];
+    for await (const ev of c.streamResponse(ref, { afterSequence: events.length })) none.push(ev);
+    assert.deepEqual(none, [], 'after the final event: nothing, and the stream ends');
   });
 
   it('ask() resumes by itself after dropped connections, with Last-Event-ID and no duplicate event', async () => {

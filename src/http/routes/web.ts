@@ -36,7 +36,7 @@ export function webRoutes(config: Config): FastifyPluginAsync {
     };
     app.get('/', { logLevel: 'warn' }, async (_req, reply) => {
       const { html } = await build();
-      const page = html.replace('{{ASSISTANT}}', escapeAttr(config.assistants[0]!.name));
+      const page = html.replace('{{ASSISTANT}}', escapeAttr(config.assistants[0]!.name)).replace('{{OIDC}}', config.auth.oidc ? 'on' : 'off');
       return reply.headers({ ...security, 'cache-control': 'no-cache' }).type('text/html; charset=utf-8').send(page);
     });
     app.get<{ Params: { file: string } }>('/web/:file', { logLevel: 'warn' }, async (req, reply) => {
