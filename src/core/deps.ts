@@ -2,7 +2,7 @@ import type { AskingUser } from '../assistant/engine.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../store/db.ts';
 import type { Keys } from '../store/secrets.ts';
-import type { Response } from '../protocol/schemas.ts';
+import type { Message, Response } from '../protocol/schemas.ts';
 import { Lru } from './lru.ts';
 
 /** What core functions need, passed in from main.ts (no module-level singletons). */
@@ -16,6 +16,25 @@ export interface CoreDeps {
    * changes again, so any node may serve it from memory; unfinished ones always come from the database.
    */
   finished: Lru<string, Response>;
+  /**
+   * Rendered messages by (user, assistant, conversation). Messages are only ever inserted, in the transaction that
+   * creates or finishes their response, so a rendered one never goes stale; ownership is still checked in the
+   * database on every conversation list (messages.ts). Whoever deletes a conversation must evict its entry.
+   */
+  messages: Lru<string, ConversationCache>;
+}
+
+export interface ConversationCache {
+  /** By message id. */
+  messages: Map<string, CachedMessage>;
+  /** The message list of each finished response, by response id (it never changes once the response is finished). */
+  responses: Map<string, Message[]>;
+}
+
+export interface CachedMessage {
+  /** The message's keyset position (messages.pos), to know which cached messages a page can contain. */
+  pos: number;
+  message: Message;
 }
 
 /** Who is calling and through which assistant; everything a user sees is scoped by both. */
@@ -34,5 +53,12 @@ export function iso(v: Date | string): string {
 
 /** Deps for a process (main.ts, CLI commands, tests). */
 export function makeDeps(db: Db, keys: Keys, config: Config): CoreDeps {
-  return { db, keys, config, now: () => new Date(), finished: new Lru(5000) };
+  return {
+    db,
+    keys,
+    config,
+    now: () => new Date(),
+    finished: new Lru(5000),
+    messages: new Lru(2000),
+  };
 }

@@ -17,4 +17,8 @@ export class Lru<K, V> {
     this.map.set(key, value);
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
   }
+
+  delete(key: K): void {
+    this.map.delete(key);
+  }
 }

@@ -2,11 +2,36 @@ import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId } from '../protocol/ids.ts';
 import type { Message } from '../protocol/schemas.ts';
 import { decodeCursor, encodeCursor } from './cursors.ts';
-import type { Caller, CoreDeps } from './deps.ts';
+import type { Caller, ConversationCache, CoreDeps } from './deps.ts';
 import { MESSAGE_COLUMNS, renderMessage, type MessageRow } from './render.ts';
 import { requireResponse } from './responses.ts';
 
-/** User and assistant messages of a conversation, newest first, keyset-paginated (contract §4, §7). */
+/** Bounds of one conversation's cache entry (deps.messages): past them, further messages are rendered each time. */
+const MAX_CACHED_MESSAGES = 1000;
+const MAX_CACHED_RESPONSES = 500;
+
+const cacheKey = (caller: Caller, conversationId: string) => `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}`;
+
+/** The conversation's cache entry, made only once the database has confirmed it is the caller's (no entries for 404s). */
+function ownedCache(deps: CoreDeps, caller: Caller, conversationId: string, found: ConversationCache | undefined): ConversationCache {
+  if (found) return found;
+  const entry: ConversationCache = { messages: new Map(), responses: new Map() };
+  deps.messages.set(cacheKey(caller, conversationId), entry);
+  return entry;
+}
+
+/** Forgets what is cached for a conversation (call when it is deleted). */
+export function forgetConversation(deps: CoreDeps, caller: Caller, conversationId: string): void {
+  deps.messages.delete(cacheKey(caller, conversationId));
+}
+
+type PageRow = { pos: number | string | null } & { [K in keyof MessageRow]: MessageRow[K] | null };
+
+/**
+ * User and assistant messages of a conversation, newest first, keyset-paginated (contract §4, §7).
+ * Messages are immutable once stored, so rendered ones are kept in memory (deps.messages); the database still
+ * checks ownership and chooses the page on every call, but sends only ids for messages already rendered.
+ */
 export async function listConversationMessages(
   deps: CoreDeps,
   caller: Caller,
@@ -22,29 +47,51 @@ export async function listConversationMessages(
     if (typeof pos !== 'number' || !Number.isSafeInteger(pos)) throw new ApiError('INVALID_CURSOR', 'cursor is invalid');
     before = pos;
   }
+  const found = deps.messages.get(cacheKey(caller, conversationId));
+  // Only cached messages among the newest limit + 1 before the cursor can be on this page: name those, so the
+  // database leaves their columns out (a bounded list, whatever the cache holds).
+  const known = [...(found?.messages.entries() ?? [])]
+    .filter(([, m]) => m.pos < before)
+    .sort((x, y) => y[1].pos - x[1].pos)
+    .slice(0, limit + 1)
+    .map(([id]) => id);
   // Ownership and the page in one round trip: no row means not the caller's conversation (404); a row with a
   // null message id means an empty page.
-  const joined = await deps.db.query<Omit<MessageRow, 'id'> & { id: string | null; pos: number | null }>(
-    `SELECT m.id, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at, m.pos
+  const joined = await deps.db.query<PageRow>(
+    `SELECT m.id, m.pos, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at
      FROM conversations c
      LEFT JOIN LATERAL (
-       SELECT ${MESSAGE_COLUMNS}, pos FROM messages
-       WHERE conversation_id = c.id AND pos < $4 ORDER BY pos DESC LIMIT $5
+       SELECT id, pos, conversation_id, response_id, actor, created_at,
+              CASE WHEN known THEN NULL ELSE text END AS text,
+              CASE WHEN known THEN NULL ELSE citations END AS citations,
+              CASE WHEN known THEN NULL ELSE content_references END AS content_references
+       FROM (SELECT *, id = ANY($6::text[]) AS known FROM messages
+             WHERE conversation_id = c.id AND pos < $4 ORDER BY pos DESC LIMIT $5) k
      ) m ON true
      WHERE c.id = $1 AND c.user_id = $2 AND c.assistant = $3`,
-    [conversationId, caller.user.id, caller.assistant, before, limit + 1],
+    [conversationId, caller.user.id, caller.assistant, before, limit + 1, known],
   );
   if (joined.length === 0) throw notFound('conversation');
-  const rows = joined.filter((r): r is MessageRow & { pos: number } => r.id !== null);
+  const cache = ownedCache(deps, caller, conversationId, found);
+  const rows = joined.filter((r) => r.id !== null);
   const page = rows.slice(0, limit);
+  const messages = page.map((r) => {
+    const id = r.id as string;
+    const hit = cache.messages.get(id);
+    if (hit) return hit.message;
+    const message = renderMessage(deps.keys, r as MessageRow);
+    if (cache.messages.size < MAX_CACHED_MESSAGES) cache.messages.set(id, { pos: Number(r.pos), message });
+    return message;
+  });
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? encodeCursor(deps.keys, scope, [Number(last.pos)]) : null;
-  return { messages: page.map((r) => renderMessage(deps.keys, r)), metadata: { next_cursor: next } };
+  return { messages, metadata: { next_cursor: next } };
 }
 
 /**
  * The assistant messages of one response, then its input message (the order of the upstream page's example,
- * contract §4); never reasoning.
+ * contract §4); never reasoning. A finished response's list never changes, so it is served from memory once
+ * read (the key carries user, assistant and conversation, and it was stored after the ownership check).
  */
 export async function listResponseMessages(
   deps: CoreDeps,
@@ -52,11 +99,21 @@ export async function listResponseMessages(
   conversationId: string,
   responseId: string,
 ): Promise<{ messages: Message[] }> {
-  await requireResponse(deps.db, caller, conversationId, responseId);
+  if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
+  const found = deps.messages.get(cacheKey(caller, conversationId));
+  const cached = found?.responses.get(responseId);
+  if (cached) return { messages: cached };
+  const response = await requireResponse(deps.db, caller, conversationId, responseId);
   const rows = await deps.db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE response_id = $1 ORDER BY actor = 'USER', pos`, [
     responseId,
   ]);
-  return { messages: rows.map((r) => renderMessage(deps.keys, r)) };
+  const messages = rows.map((r) => renderMessage(deps.keys, r));
+  const cache = ownedCache(deps, caller, conversationId, found);
+  // Read after the status: the messages of a finished response were committed with (or before) its status.
+  if ((response.status === 'COMPLETED' || response.status === 'FAILED') && cache.responses.size < MAX_CACHED_RESPONSES) {
+    cache.responses.set(responseId, messages);
+  }
+  return { messages };
 }
 
 /** The caller's assistant message inside that response, or 404. */

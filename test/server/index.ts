@@ -25,3 +25,4 @@ import './principals.test.ts';
 import './oauth-hardening.test.ts';
 import './ill-formed.test.ts';
 import './markup.test.ts';
+import './message-cache.test.ts';
