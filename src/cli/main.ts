@@ -1,6 +1,12 @@
 import { Command, Option } from 'commander';
 import { ConfigError, DEFAULT_ASSISTANT, loadConfig, type Config } from '../config.ts';
 
+// A reader that closes the pipe early (`parley ingest --history | head`) is a normal end, not a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program.name('parley').description('Self-hostable Conversations API server').showHelpAfterError();
 
