@@ -101,6 +101,26 @@ const backendSchema = z.strictObject({
   trustEmail: bool.default(false),
 });
 
+/** Standard Webhooks secret: `whsec_` and the base64 of 24–64 random bytes. */
+const webhookSecret = z
+  .string()
+  .refine((v) => {
+    const b64 = v.startsWith('whsec_') ? v.slice(6) : '';
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return false;
+    const n = Buffer.from(b64, 'base64').length;
+    return n >= 24 && n <= 64;
+  }, 'must be whsec_ followed by the base64 of 24 to 64 random bytes (for example whsec_$(openssl rand -base64 32))');
+
+const webhookSchema = z.strictObject({
+  url: httpUrl,
+  secret: webhookSecret,
+  /** The event types sent to this endpoint (default: all). */
+  events: z
+    .array(z.enum(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']))
+    .min(1)
+    .default(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']),
+});
+
 // Every object is strict: an unknown key (a misspelled `alow:` on an assistant) is an error naming it, never
 // silently dropped (which would leave that assistant open to everyone).
 const schema = z.strictObject({
@@ -205,6 +225,18 @@ const schema = z.strictObject({
     .default([]),
   /** Maximum request body, bytes (contract: 1 MiB). */
   bodyLimit: positiveInt.default(1024 * 1024),
+  /** Signed outbound webhooks (contract §9); `PARLEY_WEBHOOK_URL` + `PARLEY_WEBHOOK_SECRET` add one. */
+  webhooks: z.array(webhookSchema).default([]),
+  webhookDelivery: z
+    .strictObject({
+      /** One POST, connection to last byte of the answer's headers. */
+      timeoutMs: positiveInt.default(10_000),
+      /** Wait before the first retry; each later one waits twice as long (at most an hour), for at least 24 h. */
+      firstRetryMs: positiveInt.default(5_000),
+      /** How often each node looks for due deliveries. */
+      pollMs: positiveInt.default(1_000),
+    })
+    .default({ timeoutMs: 10_000, firstRetryMs: 5_000, pollMs: 1_000 }),
   /** Seconds between SSE keep-alive comments (contract: at most 15). */
   keepAliveSeconds: z.coerce.number().positive().max(15).default(15),
 });
@@ -248,6 +280,9 @@ const ENV_FIELDS: [string, string[]][] = [
   ['RESPONSE_CONCURRENCY', ['responses', 'concurrency']],
   ['PARLEY_WORKER', ['worker']],
   ['PARLEY_CORS_ORIGINS', ['corsOrigins']],
+  ['PARLEY_WEBHOOK_TIMEOUT_MS', ['webhookDelivery', 'timeoutMs']],
+  ['PARLEY_WEBHOOK_FIRST_RETRY_MS', ['webhookDelivery', 'firstRetryMs']],
+  ['PARLEY_WEBHOOK_POLL_MS', ['webhookDelivery', 'pollMs']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -289,6 +324,16 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);
   }
+  const hookUrl = env['PARLEY_WEBHOOK_URL'] || undefined;
+  const hookSecret = env['PARLEY_WEBHOOK_SECRET'] || undefined;
+  if ((hookUrl === undefined) !== (hookSecret === undefined)) {
+    throw new ConfigError('invalid configuration: PARLEY_WEBHOOK_URL and PARLEY_WEBHOOK_SECRET must be set together');
+  }
+  if (hookUrl !== undefined) {
+    const listed = raw['webhooks'] === undefined ? [] : raw['webhooks'];
+    if (!Array.isArray(listed)) throw new ConfigError('invalid configuration: webhooks: must be a list');
+    raw['webhooks'] = [...listed, { url: hookUrl, secret: hookSecret }];
+  }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
   const result = schema.safeParse(raw);
   if (!result.success) {
@@ -303,6 +348,12 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   }
   const cfg = result.data;
   cfg.responses.concurrency ??= cfg.engine.kind === 'offline' ? Math.max(2, availableParallelism()) : 16;
+  const urls = new Set<string>();
+  for (const w of cfg.webhooks) {
+    // A delivery row names its endpoint by URL: two entries with one URL would share (and fight over) its rows.
+    if (urls.has(w.url)) throw new ConfigError(`invalid configuration: webhooks: duplicate url ${w.url}`);
+    urls.add(w.url);
+  }
   const names = new Set<string>();
   for (const a of cfg.assistants) {
     if (names.has(a.name)) throw new ConfigError(`invalid configuration: assistants: duplicate name ${a.name}`);

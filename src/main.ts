@@ -20,6 +20,7 @@ import type { Knowledge } from './knowledge/types.ts';
 import { ingestPayloadSchema, IngestRefused, loadDemoData, type IngestPayload } from './knowledge/index.ts';
 import { unknownAssistant } from './knowledge/known-assistant.ts';
 import { ApiError } from './protocol/errors.ts';
+import { WebhookDelivery } from './webhooks/delivery.ts';
 
 export interface Parley {
   config: Config;
@@ -167,6 +168,9 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     },
   });
   worker.start({ claim: runWorker });
+  // Every node sends webhooks, worker or not: the outbox is shared and each row is claimed by one node.
+  const webhooks = new WebhookDelivery(deps, logger);
+  webhooks.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -184,6 +188,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
       closing ??= (async () => {
         await app.close();
         await worker.stop();
+        await webhooks.stop();
         await events.stop();
         await jobs.stop();
         redis?.disconnect();

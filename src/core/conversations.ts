@@ -5,6 +5,7 @@ import type { Queryable } from '../store/db.ts';
 import { decodeCursor, encodeCursor } from './cursors.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { renderConversation, type ConversationRow } from './render.ts';
+import { enqueueWebhook } from '../webhooks/outbox.ts';
 
 const COLUMNS = 'id, title, archived, created_at, updated_at';
 
@@ -40,16 +41,22 @@ export async function updateConversation(
   patch: { title?: string | undefined; archived?: boolean | undefined },
 ): Promise<Conversation> {
   if (!isId('conv', id)) throw notFound('conversation');
-  const rows = await deps.db.query<ConversationRow>(
-    `UPDATE conversations SET
-       title = CASE WHEN $4::boolean THEN $5 ELSE title END,
-       archived = COALESCE($6, archived),
-       updated_at = $7
-     WHERE id = $1 AND user_id = $2 AND assistant = $3 RETURNING ${COLUMNS}`,
-    [id, caller.user.id, caller.assistant, patch.title !== undefined, patch.title ?? null, patch.archived ?? null, deps.now()],
-  );
-  if (!rows[0]) throw notFound('conversation');
-  return renderConversation(rows[0]);
+  const now = deps.now();
+  const conversation = await deps.db.tx(async (q) => {
+    const rows = await q.query<ConversationRow>(
+      `UPDATE conversations SET
+         title = CASE WHEN $4::boolean THEN $5 ELSE title END,
+         archived = COALESCE($6, archived),
+         updated_at = $7
+       WHERE id = $1 AND user_id = $2 AND assistant = $3 RETURNING ${COLUMNS}`,
+      [id, caller.user.id, caller.assistant, patch.title !== undefined, patch.title ?? null, patch.archived ?? null, now],
+    );
+    if (!rows[0]) throw notFound('conversation');
+    const rendered = renderConversation(rows[0]);
+    await enqueueWebhook(q, deps.config, 'conversation.updated', { user_id: caller.user.id, assistant: caller.assistant, conversation: rendered }, now);
+    return rendered;
+  });
+  return conversation;
 }
 
 export async function listConversations(

@@ -2,6 +2,7 @@ import { ApiError } from '../protocol/errors.ts';
 import type { Caller, CoreDeps } from './deps.ts';
 import { readCallbackId } from './feedback-tokens.ts';
 import { requireAssistantMessage } from './messages.ts';
+import { enqueueWebhook } from '../webhooks/outbox.ts';
 
 export const MAX_FEEDBACK_CODE_POINTS = 1000;
 
@@ -23,12 +24,23 @@ export async function submitFeedback(
     throw new ApiError('INVALID_REQUEST', `additional_feedback must be at most ${MAX_FEEDBACK_CODE_POINTS} characters`);
   }
   const now = deps.now();
-  await deps.db.query(
-    `INSERT INTO feedback (message_id, user_id, assistant, rating, comment, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $6)
-     ON CONFLICT (message_id, user_id) DO UPDATE SET rating = EXCLUDED.rating, comment = EXCLUDED.comment, updated_at = EXCLUDED.updated_at`,
-    [message.id, caller.user.id, caller.assistant, cb.rating, text ?? null, now],
-  );
+  await deps.db.tx(async (q) => {
+    await q.query(
+      `INSERT INTO feedback (message_id, user_id, assistant, rating, comment, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6)
+       ON CONFLICT (message_id, user_id) DO UPDATE SET rating = EXCLUDED.rating, comment = EXCLUDED.comment, updated_at = EXCLUDED.updated_at`,
+      [message.id, caller.user.id, caller.assistant, cb.rating, text ?? null, now],
+    );
+    await enqueueWebhook(q, deps.config, 'feedback.submitted', {
+      conversation_id: ids.conversationId,
+      response_id: ids.responseId,
+      message_id: message.id,
+      user_id: caller.user.id,
+      assistant: caller.assistant,
+      rating: cb.rating,
+      additional_feedback: text ?? null,
+    }, now);
+  });
   return { status: 'SUBMITTED' };
 }
 

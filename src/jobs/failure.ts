@@ -4,6 +4,7 @@ import { appendEvent } from '../core/event-log.ts';
 import { renderResponse, type ResponseRow } from '../core/render.ts';
 import type { OutputItem } from '../protocol/schemas.ts';
 import type { NotifyHub } from './hub.ts';
+import { enqueueResponseEvent } from '../webhooks/outbox.ts';
 
 /** Marks a response FAILED with a client-safe error and appends RESPONSE_FAILED; false when it was already final or not ours. */
 export async function failResponse(
@@ -33,6 +34,7 @@ export async function failResponse(
       [responseId, completedAt, JSON.stringify(error)],
     );
     const response = renderResponse({ ...row, status: 'FAILED', completed_at: completedAt, error }, outputs);
+    await enqueueResponseEvent(q, deps.config, 'response.failed', row.conversation_id, response, completedAt);
     if (opts.notify) await q.query(`SELECT pg_notify($1, $2)`, [opts.notify.channel, opts.notify.payload]);
     return appendEvent(q, responseId, 'RESPONSE_FAILED', { response });
   }, { retry: true });

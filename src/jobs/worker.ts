@@ -12,6 +12,7 @@ import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.
 import { CANCEL_TAG } from './cancel.ts';
 import { describeCause, failResponse, toClientError } from './failure.ts';
 import type { NotifyHub } from './hub.ts';
+import { enqueueResponseEvent } from '../webhooks/outbox.ts';
 
 export { failResponse, titleFrom };
 
@@ -384,6 +385,7 @@ export class Worker {
       }
       const response = renderResponse({ ...row, status: 'COMPLETED', completed_at: completedAt, error: null }, outputs);
       await append(q, 'RESPONSE_COMPLETED', { response });
+      await enqueueResponseEvent(q, this.deps.config, 'response.completed', row.conversation_id, response, completedAt);
       await q.query(`UPDATE responses SET status = 'COMPLETED', completed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1`, [
         row.id,
         completedAt,

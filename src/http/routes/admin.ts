@@ -7,6 +7,7 @@ import { ApiError } from '../../protocol/errors.ts';
 import { authenticate } from '../auth.ts';
 import { listIngests } from '../../knowledge/ingest-history.ts';
 import { rejectIllFormedStrings } from '../wire-strings.ts';
+import { deliveryLog } from '../../webhooks/delivery.ts';
 
 export interface AdminRouteDeps {
   deps: CoreDeps;
@@ -16,6 +17,7 @@ export interface AdminRouteDeps {
 }
 
 const feedbackQuery = z.object({ assistant: z.string().optional(), since: z.iso.datetime().optional() });
+const webhooksQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() });
 const ingestsQuery = z.object({ assistant: z.string().min(1).max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
 
 /** Operator endpoints; the token must carry the admin group (config `auth.adminGroup`). */
@@ -45,6 +47,17 @@ export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): Fastify
       if (!q.success) throw new ApiError('INVALID_INPUT', q.error.issues[0]?.message ?? 'invalid query');
       const since = q.data.since ? new Date(q.data.since) : undefined;
       return { feedback: await exportFeedback(deps, { assistant: q.data.assistant, since }) };
+    });
+
+    // The delivery log of each configured endpoint (never its secret): newest deliveries with every attempt.
+    app.get('/admin/v1/webhooks', async (req) => {
+      const q = webhooksQuery.safeParse(req.query);
+      if (!q.success) throw new ApiError('INVALID_INPUT', `${q.error.issues[0]?.path.join('.') || 'query'}: ${q.error.issues[0]?.message ?? 'invalid query'}`);
+      const endpoints = [];
+      for (const e of deps.config.webhooks) {
+        endpoints.push({ url: e.url, events: e.events, deliveries: await deliveryLog(deps, e.url, q.data.limit ?? 50) });
+      }
+      return { endpoints };
     });
   };
 }
