@@ -137,23 +137,31 @@ export interface DeliveryLogEntry {
 
 /** The newest deliveries to `endpoint`, with every attempt (for operators: `GET /admin/v1/webhooks`). */
 export async function deliveryLog(deps: CoreDeps, endpoint: string, limit = 50): Promise<DeliveryLogEntry[]> {
-  const rows = await deps.db.query<{ seq: string; msg_id: string; event_type: string; status: DeliveryLogEntry['status']; created_at: Date; next_attempt_at: Date }>(
-    `SELECT seq, msg_id, event_type, status, created_at, next_attempt_at FROM webhook_deliveries WHERE endpoint = $1 ORDER BY seq DESC LIMIT $2`,
+  // One statement, so a delivery and its attempts come from one snapshot (never a new attempt with the old schedule).
+  const rows = await deps.db.query<{
+    msg_id: string;
+    event_type: string;
+    status: DeliveryLogEntry['status'];
+    created_at: Date;
+    next_attempt_at: Date;
+    attempts: { attempt: number; at: string; http_status: number | null; error: string | null; duration_ms: number }[] | string;
+  }>(
+    `SELECT d.msg_id, d.event_type, d.status, d.created_at, d.next_attempt_at,
+       COALESCE((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'http_status', a.http_status, 'error', a.error,
+                                                   'duration_ms', a.duration_ms) ORDER BY a.attempt)
+                 FROM webhook_attempts a WHERE a.delivery_seq = d.seq), '[]'::json) AS attempts
+     FROM webhook_deliveries d WHERE d.endpoint = $1 ORDER BY d.seq DESC LIMIT $2`,
     [endpoint, limit],
   );
-  if (rows.length === 0) return [];
-  const attempts = await deps.db.query<{ delivery_seq: string; attempt: number; at: Date; http_status: number | null; error: string | null; duration_ms: number }>(
-    `SELECT delivery_seq, attempt, at, http_status, error, duration_ms FROM webhook_attempts WHERE delivery_seq = ANY($1::bigint[]) ORDER BY delivery_seq, attempt`,
-    [rows.map((r) => r.seq)],
-  );
-  return rows.map((r) => ({
-    webhook_id: r.msg_id,
-    type: r.event_type,
-    status: r.status,
-    created_at: new Date(r.created_at).toISOString(),
-    next_attempt_at: r.status === 'PENDING' ? new Date(r.next_attempt_at).toISOString() : null,
-    attempts: attempts
-      .filter((a) => String(a.delivery_seq) === String(r.seq))
-      .map((a) => ({ attempt: a.attempt, at: new Date(a.at).toISOString(), http_status: a.http_status, error: a.error, duration_ms: a.duration_ms })),
-  }));
+  return rows.map((r) => {
+    const attempts = typeof r.attempts === 'string' ? (JSON.parse(r.attempts) as Exclude<typeof r.attempts, string>) : r.attempts;
+    return {
+      webhook_id: r.msg_id,
+      type: r.event_type,
+      status: r.status,
+      created_at: new Date(r.created_at).toISOString(),
+      next_attempt_at: r.status === 'PENDING' ? new Date(r.next_attempt_at).toISOString() : null,
+      attempts: attempts.map((a) => ({ attempt: a.attempt, at: new Date(a.at).toISOString(), http_status: a.http_status, error: a.error, duration_ms: a.duration_ms })),
+    };
+  });
 }
