@@ -10,10 +10,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { yieldToEventLoop } from '../assistant/engine.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder } from './embeddings.ts';
-import { adjustStats, bumpVersion, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
+import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
 import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from './sources.ts';
 
@@ -57,8 +58,15 @@ export const ingestPayloadSchema = z.object({
   errors: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
-/** Documents written per statement. */
-const WRITE_SLICE = 100;
+/**
+ * A unit of work between two turns of the event loop: at most this many documents, or this many bytes of body,
+ * per slice. The embedded database runs each statement on the main thread and awaiting it does not let other
+ * requests in, so a whole batch in a few statements held the server (/healthz, questions) for its full duration.
+ */
+const SLICE_DOCS = 16;
+const SLICE_BYTES = 64 * 1024;
+/** Documents validated and hashed between two yields. */
+const CHECK_SLICE = 25;
 /** Removed ids kept in one audit record (the counts are always exact). */
 const AUDIT_IDS = 10_000;
 
@@ -112,7 +120,9 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
 
   const docs: (SourceDocument & { access: string[]; identity: string })[] = [];
   const seen = new Map<string, string>();
+  let checked = 0;
   for (const raw of payload.documents) {
+    if (++checked % CHECK_SLICE === 0) await yieldToEventLoop();
     const parsed = documentSchema.safeParse(raw);
     const path = typeof (raw as { path?: unknown })?.path === 'string' ? (raw as { path: string }).path : '(document)';
     if (!parsed.success) {
@@ -162,7 +172,9 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     const paths = new Set(docs.map((d) => d.path));
     const writes: WriteItem[] = [];
     const replaced: string[] = []; // ids being rewritten (statistics move out first)
+    let hashed = 0;
     for (const d of docs) {
+      if (++hashed % CHECK_SLICE === 0) await yieldToEventLoop();
       const hash = contentHash(d, d.access);
       const prev = byIdentity.get(d.identity);
       if (prev && prev.content_hash === hash && prev.root === root && prev.path === d.path) {
@@ -203,22 +215,28 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
       return;
     }
 
-    // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap.
-    if (replaced.length) await adjustStats(q, assistant, replaced, -1);
-    if (gone.length) {
-      const ids = gone.map((g) => g.id);
-      await adjustStats(q, assistant, ids, -1);
-      await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
+    // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap. Every
+    // step goes a bounded slice at a time with a turn of the event loop in between (see SLICE_DOCS).
+    for (const ids of sliceIds(replaced, SLICE_DOCS)) {
+      await adjustStats(q, assistant, ids, -1, { dropEmpty: false });
+      await yieldToEventLoop();
     }
+    for (const ids of sliceIds(gone.map((g) => g.id), SLICE_DOCS)) {
+      await adjustStats(q, assistant, ids, -1, { dropEmpty: false });
+      await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
+      await yieldToEventLoop();
+    }
+    if (replaced.length || gone.length) await dropEmptyStats(q, assistant);
     let done = summary.unchanged;
-    for (let i = 0; i < writes.length; i += WRITE_SLICE) {
-      const slice = writes.slice(i, i + WRITE_SLICE);
+    for (const slice of sliceWrites(writes)) {
+      await yieldToEventLoop();
       await writeDocuments(q, assistant, root, slice);
+      await yieldToEventLoop();
+      await adjustStats(q, assistant, slice.map((w) => w.id), 1);
       done += slice.length;
       opts.onProgress?.(done, docs.length);
     }
     if (!writes.length && docs.length) opts.onProgress?.(docs.length, docs.length);
-    if (writes.length) await adjustStats(q, assistant, writes.map((w) => w.id), 1);
     if (people.length) await upsertPeople(q, assistant, root, people);
     if (peopleGone.length) await q.query('DELETE FROM kb_people WHERE assistant = $1 AND id = ANY($2::text[])', [assistant, peopleGone]);
     if (writes.length || gone.length || people.length || peopleGone.length) await bumpVersion(q, assistant);
@@ -240,6 +258,26 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     }
   }
   return summary;
+}
+
+function* sliceIds(ids: string[], size: number): Generator<string[]> {
+  for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
+}
+
+/** Consecutive documents, at most SLICE_DOCS of them and (unless one alone is larger) SLICE_BYTES of body. */
+function* sliceWrites(writes: WriteItem[]): Generator<WriteItem[]> {
+  let slice: WriteItem[] = [];
+  let bytes = 0;
+  for (const w of writes) {
+    if (slice.length && (slice.length >= SLICE_DOCS || bytes + w.d.body.length > SLICE_BYTES)) {
+      yield slice;
+      slice = [];
+      bytes = 0;
+    }
+    slice.push(w);
+    bytes += w.d.body.length;
+  }
+  if (slice.length) yield slice;
 }
 
 /** One audit row per ingest call that was applied (batches of one CLI run each get one). */

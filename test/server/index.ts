@@ -26,3 +26,4 @@ import './oauth-hardening.test.ts';
 import './ill-formed.test.ts';
 import './markup.test.ts';
 import './message-cache.test.ts';
+import './ingest-freeze.test.ts';
