@@ -159,7 +159,23 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     people.push({ ...parsed.data, email: parsed.data.email.toLowerCase() });
   }
 
-  await db.tx(async (q) => {
+  // PostgreSQL: the whole call is one transaction (statements run off the main thread). Embedded database: a
+  // transaction holds the one PGlite connection, so every question would wait for the whole batch; there the plan
+  // and then each slice commit on their own, one ingest per assistant at a time by an in-process lock (the only
+  // process using that database). Each slice is consistent on its own (documents, passages and statistics move
+  // together); a batch cut short is completed by running the ingest again.
+  const embedded = db.kind === 'embedded';
+  const run = async (q: Queryable): Promise<void> => {
+    const plan = await planIngest(q);
+    if (plan) await writePlan(plan, embedded ? (fn) => db.tx(fn) : (fn) => fn(q));
+  };
+  if (embedded) await withAssistantLock(assistant, () => run(db));
+  else await db.tx(run);
+
+  interface Plan { writes: WriteItem[]; replacedBy: Map<string, boolean>; gone: ExistingDoc[]; peopleGone: string[] }
+
+  async function planIngest(outer: Queryable): Promise<Plan | undefined> {
+  return (embedded ? (fn: (q: Queryable) => Promise<Plan | undefined>) => db.tx(fn) : (fn: (q: Queryable) => Promise<Plan | undefined>) => fn(outer))(async (q) => {
     // One ingest per assistant at a time: concurrent ones would race on the same documents and statistics.
     await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['kb:' + assistant]);
     const existing = await q.query<ExistingDoc>(
@@ -212,36 +228,45 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     for (const id of peopleGone) summary.changes?.push({ action: 'remove', path: `person ${id}`, url: '', access: [] });
     if (dryRun) {
       opts.onProgress?.(docs.length, docs.length);
-      return;
+      return undefined;
     }
+    return { writes, replacedBy: new Map(replaced.map((id) => [id, true])), gone, peopleGone };
+  });
+  }
 
+  async function writePlan({ writes, replacedBy, gone, peopleGone }: Plan, step: (fn: (q: Queryable) => Promise<void>) => Promise<void>): Promise<void> {
     // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap. Every
     // step goes a bounded slice at a time with a turn of the event loop in between (see SLICE_DOCS).
-    for (const ids of sliceIds(replaced, SLICE_DOCS)) {
-      await adjustStats(q, assistant, ids, -1, { dropEmpty: false });
-      await yieldToEventLoop();
-    }
     for (const ids of sliceIds(gone.map((g) => g.id), SLICE_DOCS)) {
-      await adjustStats(q, assistant, ids, -1, { dropEmpty: false });
-      await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
       await yieldToEventLoop();
+      await step(async (q) => {
+        await adjustStats(q, assistant, ids, -1, { dropEmpty: false });
+        await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
+      });
     }
-    if (replaced.length || gone.length) await dropEmptyStats(q, assistant);
     let done = summary.unchanged;
     for (const slice of sliceWrites(writes)) {
       await yieldToEventLoop();
-      await writeDocuments(q, assistant, root, slice);
-      await yieldToEventLoop();
-      await adjustStats(q, assistant, slice.map((w) => w.id), 1);
+      await step(async (q) => {
+        // A rewritten document's old passages leave the statistics before they are replaced.
+        const replaced = slice.filter((w) => replacedBy.has(w.id)).map((w) => w.id);
+        if (replaced.length) await adjustStats(q, assistant, replaced, -1, { dropEmpty: false });
+        await writeDocuments(q, assistant, root, slice);
+        await adjustStats(q, assistant, slice.map((w) => w.id), 1);
+      });
       done += slice.length;
       opts.onProgress?.(done, docs.length);
     }
     if (!writes.length && docs.length) opts.onProgress?.(docs.length, docs.length);
-    if (people.length) await upsertPeople(q, assistant, root, people);
-    if (peopleGone.length) await q.query('DELETE FROM kb_people WHERE assistant = $1 AND id = ANY($2::text[])', [assistant, peopleGone]);
-    if (writes.length || gone.length || people.length || peopleGone.length) await bumpVersion(q, assistant);
-    await recordIngest(q, payload, summary, [...gone.map((g) => g.id), ...peopleGone.map((id) => `person:${id}`)]);
-  });
+    await yieldToEventLoop();
+    await step(async (q) => {
+      if (replacedBy.size || gone.length) await dropEmptyStats(q, assistant);
+      if (people.length) await upsertPeople(q, assistant, root, people);
+      if (peopleGone.length) await q.query('DELETE FROM kb_people WHERE assistant = $1 AND id = ANY($2::text[])', [assistant, peopleGone]);
+      if (writes.length || gone.length || people.length || peopleGone.length) await bumpVersion(q, assistant);
+      await recordIngest(q, payload, summary, [...gone.map((g) => g.id), ...peopleGone.map((id) => `person:${id}`)]);
+    });
+  }
 
   if (!dryRun && summary.added + summary.updated > 0) {
     // New index entries wait in the GIN pending list, which every search then scans linearly: merge them now,
@@ -258,6 +283,21 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     }
   }
   return summary;
+}
+
+/** Per-assistant chain of ingests in this process (the embedded database has no other writer). */
+const assistantLocks = new Map<string, Promise<unknown>>();
+
+async function withAssistantLock<T>(assistant: string, fn: () => Promise<T>): Promise<T> {
+  const prev = assistantLocks.get(assistant) ?? Promise.resolve();
+  const mine = prev.catch(() => undefined).then(fn);
+  const tail = mine.catch(() => undefined);
+  assistantLocks.set(assistant, tail);
+  try {
+    return await mine;
+  } finally {
+    if (assistantLocks.get(assistant) === tail) assistantLocks.delete(assistant);
+  }
 }
 
 function* sliceIds(ids: string[], size: number): Generator<string[]> {

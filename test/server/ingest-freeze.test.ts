@@ -110,5 +110,8 @@ describe('a large ingest does not freeze the node', () => {
     const slowestAsk = Math.max(...asks);
     if (process.env['INGEST_FREEZE_REPORT']) console.log(`ingest ${bytes} bytes: ${probes.length} probes, slowest /healthz ${slowest.toFixed(0)} ms; ${asks.length} questions, slowest ${slowestAsk.toFixed(0)} ms`);
     assert.ok(slowest < 1000, `/healthz took ${slowest.toFixed(0)} ms during the ingest`);
+    // Generous (the target is < 2 s, measured in docs/benchmarks.md): a question must not wait out the ingest.
+    assert.ok(asks.length > 0, 'asked while ingesting');
+    assert.ok(slowestAsk < 4000, `a question took ${slowestAsk.toFixed(0)} ms during the ingest`);
   });
 });
