@@ -65,6 +65,8 @@ export const ingestPayloadSchema = z.object({
  */
 const SLICE_DOCS = 16;
 const SLICE_BYTES = 64 * 1024;
+/** Removals (documents, or people) after which the tables are vacuumed, so their space is reused. */
+const VACUUM_AFTER = 200;
 /** Documents validated and hashed between two yields. */
 const CHECK_SLICE = 25;
 /** Removed ids kept in one audit record (the counts are always exact). */
@@ -272,6 +274,12 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     // New index entries wait in the GIN pending list, which every search then scans linearly: merge them now,
     // so the first questions after an ingest are as fast as the later ones.
     await db.query(`SELECT gin_clean_pending_list('kb_chunks_tsv_idx'::regclass)`).catch(() => undefined);
+  }
+
+  if (!dryRun && (summary.removed >= VACUUM_AFTER || summary.peopleRemoved >= VACUUM_AFTER)) {
+    // A large prune leaves dead rows (passages, statistics) that only VACUUM makes reusable; autovacuum does not run
+    // in the embedded database at all. It cannot run inside a transaction, hence here; failing it only costs space.
+    await db.query('VACUUM (ANALYZE) kb_chunks, kb_documents, kb_terms, kb_term_sets, kb_people').catch(() => undefined);
   }
 
   if (!dryRun && opts.embedder && db.hasVector) {
