@@ -14,6 +14,7 @@ import { yieldToEventLoop } from '../assistant/engine.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder } from './embeddings.ts';
+import { SLICE_DOCS, sliceIds, sliceWrites, withAssistantLock } from './ingest-slices.ts';
 import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
 import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from './sources.ts';
@@ -58,13 +59,6 @@ export const ingestPayloadSchema = z.object({
   errors: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
-/**
- * A unit of work between two turns of the event loop: at most this many documents, or this many bytes of body,
- * per slice. The embedded database runs each statement on the main thread and awaiting it does not let other
- * requests in, so a whole batch in a few statements held the server (/healthz, questions) for its full duration.
- */
-const SLICE_DOCS = 16;
-const SLICE_BYTES = 64 * 1024;
 /** Removals (documents, or people) after which the tables are vacuumed, so their space is reused. */
 const VACUUM_AFTER = 200;
 /** Documents validated and hashed between two yields. */
@@ -291,41 +285,6 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     }
   }
   return summary;
-}
-
-/** Per-assistant chain of ingests in this process (the embedded database has no other writer). */
-const assistantLocks = new Map<string, Promise<unknown>>();
-
-async function withAssistantLock<T>(assistant: string, fn: () => Promise<T>): Promise<T> {
-  const prev = assistantLocks.get(assistant) ?? Promise.resolve();
-  const mine = prev.catch(() => undefined).then(fn);
-  const tail = mine.catch(() => undefined);
-  assistantLocks.set(assistant, tail);
-  try {
-    return await mine;
-  } finally {
-    if (assistantLocks.get(assistant) === tail) assistantLocks.delete(assistant);
-  }
-}
-
-function* sliceIds(ids: string[], size: number): Generator<string[]> {
-  for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
-}
-
-/** Consecutive documents, at most SLICE_DOCS of them and (unless one alone is larger) SLICE_BYTES of body. */
-function* sliceWrites(writes: WriteItem[]): Generator<WriteItem[]> {
-  let slice: WriteItem[] = [];
-  let bytes = 0;
-  for (const w of writes) {
-    if (slice.length && (slice.length >= SLICE_DOCS || bytes + w.d.body.length > SLICE_BYTES)) {
-      yield slice;
-      slice = [];
-      bytes = 0;
-    }
-    slice.push(w);
-    bytes += w.d.body.length;
-  }
-  if (slice.length) yield slice;
 }
 
 /** One audit row per ingest call that was applied (batches of one CLI run each get one). */
