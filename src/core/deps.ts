@@ -59,6 +59,6 @@ export function makeDeps(db: Db, keys: Keys, config: Config): CoreDeps {
     config,
     now: () => new Date(),
     finished: new Lru(5000),
-    messages: new Lru(2000),
+    messages: new Lru(500),
   };
 }

@@ -6,9 +6,13 @@ import type { Caller, ConversationCache, CoreDeps } from './deps.ts';
 import { MESSAGE_COLUMNS, renderMessage, type MessageRow } from './render.ts';
 import { requireResponse } from './responses.ts';
 
-/** Bounds of one conversation's cache entry (deps.messages): past them, further messages are rendered each time. */
-const MAX_CACHED_MESSAGES = 1000;
-const MAX_CACHED_RESPONSES = 500;
+/**
+ * Bounds of one conversation's cache entry (deps.messages): past them, further messages are rendered each time.
+ * Three default pages and the recent responses' lists; with 500 conversations in the LRU (deps.ts) and ≈ 1.1 KB
+ * per rendered message, the cache stays under ≈ 60 MB whatever the traffic.
+ */
+const MAX_CACHED_MESSAGES = 60;
+const MAX_CACHED_RESPONSES = 20;
 
 const cacheKey = (caller: Caller, conversationId: string) => `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}`;
 

@@ -101,7 +101,9 @@ export async function upsertPeople(q: Queryable, assistant: string, source: stri
  * Adds (sign 1) or removes (sign -1) the passages of these documents to/from the term statistics: per access list,
  * the number of passages and, per lexeme, the number of passages containing it.
  */
-export async function adjustStats(q: Queryable, assistant: string, documentIds: string[], sign: 1 | -1): Promise<void> {
+export async function adjustStats(
+  q: Queryable, assistant: string, documentIds: string[], sign: 1 | -1, opts: { dropEmpty?: boolean } = {},
+): Promise<void> {
   await q.query(
     `INSERT INTO kb_term_sets (assistant, access, chunks)
      SELECT $1, access, $3 * count(*) FROM kb_chunks WHERE document_id = ANY($2::text[]) GROUP BY access
@@ -119,10 +121,14 @@ export async function adjustStats(q: Queryable, assistant: string, documentIds: 
       [assistant, access, documentIds, sign],
     );
   }
-  if (sign < 0) {
-    await q.query('DELETE FROM kb_terms WHERE assistant = $1 AND df <= 0', [assistant]);
-    await q.query('DELETE FROM kb_term_sets WHERE assistant = $1 AND chunks <= 0', [assistant]);
-  }
+  // Dropping emptied rows scans the assistant's statistics: callers moving many slices do it once at the end.
+  if (sign < 0 && opts.dropEmpty !== false) await dropEmptyStats(q, assistant);
+}
+
+/** Removes statistics rows that no passage counts any more. */
+export async function dropEmptyStats(q: Queryable, assistant: string): Promise<void> {
+  await q.query('DELETE FROM kb_terms WHERE assistant = $1 AND df <= 0', [assistant]);
+  await q.query('DELETE FROM kb_term_sets WHERE assistant = $1 AND chunks <= 0', [assistant]);
 }
 
 /** Bumps the version that in-process caches (the people matcher) watch. */

@@ -10,10 +10,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { yieldToEventLoop } from '../assistant/engine.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder } from './embeddings.ts';
-import { adjustStats, bumpVersion, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
+import { SLICE_DOCS, sliceIds, sliceWrites, withAssistantLock } from './ingest-slices.ts';
+import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
 import type { IngestPayload, IngestSummary, SourceDocument, SourcePerson } from './sources.ts';
 
@@ -57,8 +59,10 @@ export const ingestPayloadSchema = z.object({
   errors: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
-/** Documents written per statement. */
-const WRITE_SLICE = 100;
+/** Removals (documents, or people) after which the tables are vacuumed, so their space is reused. */
+const VACUUM_AFTER = 200;
+/** Documents validated and hashed between two yields. */
+const CHECK_SLICE = 25;
 /** Removed ids kept in one audit record (the counts are always exact). */
 const AUDIT_IDS = 10_000;
 
@@ -112,7 +116,9 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
 
   const docs: (SourceDocument & { access: string[]; identity: string })[] = [];
   const seen = new Map<string, string>();
+  let checked = 0;
   for (const raw of payload.documents) {
+    if (++checked % CHECK_SLICE === 0) await yieldToEventLoop();
     const parsed = documentSchema.safeParse(raw);
     const path = typeof (raw as { path?: unknown })?.path === 'string' ? (raw as { path: string }).path : '(document)';
     if (!parsed.success) {
@@ -149,7 +155,23 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     people.push({ ...parsed.data, email: parsed.data.email.toLowerCase() });
   }
 
-  await db.tx(async (q) => {
+  // PostgreSQL: the whole call is one transaction (statements run off the main thread). Embedded database: a
+  // transaction holds the one PGlite connection, so every question would wait for the whole batch; there the plan
+  // and then each slice commit on their own, one ingest per assistant at a time by an in-process lock (the only
+  // process using that database). Each slice is consistent on its own (documents, passages and statistics move
+  // together); a batch cut short is completed by running the ingest again.
+  const embedded = db.kind === 'embedded';
+  const run = async (q: Queryable): Promise<void> => {
+    const plan = await planIngest(q);
+    if (plan) await writePlan(plan, embedded ? (fn) => db.tx(fn) : (fn) => fn(q));
+  };
+  if (embedded) await withAssistantLock(assistant, () => run(db));
+  else await db.tx(run);
+
+  interface Plan { writes: WriteItem[]; replacedBy: Map<string, boolean>; gone: ExistingDoc[]; peopleGone: string[] }
+
+  async function planIngest(outer: Queryable): Promise<Plan | undefined> {
+  return (embedded ? (fn: (q: Queryable) => Promise<Plan | undefined>) => db.tx(fn) : (fn: (q: Queryable) => Promise<Plan | undefined>) => fn(outer))(async (q) => {
     // One ingest per assistant at a time: concurrent ones would race on the same documents and statistics.
     await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['kb:' + assistant]);
     const existing = await q.query<ExistingDoc>(
@@ -162,7 +184,9 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     const paths = new Set(docs.map((d) => d.path));
     const writes: WriteItem[] = [];
     const replaced: string[] = []; // ids being rewritten (statistics move out first)
+    let hashed = 0;
     for (const d of docs) {
+      if (++hashed % CHECK_SLICE === 0) await yieldToEventLoop();
       const hash = contentHash(d, d.access);
       const prev = byIdentity.get(d.identity);
       if (prev && prev.content_hash === hash && prev.root === root && prev.path === d.path) {
@@ -200,35 +224,56 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     for (const id of peopleGone) summary.changes?.push({ action: 'remove', path: `person ${id}`, url: '', access: [] });
     if (dryRun) {
       opts.onProgress?.(docs.length, docs.length);
-      return;
+      return undefined;
     }
+    return { writes, replacedBy: new Map(replaced.map((id) => [id, true])), gone, peopleGone };
+  });
+  }
 
-    // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap.
-    if (replaced.length) await adjustStats(q, assistant, replaced, -1);
-    if (gone.length) {
-      const ids = gone.map((g) => g.id);
-      await adjustStats(q, assistant, ids, -1);
-      await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
+  async function writePlan({ writes, replacedBy, gone, peopleGone }: Plan, step: (fn: (q: Queryable) => Promise<void>) => Promise<void>): Promise<void> {
+    // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap. Every
+    // step goes a bounded slice at a time with a turn of the event loop in between (see SLICE_DOCS).
+    for (const ids of sliceIds(gone.map((g) => g.id), SLICE_DOCS)) {
+      await yieldToEventLoop();
+      await step(async (q) => {
+        await adjustStats(q, assistant, ids, -1, { dropEmpty: false });
+        await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
+      });
     }
     let done = summary.unchanged;
-    for (let i = 0; i < writes.length; i += WRITE_SLICE) {
-      const slice = writes.slice(i, i + WRITE_SLICE);
-      await writeDocuments(q, assistant, root, slice);
+    for (const slice of sliceWrites(writes)) {
+      await yieldToEventLoop();
+      await step(async (q) => {
+        // A rewritten document's old passages leave the statistics before they are replaced.
+        const replaced = slice.filter((w) => replacedBy.has(w.id)).map((w) => w.id);
+        if (replaced.length) await adjustStats(q, assistant, replaced, -1, { dropEmpty: false });
+        await writeDocuments(q, assistant, root, slice);
+        await adjustStats(q, assistant, slice.map((w) => w.id), 1);
+      });
       done += slice.length;
       opts.onProgress?.(done, docs.length);
     }
     if (!writes.length && docs.length) opts.onProgress?.(docs.length, docs.length);
-    if (writes.length) await adjustStats(q, assistant, writes.map((w) => w.id), 1);
-    if (people.length) await upsertPeople(q, assistant, root, people);
-    if (peopleGone.length) await q.query('DELETE FROM kb_people WHERE assistant = $1 AND id = ANY($2::text[])', [assistant, peopleGone]);
-    if (writes.length || gone.length || people.length || peopleGone.length) await bumpVersion(q, assistant);
-    await recordIngest(q, payload, summary, [...gone.map((g) => g.id), ...peopleGone.map((id) => `person:${id}`)]);
-  });
+    await yieldToEventLoop();
+    await step(async (q) => {
+      if (replacedBy.size || gone.length) await dropEmptyStats(q, assistant);
+      if (people.length) await upsertPeople(q, assistant, root, people);
+      if (peopleGone.length) await q.query('DELETE FROM kb_people WHERE assistant = $1 AND id = ANY($2::text[])', [assistant, peopleGone]);
+      if (writes.length || gone.length || people.length || peopleGone.length) await bumpVersion(q, assistant);
+      await recordIngest(q, payload, summary, [...gone.map((g) => g.id), ...peopleGone.map((id) => `person:${id}`)]);
+    });
+  }
 
   if (!dryRun && summary.added + summary.updated > 0) {
     // New index entries wait in the GIN pending list, which every search then scans linearly: merge them now,
     // so the first questions after an ingest are as fast as the later ones.
     await db.query(`SELECT gin_clean_pending_list('kb_chunks_tsv_idx'::regclass)`).catch(() => undefined);
+  }
+
+  if (!dryRun && (summary.removed >= VACUUM_AFTER || summary.peopleRemoved >= VACUUM_AFTER)) {
+    // A large prune leaves dead rows (passages, statistics) that only VACUUM makes reusable; autovacuum does not run
+    // in the embedded database at all. It cannot run inside a transaction, hence here; failing it only costs space.
+    await db.query('VACUUM (ANALYZE) kb_chunks, kb_documents, kb_terms, kb_term_sets, kb_people').catch(() => undefined);
   }
 
   if (!dryRun && opts.embedder && db.hasVector) {

@@ -16,3 +16,4 @@ import './formats.test.ts';
 import './people-urls.test.ts';
 import './site.test.ts';
 import './identity-migration.test.ts';
+import './prune-vacuum.test.ts';

@@ -27,3 +27,4 @@ import './ill-formed.test.ts';
 import './markup.test.ts';
 import './message-cache.test.ts';
 import './webhooks.test.ts';
+import './ingest-freeze.test.ts';
