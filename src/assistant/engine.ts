@@ -89,14 +89,7 @@ export interface Engine {
   answer(req: EngineRequest): AsyncIterable<EngineEvent>;
 }
 
-/**
- * Lets timers and I/O callbacks run (a macrotask turn, not just a microtask): engines call it between stages of
- * CPU-bound work so one answer never holds the event loop for long. Awaiting an embedded-database query is not
- * enough, as it can settle without giving the loop a turn.
- */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+export { yieldToEventLoop } from '../store/yield.ts';
 
 /** An error whose message is safe to show the client in the response's `error` field. */
 export class EngineError extends Error {

@@ -68,8 +68,8 @@ async function* answer(opts: OfflineEngineOptions, req: EngineRequest): AsyncGen
     throwIfAborted(req.signal);
     yield { type: 'reasoning', text };
   }
+  // The worker gives the loop a turn between outputs, whatever the engine: no second yield per snapshot here.
   for (const snap of built.snapshots(opts.maxSnapshots ?? 8)) {
-    await yieldToEventLoop();
     throwIfAborted(req.signal);
     yield snap;
   }
