@@ -39,7 +39,8 @@ describe('a large ingest does not freeze the node', () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-ingest-freeze-'));
     const configFile = join(dir, 'parley.config.json');
     writeFileSync(configFile, JSON.stringify({ assistants: [{ name: assistant, allow: ['*'] }] }));
-    s = await startTestServer({ engine: 'configured', env: { PARLEY_CONFIG: configFile, PARLEY_ENGINE: 'offline' } });
+    // The question loop polls every 20 ms; the per-user rate limit is not what this test measures.
+    s = await startTestServer({ engine: 'configured', env: { PARLEY_CONFIG: configFile, PARLEY_ENGINE: 'offline', RATE_LIMIT_MAX: '1000000' } });
     await s.parley.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(s.parley.app.server.address() as AddressInfo).port}`;
     admin = await s.token({ groups: ['parley-admins'], email: 'ops@example.test' });
