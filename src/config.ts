@@ -18,7 +18,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
  * An absolute http(s) URL. `z.url()` alone takes `localhost:11434` (scheme "localhost:"), which then fails every
  * request far from its cause; refuse it at start with the fix in the message.
  */
-const httpUrl = z
+export const httpUrl = z
   .string()
   .refine((v) => {
     try {
@@ -102,7 +102,7 @@ const backendSchema = z.strictObject({
 });
 
 /** Standard Webhooks secret: `whsec_` and the base64 of 24–64 random bytes. */
-const webhookSecret = z
+export const webhookSecret = z
   .string()
   .refine((v) => {
     const b64 = v.startsWith('whsec_') ? v.slice(6) : '';
@@ -111,14 +111,17 @@ const webhookSecret = z
     return n >= 24 && n <= 64;
   }, 'must be whsec_ followed by the base64 of 24 to 64 random bytes (for example whsec_$(openssl rand -base64 32))');
 
+/** The event types sent to an endpoint (default: all of contract §9). */
+export const webhookEvents = z
+  .array(z.enum(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']))
+  .min(1)
+  .default(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']);
+
 const webhookSchema = z.strictObject({
   url: httpUrl,
   secret: webhookSecret,
   /** The event types sent to this endpoint (default: all). */
-  events: z
-    .array(z.enum(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']))
-    .min(1)
-    .default(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']),
+  events: webhookEvents,
 });
 
 // Every object is strict: an unknown key (a misspelled `alow:` on an assistant) is an error naming it, never
@@ -235,8 +238,20 @@ const schema = z.strictObject({
       firstRetryMs: positiveInt.default(5_000),
       /** How often each node looks for due deliveries. */
       pollMs: positiveInt.default(1_000),
+      /** Finished deliveries (delivered or given up) and their attempts are pruned this many days after the event. */
+      keepDays: positiveInt.default(7),
     })
-    .default({ timeoutMs: 10_000, firstRetryMs: 5_000, pollMs: 1_000 }),
+    .default({ timeoutMs: 10_000, firstRetryMs: 5_000, pollMs: 1_000, keepDays: 7 }),
+  retention: z
+    .strictObject({
+      /** Delete conversations idle (not updated) for longer than this many days; unset: keep them. */
+      days: positiveInt.optional(),
+      /** Compact the event log of a response this many hours after it finished (contract §5: at least 24). */
+      eventLogHours: z.coerce.number().int().min(24, 'must be at least 24 (contract: events are kept at least 24 h)').default(24),
+      /** How often each node runs the purge, the compaction and the webhook-log pruning. */
+      intervalSeconds: positiveInt.default(600),
+    })
+    .default({ eventLogHours: 24, intervalSeconds: 600 }),
   /** Seconds between SSE keep-alive comments (contract: at most 15). */
   keepAliveSeconds: z.coerce.number().positive().max(15).default(15),
 });
@@ -283,6 +298,9 @@ const ENV_FIELDS: [string, string[]][] = [
   ['PARLEY_WEBHOOK_TIMEOUT_MS', ['webhookDelivery', 'timeoutMs']],
   ['PARLEY_WEBHOOK_FIRST_RETRY_MS', ['webhookDelivery', 'firstRetryMs']],
   ['PARLEY_WEBHOOK_POLL_MS', ['webhookDelivery', 'pollMs']],
+  ['PARLEY_WEBHOOK_KEEP_DAYS', ['webhookDelivery', 'keepDays']],
+  ['PARLEY_RETENTION_DAYS', ['retention', 'days']],
+  ['PARLEY_EVENT_LOG_HOURS', ['retention', 'eventLogHours']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

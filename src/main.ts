@@ -6,11 +6,13 @@ import { pino, type Logger } from 'pino';
 import type { Engine } from './assistant/engine.ts';
 import { DEFAULT_ASSISTANT, type Config } from './config.ts';
 import { CHANNEL_EVENTS, CHANNEL_JOBS, makeDeps, type CoreDeps } from './core/deps.ts';
+import { DELETED_TAG, forgetConversations } from './core/deletion.ts';
 import { TokenVerifier, type TokenSettings } from './core/tokens.ts';
 import { buildApp } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
 import { SharedLimits } from './http/shared-limits.ts';
 import { NotifyHub } from './jobs/hub.ts';
+import { Maintenance } from './jobs/maintenance.ts';
 import { Worker } from './jobs/worker.ts';
 import { openDatabase, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
@@ -28,6 +30,8 @@ export interface Parley {
   app: FastifyInstance;
   deps: CoreDeps;
   worker: Worker;
+  /** Retention, event-log compaction and webhook-log pruning (every node, periodic). */
+  maintenance: Maintenance;
   /** Whether this process claims and answers responses (always reaps). */
   claiming: boolean;
   knowledge: ParleyKnowledge;
@@ -130,6 +134,8 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   const events = new NotifyHub(db, CHANNEL_EVENTS);
   const jobs = new NotifyHub(db, CHANNEL_JOBS);
   await events.start();
+  // A conversation deleted through any node: forget what this node cached for it.
+  events.onTag(DELETED_TAG, (conversationId) => forgetConversations(deps, [conversationId]));
   const runWorker = opts.worker ?? config.worker;
   if (runWorker) await jobs.start();
   const worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) }, events);
@@ -171,6 +177,8 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   // Every node sends webhooks, worker or not: the outbox is shared and each row is claimed by one node.
   const webhooks = new WebhookDelivery(deps, logger);
   webhooks.start();
+  const maintenance = new Maintenance(deps, logger);
+  maintenance.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -179,6 +187,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     app,
     deps,
     worker,
+    maintenance,
     claiming: runWorker,
     knowledge,
     engine,
@@ -189,6 +198,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
         await app.close();
         await worker.stop();
         await webhooks.stop();
+        await maintenance.stop();
         await events.stop();
         await jobs.stop();
         redis?.disconnect();

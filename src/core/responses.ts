@@ -3,6 +3,7 @@ import { isId, newId } from '../protocol/ids.ts';
 import type { OutputItem, Response } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
+import { conversationStillThere } from './conversations.ts';
 import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts';
 
 /**
@@ -68,7 +69,12 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
   const key = `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}\u0000${responseId}`;
   const cached = deps.finished.get(key);
-  if (cached) return cached;
+  // Memory is per node: the conversation may have been deleted through another one since.
+  if (cached) {
+    if (await conversationStillThere(deps.db, caller, conversationId)) return cached;
+    deps.finished.delete(key);
+    throw notFound('response');
+  }
   // One round trip: the row and its outputs together.
   const rows = await deps.db.query<ResponseRow & { outputs: OutputItem[] | null }>(
     `SELECT r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error,

@@ -28,6 +28,10 @@ const SUMMARIES: Record<string, [string, string]> = {
   'create-conversation': ['Create a conversation', 'Starts an empty conversation; a title is optional (one is made after the first answer).'],
   'get-conversation': ['Get a conversation', 'One of the caller’s conversations.'],
   'update-conversation': ['Update a conversation', 'Renames or archives a conversation.'],
+  'delete-conversation': [
+    'Delete a conversation (extension)',
+    'Deletes the caller’s conversation with its responses, messages, event logs, events and feedback; unfinished responses are cancelled first. Answers 204 with no body; another user’s conversation is 404, like a missing one.',
+  ],
   'list-events': ['List events', 'Final assistant messages as events, for one conversation or all of them (`-`).'],
   'create-response': ['Create a response', 'Asks a question. Answers 202 with the response in `CREATED` at once; poll it or stream it.'],
   'create-response-stream': [
@@ -68,6 +72,7 @@ const STATUS_TEXT: Record<string, string> = {
   '200': 'OK',
   '201': 'Created',
   '202': 'Accepted: the response is stored and will be answered',
+  '204': 'Done; no body',
   '400': 'Invalid request (`INVALID_INPUT`, `INVALID_CURSOR`, `INVALID_REQUEST`)',
   '401': 'Missing, invalid or expired bearer token (`UNAUTHORIZED`)',
   '403': 'Missing or unknown `Assistant-Name`, or the token may not use it (`FORBIDDEN`)',
@@ -223,6 +228,10 @@ export function finishOpenApi(generated: Json, dialect: Dialect): Json {
     if (body?.schema) body.schema = refOf(body.schema) ?? body.schema;
     for (const [code, answer] of Object.entries(op.responses ?? {})) {
       answer.description = STATUS_TEXT[code] ?? answer.description ?? code;
+      if (code === '204') {
+        delete answer.content;
+        continue;
+      }
       if (isStream && code === '200') {
         answer.description = 'The event stream';
         answer.content = { 'text/event-stream': { schema: { type: 'string', description: SSE_DESCRIPTION } } };

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /** Resource prefixes of contract §3. */
-export type IdPrefix = 'conv' | 'resp' | 'msg' | 'rs' | 'cite' | 'evt';
+/** `whep`: a webhook endpoint registered through the admin API (extension). */
+export type IdPrefix = 'conv' | 'resp' | 'msg' | 'rs' | 'cite' | 'evt' | 'whep';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ID_BODY_LENGTH = 22;
@@ -63,6 +64,7 @@ const ID_PATTERNS: Record<IdPrefix, RegExp> = {
   rs: /^rs_[0-9A-Za-z]{22}$/,
   cite: /^cite_[0-9A-Za-z]{22}$/,
   evt: /^evt_[0-9A-Za-z]{22}$/,
+  whep: /^whep_[0-9A-Za-z]{22}$/,
 };
 
 /** True when `value` is a well-formed id of that prefix (shape only, not existence). */

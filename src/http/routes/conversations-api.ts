@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createConversation, getConversation, listConversations, updateConversation } from '../../core/conversations.ts';
+import { deleteConversation } from '../../core/deletion.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { listEvents } from '../../core/events.ts';
 import { submitFeedback } from '../../core/feedback.ts';
@@ -102,6 +103,23 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
     '/conversations/:conversation_id',
     { schema: { operationId: 'update-conversation', tags: ['conversations'], params: S.ConversationParams, body: S.UpdateConversationRequest, response: { 200: S.Conversation, ...errors } } },
     async (req) => updateConversation(deps, requireCaller(req), req.params.conversation_id, req.body),
+  );
+
+  app.delete(
+    '/conversations/:conversation_id',
+    {
+      schema: {
+        operationId: 'delete-conversation',
+        tags: ['conversations'],
+        headers,
+        params: S.ConversationParams,
+        response: { 204: z.null().describe('Deleted'), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await deleteConversation(deps, requireCaller(req), req.params.conversation_id, events);
+      return reply.status(204).send(null);
+    },
   );
 
   app.get(
