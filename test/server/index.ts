@@ -29,3 +29,4 @@ import './message-cache.test.ts';
 import './webhooks.test.ts';
 import './ingest-freeze.test.ts';
 import './retention.test.ts';
+import './webhook-endpoints.test.ts';
