@@ -102,6 +102,21 @@ describe('DELETE /conversations/{id} (extension)', () => {
     });
   }
 
+  it('is described in both dialects\' OpenAPI documents, with the admin webhook endpoints', async () => {
+    for (const url of ['/openapi.json', '/openapi.json?dialect=v1']) {
+      const doc = (await a.parley.app.inject({ method: 'GET', url })).json();
+      const op = doc.paths['/conversations/{conversation_id}'].delete;
+      assert.equal(op.operationId, 'delete-conversation');
+      assert.match(op.summary, /extension/);
+      assert.deepEqual(Object.keys(op.responses).sort(), ['204', '400', '401', '403', '404', '429', '500']);
+      assert.equal(op.responses['204'].content, undefined);
+      assert.ok(op.parameters.some((p: { name: string; required: boolean }) => p.name === 'Assistant-Name' && p.required));
+      for (const [path, method] of [['/admin/v1/webhooks', 'post'], ['/admin/v1/webhooks/{webhook_id}', 'delete'], ['/admin/v1/webhooks/{webhook_id}/deliveries', 'get'], ['/admin/v1/webhooks/{webhook_id}/rotate-secret', 'post']]) {
+        assert.ok(doc.paths[path]?.[method!]?.summary, `${method} ${path}`);
+      }
+    }
+  });
+
   it('another node cannot serve a deleted conversation from its memory', async () => {
     const sub = uniq('cached');
     const t = await a.token({ sub });
