@@ -111,8 +111,9 @@ describe('DELETE /conversations/{id} (extension)', () => {
       assert.deepEqual(Object.keys(op.responses).sort(), ['204', '400', '401', '403', '404', '429', '500']);
       assert.equal(op.responses['204'].content, undefined);
       assert.ok(op.parameters.some((p: { name: string; required: boolean }) => p.name === 'Assistant-Name' && p.required));
-      for (const [path, method] of [['/admin/v1/webhooks', 'post'], ['/admin/v1/webhooks/{webhook_id}', 'delete'], ['/admin/v1/webhooks/{webhook_id}/deliveries', 'get'], ['/admin/v1/webhooks/{webhook_id}/rotate-secret', 'post']]) {
-        assert.ok(doc.paths[path]?.[method!]?.summary, `${method} ${path}`);
+      const admin: [string, string][] = [['/admin/v1/webhooks', 'post'], ['/admin/v1/webhooks/{webhook_id}', 'delete'], ['/admin/v1/webhooks/{webhook_id}/deliveries', 'get'], ['/admin/v1/webhooks/{webhook_id}/rotate-secret', 'post']];
+      for (const [path, method] of admin) {
+        assert.ok(doc.paths[path]?.[method]?.summary, `${method} ${path}`);
       }
     }
   });
