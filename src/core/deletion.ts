@@ -34,9 +34,8 @@ export async function deleteConversationRows(q: Queryable, ids: string[]): Promi
   if (ids.length === 0) return;
   const responses = (await q.query<{ id: string; status: string }>(`SELECT id, status FROM responses WHERE conversation_id = ANY($1::text[])`, [ids]));
   // A response created after the caller cancelled the running ones (a race with a new question): its worker stops too.
-  for (const r of responses) {
-    if (r.status === 'CREATED' || r.status === 'IN_PROGRESS') await q.query(`SELECT pg_notify($1, $2)`, [CHANNEL_JOBS, `${r.id}:${CANCEL_TAG}`]);
-  }
+  const running = responses.filter((r) => r.status === 'CREATED' || r.status === 'IN_PROGRESS').map((r) => `${r.id}:${CANCEL_TAG}`);
+  await notifyAll(q, CHANNEL_JOBS, running);
   await q.query(`DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ANY($1::text[]))`, [ids]);
   await q.query(`DELETE FROM conversation_events WHERE conversation_id = ANY($1::text[])`, [ids]);
   await q.query(`DELETE FROM response_events WHERE response_id IN (SELECT id FROM responses WHERE conversation_id = ANY($1::text[]))`, [ids]);
@@ -53,8 +52,12 @@ export async function deleteConversationRows(q: Queryable, ids: string[]): Promi
   await q.query(`DELETE FROM responses WHERE conversation_id = ANY($1::text[])`, [ids]);
   await q.query(`DELETE FROM conversations WHERE id = ANY($1::text[])`, [ids]);
   // Streams of these responses wake, find no row and close; every node forgets the conversations.
-  for (const r of responses) await q.query(`SELECT pg_notify($1, $2)`, [CHANNEL_EVENTS, r.id]);
-  for (const id of ids) await q.query(`SELECT pg_notify($1, $2)`, [CHANNEL_EVENTS, `${id}:${DELETED_TAG}`]);
+  await notifyAll(q, CHANNEL_EVENTS, [...responses.map((r) => r.id), ...ids.map((id) => `${id}:${DELETED_TAG}`)]);
+}
+
+/** One NOTIFY per payload, in one statement (delivered at commit). */
+async function notifyAll(q: Queryable, channel: string, payloads: string[]): Promise<void> {
+  if (payloads.length > 0) await q.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [channel, payloads]);
 }
 
 /** Cancels the conversation's unfinished responses, as `POST …/cancel` would (streams get RESPONSE_FAILED, workers abort). */
