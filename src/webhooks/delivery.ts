@@ -47,13 +47,17 @@ export class WebhookDelivery {
   }
 
   start(): void {
+    let idle = 0;
     const tick = () => {
       if (this.stopped) return;
       this.running = this.poll()
-        .then(() => undefined)
+        .then((n) => {
+          idle = n === 0 ? Math.min(idle + 1, 5) : 0;
+        })
         .catch((err) => this.logger.warn({ err: describeCause(err) }, 'webhook delivery poll failed'))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.deps.config.webhookDelivery.pollMs);
+          // Polls that find nothing space out, up to 5 × pollMs: an idle node (most have no webhooks) stays quiet.
+          if (!this.stopped) this.timer = setTimeout(tick, this.deps.config.webhookDelivery.pollMs * Math.max(1, idle));
         });
     };
     this.timer = setTimeout(tick, 0);
