@@ -30,3 +30,4 @@ import './webhooks.test.ts';
 import './ingest-freeze.test.ts';
 import './retention.test.ts';
 import './webhook-endpoints.test.ts';
+import './user-cli.test.ts';
