@@ -59,7 +59,12 @@ export type EngineEvent =
       text: string;
       citations: EngineCitation[];
       references: EngineReference[];
+      /** Buttons and links offered with the message (V1 `actions`; the BETA dialect leaves them out). */
+      actions?: EngineAction[] | undefined;
     };
+
+/** An action offered with a message: a button whose opaque id comes back as the next input, or a link. */
+export type EngineAction = { type: 'callback'; label: string; callbackId: string } | { type: 'url'; label: string; url: string };
 
 /** One earlier message of the conversation, oldest first. */
 export interface HistoryMessage {
@@ -77,6 +82,8 @@ export interface EngineRequest {
   /** Earlier messages of the conversation, oldest first, not including `input`. */
   history: HistoryMessage[];
   input: string;
+  /** The input is a button of an earlier message (V1 `input.callback_id`, already verified and claimed); `input` is its label. */
+  inputCallbackId?: string | undefined;
   /** Aborted on timeout or shutdown; engines must stop promptly. */
   signal: AbortSignal;
 }
