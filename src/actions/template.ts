@@ -40,7 +40,15 @@ export function renderString(template: string, values: Values, escape: (s: strin
 
 /** A URL template: values percent-encoded (they can add neither path segments nor query parameters). */
 export function renderUrl(template: string, values: Values): string {
-  return renderString(template, values, encodeURIComponent);
+  return renderString(template, values, (v) => {
+    // `.` and `..` (also percent-encoded) are path steps to a URL parser: a value may not walk the path.
+    if (/^\.{1,2}$/.test(v)) throw new TemplateError('a value of "." or ".." cannot go into a URL');
+    return encodeURIComponent(v);
+  });
+}
+
+export class TemplateError extends Error {
+  override name = 'TemplateError';
 }
 
 /**
@@ -67,7 +75,9 @@ export function renderJson(template: unknown, values: Values): unknown {
 
 /** Text that CommonMark reads literally: every ASCII punctuation character that could start markup is escaped. */
 export function escapeMarkdown(s: string): string {
-  return s.replace(/[\\`*_{}[\]()<>#+\-.!|~&]/g, (c) => `\\${c}`).replace(/[\r\n]+/g, ' ');
+  const inline = s.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>!|~&]/g, (c) => `\\${c}`);
+  // Block markers matter only at the start (a value may begin a line of the result text).
+  return inline.replace(/^([#+\-=])/, '\\$1').replace(/^(\d+)([.)])/, '$1\\$2');
 }
 
 /** Answer text from a result template: values CommonMark-escaped, at most `max` characters each. */
