@@ -28,3 +28,4 @@ import './markup.test.ts';
 import './message-cache.test.ts';
 import './webhooks.test.ts';
 import './ingest-freeze.test.ts';
+import './actions.test.ts';
