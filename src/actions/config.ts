@@ -38,7 +38,7 @@ const urlTemplate = z.string().superRefine((v, ctx) => {
 export const pluginSchema = z
   .strictObject({
     /** Identifier: in the audit, in logs, in tool names. */
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lower-case letters, digits, - or _'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,55}$/, 'must be 1-56 lower-case letters, digits, - or _'),
     description: z.string().min(1).max(500),
     /** Questions that should run it (matched like knowledge, see actions/match.ts), and optional keywords. */
     when: z.strictObject({

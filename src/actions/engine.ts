@@ -4,7 +4,7 @@
  * the answer to a confirmation runs the call it names, exactly once. Everything else goes to the engine as before.
  */
 import type { Logger } from 'pino';
-import type { AskingUser, Engine, EngineAction, EngineEvent, EngineRequest } from '../assistant/engine.ts';
+import type { ActionTools, AskingUser, Engine, EngineAction, EngineEvent, EngineRequest } from '../assistant/engine.ts';
 import { allowedBy, resolvePrincipals } from '../knowledge/principals.ts';
 import type { Knowledge } from '../knowledge/types.ts';
 import type { Db } from '../store/db.ts';
@@ -34,6 +34,7 @@ export function withActions(inner: Engine, deps: ActionsDeps): Engine {
   return {
     name: inner.name,
     endpoint: inner.endpoint,
+    offersActionTools: inner.offersActionTools,
     answer: (req) => answer(inner, deps, req),
   };
 }
@@ -51,6 +52,10 @@ async function* answer(inner: Engine, deps: ActionsDeps, req: EngineRequest): As
       return;
     }
   }
+  if (inner.offersActionTools) {
+    yield* withTools(inner, deps, req);
+    return;
+  }
   const chosen = await choosePlugin(deps, req);
   if (!chosen) {
     yield* inner.answer(req);
@@ -59,12 +64,18 @@ async function* answer(inner: Engine, deps: ActionsDeps, req: EngineRequest): As
   yield* propose(deps, req, chosen);
 }
 
+/** The plugins this user may use through this assistant (allow lists by typed principals, as for assistants). */
+async function allowedPlugins(deps: ActionsDeps, req: EngineRequest): Promise<{ allowed: PluginConfig[]; principals: string[] }> {
+  const offered = deps.plugins.filter((p) => !p.assistants || p.assistants.includes(req.assistant));
+  if (offered.length === 0) return { allowed: [], principals: [] };
+  const principals = await resolvePrincipals(deps.knowledge, req.assistant, req.user);
+  return { allowed: offered.filter((p) => allowedBy(p.allow, principals)), principals };
+}
+
 /** The plugin the question asks for, if the user may use it and it fits better than any article they may read. */
 async function choosePlugin(deps: ActionsDeps, req: EngineRequest): Promise<PluginConfig | null> {
-  const offered = deps.plugins.filter((p) => !p.assistants || p.assistants.includes(req.assistant));
-  if (offered.length === 0) return null;
-  const principals = await resolvePrincipals(deps.knowledge, req.assistant, req.user);
-  const allowed = offered.filter((p) => allowedBy(p.allow, principals));
+  const { allowed, principals } = await allowedPlugins(deps, req);
+  if (allowed.length === 0) return null;
   const match = bestPlugin(req.input, allowed);
   if (!match) return null;
   const hits = await deps.knowledge.search(req.assistant, principals, req.input, { limit: 5 });
@@ -79,6 +90,75 @@ function message(text: string, actions: EngineAction[] = []): EngineEvent {
 async function traceIdOf(deps: ActionsDeps, responseId: string): Promise<string | null> {
   const rows = await deps.db.query<{ trace_id: string | null }>(`SELECT trace_id FROM responses WHERE id = $1`, [responseId]);
   return rows[0]?.trace_id ?? null;
+}
+
+/**
+ * An engine whose model calls actions as tools. The confirmation rule is the same: a tool of a confirmed action
+ * only records the offer, and the answer carries the buttons; the call waits for the user.
+ */
+async function* withTools(inner: Engine, deps: ActionsDeps, req: EngineRequest): AsyncGenerator<EngineEvent> {
+  const { allowed } = await allowedPlugins(deps, req);
+  if (allowed.length === 0) {
+    yield* inner.answer(req);
+    return;
+  }
+  const attached: EngineAction[] = [];
+  let offered = false;
+  const traceId = await traceIdOf(deps, req.responseId);
+  const tools: ActionTools = {
+    tools: allowed.map((p) => ({
+      name: p.name,
+      description: p.description,
+      params: Object.entries(p.inputs)
+        .filter(([, spec]) => !spec.from)
+        .map(([name, spec]) => ({ name, type: spec.type, description: spec.description })),
+    })),
+    invoke: async (name, args) => {
+      const plugin = allowed.find((p) => p.name === name);
+      if (!plugin) return 'No such action.';
+      const filled = fillInputs(plugin, req.user, req.input);
+      if ('missing' in filled) return `This action cannot be used here: ${filled.missing}.`;
+      const inputs: Inputs = { ...filled.inputs };
+      // The model may set only inputs without `from`, and only to a value of their type (the tool schema).
+      for (const [k, spec] of Object.entries(plugin.inputs)) {
+        const v = args[k];
+        if (!spec.from && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') && typeof v === spec.type) inputs[k] = v;
+      }
+      const call: store.NewCall = { assistant: req.assistant, userId: req.user.id, conversationId: req.conversationId, responseId: req.responseId, plugin: name, inputs, traceId };
+      if (plugin.confirm) {
+        if (offered) return 'Only one action can wait for confirmation per answer; ask the user to confirm the first one.';
+        offered = true;
+        const id = await store.insertPending(deps.db, call, deps.now());
+        attached.push(...confirmButtons(deps, req, id));
+        const what = plugin.confirmText ? renderText(plugin.confirmText, inputs) : escapeMarkdown(plugin.description);
+        return `Not done yet: the user must confirm first. The answer shows Confirm and Cancel buttons. Tell the user in one sentence what will happen (${what}) and that nothing happens until they confirm. Do not say it is done.`;
+      }
+      const id = await store.insertRunning(deps.db, call, deps.now());
+      const out = await runPlugin(plugin, inputs);
+      await store.finishCall(deps.db, id, out, deps.now());
+      if (!out.ok || !out.result) return failureText(plugin, out.reason ?? 'it failed', traceId);
+      if (out.result.url) attached.push({ type: 'url', label: plugin.result.urlLabel, url: out.result.url });
+      return out.result.url ? `${out.result.text}\nLink: ${out.result.url}` : out.result.text;
+    },
+  };
+  for await (const ev of inner.answer({ ...req, actionTools: tools })) {
+    if (ev.type !== 'message' || attached.length === 0) {
+      yield ev;
+      continue;
+    }
+    // Every snapshot carries the actions so far; BETA, which shows no buttons, is told how to confirm.
+    const confirming = attached.some((a) => a.type === 'callback');
+    const text = confirming && !/reply \*\*yes\*\*/i.test(ev.text) ? `${ev.text}\n\nReply **yes** to confirm or **no** to cancel.` : ev.text;
+    yield { ...ev, text, actions: [...(ev.actions ?? []), ...attached] };
+  }
+}
+
+function confirmButtons(deps: ActionsDeps, req: EngineRequest, callId: string): EngineAction[] {
+  const cb = (choice: 'confirm' | 'cancel') => actionCallbackId(deps.keys, req.user.id, { callId, conversationId: req.conversationId, choice });
+  return [
+    { type: 'callback', label: CHOICE_LABELS.confirm, callbackId: cb('confirm') },
+    { type: 'callback', label: CHOICE_LABELS.cancel, callbackId: cb('cancel') },
+  ];
 }
 
 /** Confirm first (a pending call and its two buttons), or call at once. */
@@ -104,15 +184,11 @@ async function* propose(deps: ActionsDeps, req: EngineRequest, plugin: PluginCon
     return;
   }
   const id = await store.insertPending(deps.db, call, deps.now());
-  const cb = (choice: 'confirm' | 'cancel') => actionCallbackId(deps.keys, req.user.id, { callId: id, conversationId: req.conversationId, choice });
   const question = plugin.confirmText ? renderText(plugin.confirmText, filled.inputs) : `${escapeMarkdown(plugin.description)}?`;
   const shown = Object.entries(filled.inputs).filter(([k]) => !plugin.inputs[k]?.secret && plugin.inputs[k]?.from !== 'question');
   const details = shown.map(([k, v]) => `- ${escapeMarkdown(k)}: ${escapeMarkdown(String(v))}`).join('\n');
   const text = `${question}${details ? `\n\n${details}` : ''}\n\nReply **yes** to confirm or **no** to cancel.`;
-  yield message(text, [
-    { type: 'callback', label: CHOICE_LABELS.confirm, callbackId: cb('confirm') },
-    { type: 'callback', label: CHOICE_LABELS.cancel, callbackId: cb('cancel') },
-  ]);
+  yield message(text, confirmButtons(deps, req, id));
 }
 
 /** A button pressed (V1): the create request already claimed the call for this response. */

@@ -10,6 +10,7 @@ import { isPrivateAddress } from '../../src/actions/http-call.ts';
 import { Spec, loadSpecFile, operationKey } from '../../src/tools/conformance/spec.ts';
 import { BASE, parseSse, startTestServer, waitTerminal, type TestServer } from '../support/server.ts';
 import { onPostgres, uniq } from '../support/db.ts';
+import { startFakeOpenAI } from '../llm/fake-openai.ts';
 
 const V1 = '/assistant/v1';
 const FIXTURE = fileURLToPath(new URL('../tools/fixtures/v1-actions-openapi.yaml', import.meta.url));
@@ -415,6 +416,52 @@ describe('actions: plugins behind confirmation buttons (issue 10)', () => {
     assert.match(v1Message, /CALLBACK_ACTION/);
     const beta = (await s.parley.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     assert.doesNotMatch(JSON.stringify(beta.components.schemas.Response), /CALLBACK_ACTION|actions/);
+  });
+});
+
+describe('actions with the language-model engine: plugins as tools, the same confirmation rule', () => {
+  it('a confirmed action the model calls only offers the buttons; Confirm runs it once; an unconfirmed one runs at once', async () => {
+    const svc = await startService();
+    const fake = await startFakeOpenAI([
+      { type: 'tool_calls', calls: [{ name: 'action_zap-password', arguments: '{}' }] },
+      { type: 'text', chunks: ['I will zap your frobnicator password ', 'once you confirm.'] },
+      { type: 'tool_calls', calls: [{ name: 'action_quux-search', arguments: '{}' }] },
+      { type: 'text', chunks: ['The register answered.'] },
+    ]);
+    const s = await startTestServer({
+      env: { TEST_PLUGIN_KEY: SECRET, PARLEY_ENGINE: 'openai-compatible', LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake-model', LLM_TIMEOUT_MS: '5000' },
+      config: { plugins: plugins(svc.url) },
+      engine: 'configured',
+    });
+    try {
+      const t = await s.token({ email: 'gil@example.com' });
+      const h = s.headers(t);
+      const conv = (await s.parley.app.inject({ method: 'POST', url: `${V1}/conversations`, headers: h, payload: {} })).json().conversation_id;
+      const askV1 = async (input: Json) => {
+        const r = await s.parley.app.inject({ method: 'POST', url: `${V1}/conversations/${conv}/responses`, headers: h, payload: { input } });
+        assert.equal(r.statusCode, 202, r.body);
+        await waitTerminal(s, t, conv, r.json().response_id);
+        const done = (await s.parley.app.inject({ method: 'GET', url: `${V1}/conversations/${conv}/responses/${r.json().response_id}`, headers: h })).json();
+        return done.outputs.find((o: Json) => o.type === 'MESSAGE').message as Json;
+      };
+      const offer = await askV1({ text: 'could you zap it for me' });
+      const tools = (fake.requests[0]!.body as { tools?: { function: { name: string } }[] }).tools!.map((x) => x.function.name);
+      assert.ok(tools.includes('action_zap-password') && !tools.includes('action_grue-lookup'), 'only the actions the user may use are offered');
+      assert.match(offer.content.commonmark_text.text, /once you confirm\.\n\nReply \*\*yes\*\* to confirm/);
+      assert.deepEqual(offer.actions.map((a: Json) => a.label), ['Confirm', 'Cancel']);
+      assert.equal(svc.seen.length, 0, 'the model cannot make a confirmed call');
+      const done = await askV1({ callback_id: offer.actions[0].callback_action.callback_id });
+      assert.match(done.content.commonmark_text.text, /^Zapped/);
+      assert.equal(svc.seen.length, 1);
+      const searched = await askV1({ text: 'what does the register say' });
+      assert.equal(searched.content.commonmark_text.text, 'The register answered.');
+      assert.equal(svc.seen.length, 2, 'an action without confirmation runs when the model calls it');
+      assert.equal(fake.requests.length, 4, 'the confirmation itself never asks the model');
+    } finally {
+      await s.close();
+      await fake.close();
+      await svc.close();
+    }
   });
 });
 
