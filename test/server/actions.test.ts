@@ -8,7 +8,9 @@ import addFormatsModule from 'ajv-formats';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { isPrivateAddress } from '../../src/actions/http-call.ts';
 import { Spec, loadSpecFile, operationKey } from '../../src/tools/conformance/spec.ts';
-import { BASE, parseSse, startTestServer, waitTerminal, type TestServer } from '../support/server.ts';
+import { ASSISTANT, BASE, parseSse, startTestServer, waitTerminal, type TestServer } from '../support/server.ts';
+import { runConformance } from '../../src/tools/conformance/run.ts';
+import { formatResult } from '../../src/tools/conformance/runner.ts';
 import { onPostgres, uniq } from '../support/db.ts';
 import { startFakeOpenAI } from '../llm/fake-openai.ts';
 
@@ -416,6 +418,39 @@ describe('actions: plugins behind confirmation buttons (issue 10)', () => {
     assert.match(v1Message, /CALLBACK_ACTION/);
     const beta = (await s.parley.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     assert.doesNotMatch(JSON.stringify(beta.components.schemas.Response), /CALLBACK_ACTION|actions/);
+  });
+});
+
+describe('conformance tool: V1 message actions', () => {
+  it('asks for an action, validates the actions, presses Confirm through input.callback_id, and sees a reuse refused', async () => {
+    const svc = await startService();
+    const s = await startTestServer({ env: { TEST_PLUGIN_KEY: SECRET }, config: { plugins: plugins(svc.url) } });
+    try {
+      await s.parley.app.listen({ host: '127.0.0.1', port: 0 });
+      const baseUrl = `http://127.0.0.1:${(s.parley.app.server.address() as AddressInfo).port}${V1}`;
+      const lines: string[] = [];
+      const report = await runConformance({
+        spec: loadSpecFile(FIXTURE),
+        baseUrl,
+        token: await s.token({ email: 'conf@example.com' }),
+        assistant: ASSISTANT,
+        actionQuestion: 'zap my frobnicator password',
+        timeoutMs: 10000,
+        pollMs: 20,
+        onResult: (r) => lines.push(formatResult(r)),
+      });
+      const action = lines.filter((l) => /action question|input\.callback_id|after a callback|used twice/.test(l));
+      assert.deepEqual(
+        action.map((l) => l.replace(/ \[polled.*/, '')),
+        ['ok   create-response 202 [action question]', 'ok   create-response 202 [input.callback_id]', 'ok   list-response-messages 200 [after a callback]', 'ok   create-response 400 [callback_id used twice]'],
+        lines.join('\n'),
+      );
+      assert.equal(report.results.filter((r) => !r.ok && !r.skipped && r.label !== 'coverage').length, 0, lines.join('\n'));
+      assert.equal(svc.seen.filter((r) => r.url === '/reset').length, 1);
+    } finally {
+      await s.close();
+      await svc.close();
+    }
   });
 });
 
