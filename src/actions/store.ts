@@ -74,28 +74,19 @@ export async function callForResponse(q: Queryable, callId: string, userId: stri
  */
 export async function claimByReply(q: Queryable, userId: string, conversationId: string, responseId: string, confirm: boolean, now: Date): Promise<CallRow | null> {
   const rows = await q.query<CallRow>(
+    // One row: a retried proposal (its worker died) may have left two; the latest is the one its final message offers.
     `UPDATE plugin_calls SET status = $5, response_id = $3, decided_at = $4
-      WHERE user_id = $1 AND conversation_id = $2 AND status = 'PENDING' AND expires_at > $4
-        AND proposed_response_id = (
-          SELECT p.id FROM responses p WHERE p.conversation_id = $2
-             AND p.pos < (SELECT pos FROM responses WHERE id = $3) ORDER BY p.pos DESC LIMIT 1)
+      WHERE status = 'PENDING' AND id = (
+        SELECT c.id FROM plugin_calls c
+         WHERE c.user_id = $1 AND c.conversation_id = $2 AND c.status = 'PENDING' AND c.expires_at > $4
+           AND c.proposed_response_id = (
+             SELECT p.id FROM responses p WHERE p.conversation_id = $2
+                AND p.pos < (SELECT pos FROM responses WHERE id = $3) ORDER BY p.pos DESC LIMIT 1)
+         ORDER BY c.seq DESC LIMIT 1)
      RETURNING ${COLUMNS}`,
     [userId, conversationId, responseId, now, confirm ? 'CONFIRMED' : 'CANCELLED'],
   );
   return rows[0] ?? null;
-}
-
-/** The previous response offered a confirmation that is still open (so a bare "yes" is about it). */
-export async function pendingFromPrevious(q: Queryable, userId: string, conversationId: string, responseId: string, now: Date): Promise<boolean> {
-  const rows = await q.query(
-    `SELECT 1 FROM plugin_calls
-      WHERE user_id = $1 AND conversation_id = $2 AND status = 'PENDING' AND expires_at > $4
-        AND proposed_response_id = (
-          SELECT p.id FROM responses p WHERE p.conversation_id = $2
-             AND p.pos < (SELECT pos FROM responses WHERE id = $3) ORDER BY p.pos DESC LIMIT 1)`,
-    [userId, conversationId, responseId, now],
-  );
-  return rows.length > 0;
 }
 
 /** Starts a confirmed call: true for exactly one caller, ever (a retried answer finds it RUNNING or done). */

@@ -13,6 +13,9 @@ import { runConformance } from '../../src/tools/conformance/run.ts';
 import { formatResult } from '../../src/tools/conformance/runner.ts';
 import { onPostgres, uniq } from '../support/db.ts';
 import { startFakeOpenAI } from '../llm/fake-openai.ts';
+import { pino } from 'pino';
+import { withActions } from '../../src/actions/engine.ts';
+import { ScriptedEngine } from '../support/scripted-engine.ts';
 
 const V1 = '/assistant/v1';
 const FIXTURE = fileURLToPath(new URL('../tools/fixtures/v1-actions-openapi.yaml', import.meta.url));
@@ -319,6 +322,41 @@ describe('actions: plugins behind confirmation buttons (issue 10)', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('a retried answer to a confirmation reports the recorded outcome and never calls again', async () => {
+    const sub = uniq('retry');
+    const t = await s.token({ sub, email: 'retry@example.com' });
+    const conv = await newConv(t);
+    const offer = await ask(t, conv, { text: 'zap my frobnicator password' });
+    const cb = offer.message.actions[0].callback_action.callback_id as string;
+    const first = await ask(t, conv, { callback_id: cb });
+    const before = calls('/reset');
+    // What a second worker attempt of the same response would do (its first attempt died after the call).
+    const engine = withActions(new ScriptedEngine(), {
+      db: s.parley.db,
+      keys: s.parley.deps.keys,
+      plugins: s.parley.config.plugins,
+      knowledge: s.parley.knowledge,
+      log: pino({ level: 'silent' }),
+      now: () => new Date(),
+    });
+    const events = [];
+    for await (const ev of engine.answer({
+      user: { id: sub, email: 'retry@example.com', emailVerified: true, groups: [] },
+      assistant: ASSISTANT,
+      conversationId: conv,
+      responseId: first.id,
+      history: [],
+      input: 'Confirm',
+      inputCallbackId: cb,
+      signal: new AbortController().signal,
+    })) events.push(ev);
+    const last = events.at(-1);
+    assert.equal(last?.type, 'message');
+    const id = /^Zapped \((R-\d+)\)/.exec(first.message.content.commonmark_text.text)![1];
+    assert.match(last?.type === 'message' ? last.text : '', new RegExp(`^Zapped \\(${id}\\)`), 'the recorded result, same request id');
+    assert.equal(calls('/reset'), before, 'no second call');
   });
 
   it('offers a plugin only to the principals its allow list names', async () => {
