@@ -24,7 +24,7 @@ const TICKET_STATES = ['in progress', 'waiting on you', 'new'];
 /** A few tickets that look the same on every run for the same requester. */
 function ticketsOf(requester: string): { id: string; title: string; state: string }[] {
   const h = createHash('sha256').update(requester.toLowerCase()).digest();
-  const count = h[0]! % 3;
+  const count = 1 + (h[0]! % 3);
   return Array.from({ length: count }, (_, i) => ({
     id: `INC-${1000 + ((h[i + 1]! << 4) % 9000)}`,
     title: TICKET_TOPICS[h[i + 4]! % TICKET_TOPICS.length]!,
