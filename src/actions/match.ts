@@ -105,10 +105,11 @@ export function bestPlugin(question: string, plugins: readonly PluginConfig[]): 
     const bonus = keywords.some((k) => k.length > 0 && k.every((w) => qContent.has(w))) ? KEYWORD_BONUS : 0;
     for (const example of plugin.when.examples) {
       const e = bagOf(example);
-      // Every content word of the example must be asked for: "reset my password" is not "reset my VPN password".
+      // The content words of the example must be asked for — all of a short one, all but one in four of a longer
+      // one: "reset my password" is not "reset my VPN password".
       const content = contentOf(e);
-      const covered = content.filter((w) => qContent.has(w)).length / Math.max(1, content.length);
-      if (covered < 0.66) continue;
+      const missing = content.filter((w) => !qContent.has(w)).length;
+      if (content.length === 0 || missing > Math.floor(content.length / 4)) continue;
       const score = Math.min(1, similarity(q, e) + bonus) * (asking && !isAsking(example) ? ASKING_PENALTY : 1);
       if (score >= MIN_PLUGIN_SCORE && (!best || score > best.score)) best = { plugin, score, example };
     }

@@ -15,6 +15,9 @@ import { onPostgres, uniq } from '../support/db.ts';
 import { startFakeOpenAI } from '../llm/fake-openai.ts';
 import { pino } from 'pino';
 import { withActions } from '../../src/actions/engine.ts';
+import { demoPlugins, startDemoPluginService } from '../../src/actions/demo.ts';
+import { bestPlugin, knowledgeScore } from '../../src/actions/match.ts';
+import { runPlugin } from '../../src/actions/run.ts';
 import { ScriptedEngine } from '../support/scripted-engine.ts';
 
 const V1 = '/assistant/v1';
@@ -574,3 +577,38 @@ describe('actions: configuration', () => {
 });
 
 void onPostgres;
+
+describe('actions: the demo plugins and matching', () => {
+  it('loads the demo plugins, and the demo service answers both', async () => {
+    const svc = await startDemoPluginService();
+    try {
+      const [reset, tickets] = demoPlugins(svc.url);
+      assert.equal(reset!.confirm, true);
+      assert.equal(tickets!.confirm, false);
+      const done = await runPlugin(reset!, { email: 'maya.chen@acme.example' });
+      assert.match(done.result!.text, /^Done: a temporary VPN password was sent to maya\.chen@acme\.example \(request VPN-00001\)/);
+      const list = await runPlugin(tickets!, { email: 'maya.chen@acme.example' });
+      assert.match(list.result!.text, /^You have [1-3] open IT tickets?: INC-\d+/);
+      assert.ok(list.result!.url!.startsWith(`${svc.url}/tickets/view?requester=maya.chen%40acme.example`));
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('tells a request to do something from a question about it', () => {
+    const plugins = demoPlugins('http://127.0.0.1:9');
+    const article = [{ documentId: 'd', chunkId: 'c', url: 'https://kb/x', title: 'Resetting your VPN password', heading: 'How to reset your VPN password', text: '', updatedAt: null, score: 1 }];
+    const decide = (q: string) => {
+      const m = bestPlugin(q, plugins);
+      return m && m.score > knowledgeScore(q, article) ? m.plugin.name : 'knowledge';
+    };
+    assert.equal(decide('How do I reset my VPN password?'), 'knowledge');
+    assert.equal(decide('how can I reset my vpn password'), 'knowledge');
+    assert.equal(decide('reset my VPN password'), 'reset-vpn-password');
+    assert.equal(decide('Could you please reset my VPN password'), 'reset-vpn-password');
+    assert.equal(decide('show my IT tickets'), 'my-it-tickets');
+    assert.equal(decide('what are my open IT tickets?'), 'my-it-tickets');
+    assert.equal(decide('reset my password'), 'knowledge', 'every content word of an example must be asked for');
+    assert.equal(decide('What is the VPN?'), 'knowledge');
+  });
+});
