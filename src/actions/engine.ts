@@ -28,9 +28,11 @@ export interface ActionsDeps {
 const YES = /^(yes|y|yeah|yep|sure|ok|okay|confirm|confirmed|do it|go ahead|please do|yes please)[\s.!]*$/i;
 const NO = /^(no|n|nope|cancel|stop|don'?t|do not|no thanks)[\s.!]*$/i;
 
-/** Wraps `inner` with the configured plugins (returns it unchanged when there are none). */
+/**
+ * Wraps `inner` with the configured plugins. With none, only a button pressed before they were removed is
+ * answered here (saying so); everything else goes straight to `inner`.
+ */
 export function withActions(inner: Engine, deps: ActionsDeps): Engine {
-  if (deps.plugins.length === 0) return inner;
   return {
     name: inner.name,
     endpoint: inner.endpoint,
@@ -42,6 +44,10 @@ export function withActions(inner: Engine, deps: ActionsDeps): Engine {
 async function* answer(inner: Engine, deps: ActionsDeps, req: EngineRequest): AsyncGenerator<EngineEvent> {
   if (req.inputCallbackId !== undefined) {
     yield* answerCallback(deps, req, req.inputCallbackId);
+    return;
+  }
+  if (deps.plugins.length === 0) {
+    yield* inner.answer(req);
     return;
   }
   const reply = req.input.trim();
