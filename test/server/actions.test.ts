@@ -362,6 +362,28 @@ describe('actions: plugins behind confirmation buttons (issue 10)', () => {
     assert.equal(calls('/reset'), before, 'no second call');
   });
 
+  it('retrying a callback with its Idempotency-Key returns the same response; hostile callback ids are 400, never 500', async () => {
+    const t = await s.token({ email: 'hal@example.com' });
+    const conv = await newConv(t);
+    const offer = await ask(t, conv, { text: 'zap my frobnicator password' });
+    const before = calls('/reset');
+    const body = { input: { callback_id: offer.message.actions[0].callback_action.callback_id } };
+    const headers = { ...s.headers(t), 'idempotency-key': uniq('key') };
+    const first = await s.parley.app.inject({ method: 'POST', url: `${V1}/conversations/${conv}/responses`, headers, payload: body });
+    const retry = await s.parley.app.inject({ method: 'POST', url: `${V1}/conversations/${conv}/responses`, headers, payload: body });
+    assert.equal(first.statusCode, 202);
+    assert.equal(retry.statusCode, 202, retry.body);
+    assert.equal(retry.json().response_id, first.json().response_id);
+    await waitTerminal(s, t, conv, first.json().response_id);
+    assert.equal(calls('/reset'), before + 1);
+    const sealed = (payload: unknown) => `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.AAAAAAAAAAAAAAAAAAAAAA`;
+    for (const callback_id of ['.', 'a.b', 'x'.repeat(5000), '\u0000', '💥.💥', sealed({ a: ['x'], v: conv, u: 1, d: 'c' }), sealed({ a: '__proto__', v: conv, u: 'x', d: 'c' })]) {
+      const r = await inject('POST', `${V1}/conversations/${conv}/responses`, t, { input: { callback_id } });
+      assert.equal(r.statusCode, 400, callback_id.slice(0, 40));
+      assert.equal(r.json().error.code, 'INVALID_INPUT');
+    }
+  });
+
   it('offers a plugin only to the principals its allow list names', async () => {
     const outsider = await s.token({ email: 'out@example.com' });
     const conv = await newConv(outsider);
