@@ -102,6 +102,11 @@ export const Response = z.object({
 export const ResponseV1 = Response.extend({ outputs: z.array(OutputItemV1) });
 export type Response = z.infer<typeof ResponseV1>;
 
+/** The BETA dialect's shapes (no `actions`, no callback content): what `parley/client`, which speaks BETA, sees. */
+export type MessageBeta = z.infer<typeof Message>;
+export type OutputItemBeta = z.infer<typeof OutputItem>;
+export type ResponseBeta = z.infer<typeof Response>;
+
 export const Conversation = z.object({
   conversation_id: z.string(),
   title: z.string().optional(),

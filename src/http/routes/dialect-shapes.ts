@@ -1,6 +1,4 @@
-import type { z } from 'zod';
-import type * as S from '../../protocol/schemas.ts';
-import type { Message, OutputItem, Response } from '../../protocol/schemas.ts';
+import type { Message, MessageBeta, OutputItem, OutputItemBeta, Response, ResponseBeta } from '../../protocol/schemas.ts';
 import { callbackLabelOf } from '../../actions/tokens.ts';
 
 /**
@@ -9,11 +7,7 @@ import { callbackLabelOf } from '../../actions/tokens.ts';
  * plain text of the button they pressed. Objects are copied, never changed: rendered messages are cached and
  * shared by both dialects.
  */
-export type BetaMessage = z.infer<typeof S.Message>;
-export type BetaOutputItem = z.infer<typeof S.OutputItem>;
-export type BetaResponse = z.infer<typeof S.Response>;
-
-export function betaMessage(m: Message): BetaMessage {
+export function betaMessage(m: Message): MessageBeta {
   const { actions: _actions, content, ...rest } = m;
   if (content.type === 'CALLBACK_ACTION_CONTENT') {
     return { ...rest, content: { type: 'PLAIN_TEXT', plain_text: { text: callbackLabelOf(content.callback_action.callback_id) } } };
@@ -21,11 +15,11 @@ export function betaMessage(m: Message): BetaMessage {
   return { ...rest, content };
 }
 
-export function betaOutput(o: OutputItem): BetaOutputItem {
+export function betaOutput(o: OutputItem): OutputItemBeta {
   return o.type === 'MESSAGE' ? { type: 'MESSAGE', message: betaMessage(o.message) } : o;
 }
 
-export function betaResponse(r: Response): BetaResponse {
+export function betaResponse(r: Response): ResponseBeta {
   return { ...r, outputs: r.outputs.map(betaOutput) };
 }
 
