@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { pluginSchema, resolvePluginSecrets, type PluginConfig } from './actions/config.ts';
 import { AccessListError, parseAccessList } from './knowledge/principals.ts';
 
 /** The default assistant: the name the upstream docs' examples use. */
@@ -252,11 +253,15 @@ const schema = z.strictObject({
       intervalSeconds: positiveInt.default(600),
     })
     .default({ eventLogHours: 24, intervalSeconds: 600 }),
+  /** Actions (issue 10): HTTP endpoints the assistant may call for a user, with or without their confirmation. */
+  plugins: z.array(pluginSchema).default([]),
+  /** Start the demo plugin service (demo/plugins) and its two plugins along with the demo data. */
+  demoPlugins: bool.default(true),
   /** Seconds between SSE keep-alive comments (contract: at most 15). */
   keepAliveSeconds: z.coerce.number().positive().max(15).default(15),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = Omit<z.infer<typeof schema>, 'plugins'> & { plugins: PluginConfig[] };
 export type AssistantConfig = z.infer<typeof assistantSchema>;
 
 /** A configuration problem, naming the field. */
@@ -278,6 +283,7 @@ const ENV_FIELDS: [string, string[]][] = [
   ['PARLEY_DB_IDLE_TX_TIMEOUT_MS', ['databaseIdleInTransactionTimeoutMs']],
   ['LOG_LEVEL', ['logLevel']],
   ['PARLEY_DEMO_DATA', ['demoData']],
+  ['PARLEY_DEMO_PLUGINS', ['demoPlugins']],
   ['PARLEY_JWT_SECRET', ['auth', 'hsSecret']],
   ['PARLEY_JWT_ISSUER', ['auth', 'issuer']],
   ['PARLEY_JWT_AUDIENCE', ['auth', 'audience']],
@@ -364,7 +370,9 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     const envName = ENV_FIELDS.find(([, p]) => p.join('.') === field)?.[0];
     throw new ConfigError(`invalid configuration: ${field}${envName ? ` (${envName})` : ''}: ${issue.message}`);
   }
-  const cfg = result.data;
+  const cfg: Config = result.data;
+  const pluginProblem = resolvePluginSecrets(cfg.plugins, env);
+  if (pluginProblem) throw new ConfigError(`invalid configuration: ${pluginProblem}`);
   cfg.responses.concurrency ??= cfg.engine.kind === 'offline' ? Math.max(2, availableParallelism()) : 16;
   const urls = new Set<string>();
   for (const w of cfg.webhooks) {

@@ -23,6 +23,8 @@ import { ingestPayloadSchema, IngestRefused, loadDemoData, type IngestPayload } 
 import { unknownAssistant } from './knowledge/known-assistant.ts';
 import { ApiError } from './protocol/errors.ts';
 import { WebhookDelivery } from './webhooks/delivery.ts';
+import { demoPlugins, startDemoPluginService, type DemoPluginService } from './actions/demo.ts';
+import { withActions } from './actions/engine.ts';
 
 export interface Parley {
   config: Config;
@@ -120,6 +122,13 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     emailTrustedIssuers: config.auth.emailTrustedIssuers,
   };
   const verifier = new TokenVerifier(tokens, config.auth.adminGroup);
+  // The demo's plugins come with the demo data: their service runs in this process, on 127.0.0.1.
+  let demoService: DemoPluginService | undefined;
+  if (config.demoData && config.demoPlugins && config.assistants.some((a) => a.name === DEFAULT_ASSISTANT)) {
+    demoService = await startDemoPluginService();
+    const names = new Set(config.plugins.map((p) => p.name));
+    config = { ...config, plugins: [...config.plugins, ...demoPlugins(demoService.url).filter((p) => !names.has(p.name))] };
+  }
   const deps: CoreDeps = makeDeps(db, keys, config);
 
   const directoryUrls = Object.fromEntries(config.assistants.flatMap((a) => (a.directoryUrl ? [[a.name, a.directoryUrl]] : [])));
@@ -128,7 +137,14 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     const loaded = await loadDemoData(db, DEFAULT_ASSISTANT);
     if (loaded) logger.info({ assistant: DEFAULT_ASSISTANT }, 'demo data loaded');
   }
-  const engine = opts.engine ?? (await loadEngine(config, knowledge));
+  const engine = withActions(opts.engine ?? (await loadEngine(config, knowledge)), {
+    db,
+    keys,
+    plugins: config.plugins,
+    knowledge,
+    log: logger,
+    now: () => deps.now(),
+  });
 
   const metrics = new Metrics(db);
   const events = new NotifyHub(db, CHANNEL_EVENTS);
@@ -202,6 +218,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
         await events.stop();
         await jobs.stop();
         redis?.disconnect();
+        await demoService?.close();
         if (!opts.db) await db.close();
       })();
       return closing;

@@ -1,4 +1,4 @@
-import type { Conversation, Message, Response } from '../protocol/schemas.ts';
+import type { Conversation, MessageBeta as Message, ResponseBeta as Response } from '../protocol/schemas.ts';
 import { errorFromResponse, NetworkError, ParleyError, UnexpectedResponseError } from './errors.ts';
 import { AnswerStream } from './answer-stream.ts';
 import { enc, responsePath } from './paths.ts';

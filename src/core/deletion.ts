@@ -49,6 +49,9 @@ export async function deleteConversationRows(q: Queryable, ids: string[]): Promi
             OR (k.operation = 'conversation:' || c.assistant AND k.body->>'conversation_id' = c.id))`,
     [ids],
   );
+  // A confirmation still waiting in these conversations can no longer be pressed; the plugin-call audit of calls
+  // already made stays (it names the conversation only by id). `parley user delete` removes a person's calls.
+  await q.query(`UPDATE plugin_calls SET status = 'CANCELLED', decided_at = now() WHERE conversation_id = ANY($1::text[]) AND status = 'PENDING'`, [ids]);
   await q.query(`DELETE FROM responses WHERE conversation_id = ANY($1::text[])`, [ids]);
   await q.query(`DELETE FROM conversations WHERE id = ANY($1::text[])`, [ids]);
   // Streams of these responses wake, find no row and close; every node forgets the conversations.

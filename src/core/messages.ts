@@ -63,11 +63,14 @@ export async function listConversationMessages(
   // Ownership and the page in one round trip: no row means not the caller's conversation (404); a row with a
   // null message id means an empty page.
   const joined = await deps.db.query<PageRow>(
-    `SELECT m.id, m.pos, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at
+    `SELECT m.id, m.pos, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at,
+            m.callback_id, m.actions
      FROM conversations c
      LEFT JOIN LATERAL (
        SELECT id, pos, conversation_id, response_id, actor, created_at,
               CASE WHEN known THEN NULL ELSE text END AS text,
+              CASE WHEN known THEN NULL ELSE callback_id END AS callback_id,
+              CASE WHEN known THEN NULL ELSE actions END AS actions,
               CASE WHEN known THEN NULL ELSE citations END AS citations,
               CASE WHEN known THEN NULL ELSE content_references END AS content_references
        FROM (SELECT *, id = ANY($6::text[]) AS known FROM messages

@@ -67,11 +67,11 @@ export async function exportUser(deps: CoreDeps, email: string): Promise<UserExp
 /**
  * `parley user delete EMAIL`: deletes the person's conversations (with everything under them, unfinished
  * responses cancelled first), any feedback and idempotency rows left under their ids, and the webhook outbox
- * rows that carry their data.
+ * rows that carry their data, and their plugin calls.
  */
-export async function deleteUser(deps: CoreDeps, email: string): Promise<{ user_ids: string[]; conversations: number; feedback: number; webhook_deliveries: number }> {
+export async function deleteUser(deps: CoreDeps, email: string): Promise<{ user_ids: string[]; conversations: number; feedback: number; webhook_deliveries: number; plugin_calls: number }> {
   const ids = await userIdsFor(deps, email);
-  if (ids.length === 0) return { user_ids: [], conversations: 0, feedback: 0, webhook_deliveries: 0 };
+  if (ids.length === 0) return { user_ids: [], conversations: 0, feedback: 0, webhook_deliveries: 0, plugin_calls: 0 };
   const convIds = (await deps.db.query<{ id: string }>(`SELECT id FROM conversations WHERE user_id = ANY($1::text[])`, [ids])).map((r) => r.id);
   const [{ n }] = (await deps.db.query<{ n: number | string }>(`SELECT count(*) AS n FROM feedback WHERE user_id = ANY($1::text[])`, [ids])) as [{ n: number | string }];
   const conversations = await deleteConversationsById(deps, convIds);
@@ -82,5 +82,7 @@ export async function deleteUser(deps: CoreDeps, email: string): Promise<{ user_
   const webhookDeliveries = (
     await deps.db.query(`DELETE FROM webhook_deliveries WHERE (body::jsonb)->'data'->>'user_id' = ANY($1::text[]) RETURNING seq`, [ids])
   ).length;
-  return { user_ids: ids, conversations, feedback, webhook_deliveries: webhookDeliveries };
+  // Their plugin calls (the audit rows hold their inputs, such as their address).
+  const pluginCalls = (await deps.db.query(`DELETE FROM plugin_calls WHERE user_id = ANY($1::text[]) RETURNING seq`, [ids])).length;
+  return { user_ids: ids, conversations, feedback, webhook_deliveries: webhookDeliveries, plugin_calls: pluginCalls };
 }

@@ -187,6 +187,27 @@ function extraPaths(): Record<string, Json> {
         responses: { '200': { description: 'Feedback records', content: { 'application/json': { schema: { type: 'object' } } } }, '401': err('401'), '403': err('403') },
       },
     },
+    '/admin/v1/plugin-calls': {
+      servers: root,
+      get: {
+        operationId: 'admin-plugin-calls',
+        summary: 'Plugin call audit (admin)',
+        description:
+          'Every plugin call, offered (waiting for confirmation) or made, newest first: user, plugin, inputs with secrets masked, status, HTTP status, duration. Needs a token of the admin group.',
+        tags: ['admin'],
+        parameters: [
+          { name: 'assistant', in: 'query', required: false, description: 'Only this assistant’s calls.', schema: { type: 'string' } },
+          { name: 'limit', in: 'query', required: false, description: 'Page size, 1–500 (default 50).', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+          { name: 'cursor', in: 'query', required: false, description: 'metadata.next_cursor of the previous page.', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': { description: 'Plugin calls', content: { 'application/json': { schema: { $ref: '#/components/schemas/PluginCallList' } } } },
+          '400': err('400'),
+          '401': err('401'),
+          '403': err('403'),
+        },
+      },
+    },
   };
 }
 
@@ -255,6 +276,36 @@ export function finishOpenApi(generated: Json, dialect: Dialect): Json {
     },
   };
   Object.assign(schemas, webhookSchemas());
+  const nullable = (type: string) => ({ type: [type, 'null'] });
+  schemas['PluginCall'] = {
+    type: 'object',
+    required: ['call_id', 'assistant', 'user', 'plugin', 'inputs', 'status', 'created_at'],
+    properties: {
+      call_id: { type: 'string' },
+      assistant: { type: 'string' },
+      user: { type: 'string', description: 'The token subject of the user the call was for.' },
+      plugin: { type: 'string' },
+      inputs: { type: 'object', description: 'Inputs as filled; `secret` inputs and configured secrets read `***`.' },
+      status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'CANCELLED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'EXPIRED'] },
+      created_at: { type: 'string', format: 'date-time' },
+      started_at: { ...nullable('string'), format: 'date-time' },
+      finished_at: { ...nullable('string'), format: 'date-time' },
+      duration_ms: nullable('integer'),
+      http_status: nullable('integer'),
+      error: nullable('string'),
+      conversation_id: nullable('string'),
+      response_id: nullable('string'),
+      trace_id: nullable('string'),
+    },
+  };
+  schemas['PluginCallList'] = {
+    type: 'object',
+    required: ['calls', 'metadata'],
+    properties: {
+      calls: { type: 'array', items: { $ref: '#/components/schemas/PluginCall' } },
+      metadata: { type: 'object', required: ['next_cursor'], properties: { next_cursor: nullable('string') } },
+    },
+  };
   schemas['OAuthError'] = { type: 'object', required: ['error'], properties: { error: { type: 'string' }, error_description: { type: 'string' } } };
 
   const other = dialect === 'beta' ? 'v1' : 'beta';

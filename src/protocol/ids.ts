@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** Resource prefixes of contract §3. */
-/** `whep`: a webhook endpoint registered through the admin API (extension). */
-export type IdPrefix = 'conv' | 'resp' | 'msg' | 'rs' | 'cite' | 'evt' | 'whep';
+/** Resource prefixes of contract §3; `whep`: a webhook endpoint registered through the admin API (extension);
+ * `call`: a plugin call (actions, issue 10). */
+export type IdPrefix = 'conv' | 'resp' | 'msg' | 'rs' | 'cite' | 'evt' | 'whep' | 'call';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ID_BODY_LENGTH = 22;
@@ -65,6 +65,7 @@ const ID_PATTERNS: Record<IdPrefix, RegExp> = {
   cite: /^cite_[0-9A-Za-z]{22}$/,
   evt: /^evt_[0-9A-Za-z]{22}$/,
   whep: /^whep_[0-9A-Za-z]{22}$/,
+  call: /^call_[0-9A-Za-z]{22}$/,
 };
 
 /** True when `value` is a well-formed id of that prefix (shape only, not existence). */

@@ -31,3 +31,4 @@ import './ingest-freeze.test.ts';
 import './retention.test.ts';
 import './webhook-endpoints.test.ts';
 import './user-cli.test.ts';
+import './actions.test.ts';

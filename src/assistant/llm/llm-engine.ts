@@ -89,6 +89,7 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
         assistant: req.assistant,
         principals: principalsOf(user),
         sources,
+        actions: req.actionTools,
       });
       const result = streamText({
         model,
@@ -179,7 +180,7 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
     }
   }
 
-  return { name: `llm:${opts.model}`, endpoint: loggableEndpoint(opts.baseUrl), answer };
+  return { name: `llm:${opts.model}`, endpoint: loggableEndpoint(opts.baseUrl), offersActionTools: true, answer };
 }
 
 /** The base URL without user info or query (credentials must not reach the logs). */

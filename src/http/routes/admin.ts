@@ -9,6 +9,7 @@ import { listIngests } from '../../knowledge/ingest-history.ts';
 import { rejectIllFormedStrings } from '../wire-strings.ts';
 import { deliveryLog } from '../../webhooks/delivery.ts';
 import { createEndpoint, createEndpointBody, deleteEndpoint, getEndpoint, listEndpoints, rotateSecret, rotateSecretBody } from '../../webhooks/endpoints.ts';
+import { pluginCallAudit } from '../../actions/audit.ts';
 
 export interface AdminRouteDeps {
   deps: CoreDeps;
@@ -19,6 +20,11 @@ export interface AdminRouteDeps {
 
 const feedbackQuery = z.object({ assistant: z.string().optional(), since: z.iso.datetime().optional() });
 const webhooksQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() });
+const pluginCallsQuery = z.object({
+  assistant: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().max(2048).optional(),
+});
 const ingestsQuery = z.object({ assistant: z.string().min(1).max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
 
 /** Validates admin input, or 400 `INVALID_INPUT` naming the field. */
@@ -58,6 +64,13 @@ export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): Fastify
       if (!q.success) throw new ApiError('INVALID_INPUT', q.error.issues[0]?.message ?? 'invalid query');
       const since = q.data.since ? new Date(q.data.since) : undefined;
       return { feedback: await exportFeedback(deps, { assistant: q.data.assistant, since }) };
+    });
+
+    // Every plugin call, offered or made (actions, issue 10): user, plugin, inputs with secrets masked, outcome.
+    app.get('/admin/v1/plugin-calls', async (req) => {
+      const q = pluginCallsQuery.safeParse(req.query);
+      if (!q.success) throw new ApiError('INVALID_INPUT', `${q.error.issues[0]?.path.join('.') || 'query'}: ${q.error.issues[0]?.message ?? 'invalid query'}`);
+      return pluginCallAudit(deps, deps.config.plugins, q.data);
     });
 
     // Every endpoint (configured on this node, then registered through this API) with its newest deliveries and
