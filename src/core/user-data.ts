@@ -27,6 +27,8 @@ export interface UserExport {
   exported_at: string;
   conversations: (Conversation & { assistant: string; user_id: string; messages: Message[] })[];
   feedback: { message_id: string; conversation_id: string; response_id: string; assistant: string; rating: string; comment: string | null; created_at: string; updated_at: string }[];
+  /** Plugin calls made or offered for them (inputs left out: they may hold configured secrets). */
+  plugin_calls: { call_id: string; assistant: string; plugin: string; status: string; conversation_id: string | null; created_at: string; finished_at: string | null }[];
 }
 
 /** `parley user export EMAIL`: every conversation of the person with its messages (oldest first), and their feedback. */
@@ -55,12 +57,25 @@ export async function exportUser(deps: CoreDeps, email: string): Promise<UserExp
      FROM feedback f JOIN messages m ON m.id = f.message_id WHERE f.user_id = ANY($1::text[]) ORDER BY f.created_at`,
     [ids],
   );
+  const calls = await deps.db.query<{ id: string; assistant: string; plugin: string; status: string; conversation_id: string | null; created_at: Date; finished_at: Date | null }>(
+    `SELECT id, assistant, plugin, status, conversation_id, created_at, finished_at FROM plugin_calls WHERE user_id = ANY($1::text[]) ORDER BY seq`,
+    [ids],
+  );
   return {
     email: email.trim().toLowerCase(),
     user_ids: ids,
     exported_at: deps.now().toISOString(),
     conversations,
     feedback: feedback.map((f) => ({ ...f, created_at: new Date(f.created_at).toISOString(), updated_at: new Date(f.updated_at).toISOString() })),
+    plugin_calls: calls.map((c) => ({
+      call_id: c.id,
+      assistant: c.assistant,
+      plugin: c.plugin,
+      status: c.status,
+      conversation_id: c.conversation_id,
+      created_at: new Date(c.created_at).toISOString(),
+      finished_at: c.finished_at ? new Date(c.finished_at).toISOString() : null,
+    })),
   };
 }
 

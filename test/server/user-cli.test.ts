@@ -40,6 +40,11 @@ describe('parley user export | delete', () => {
         payload: { callback_id: msg.feedback.helpful.callback_id, additional_feedback: 'thanks' },
       });
       assert.equal(fb.statusCode, 200);
+      // A plugin call made for them (the audit row holds their inputs).
+      await parley.deps.db.query(
+        `INSERT INTO plugin_calls (id, assistant, user_id, conversation_id, plugin, inputs, status, created_at) VALUES ($1, $2, $3, $4, 'lookup', $5::jsonb, 'SUCCEEDED', now())`,
+        [`call_${uniq('x').replace(/[^0-9A-Za-z]/g, '').padEnd(22, '0').slice(0, 22)}`, ASSISTANT, email, conv, JSON.stringify({ email })],
+      );
     } finally {
       await parley.close();
     }
@@ -56,6 +61,7 @@ describe('parley user export | delete', () => {
     assert.equal(data.conversations[0].messages[0].content.plain_text?.text ?? data.conversations[0].messages[0].content.commonmark_text?.text, 'my last question');
     assert.equal(data.feedback.length, 1);
     assert.equal(data.feedback[0].comment, 'thanks');
+    assert.deepEqual(data.plugin_calls.map((c: { plugin: string; conversation_id: string }) => [c.plugin, c.conversation_id]), [['lookup', conv]]);
 
     const dry = cli(['user', 'delete', email]);
     assert.equal(dry.status, 1, 'without --yes nothing is deleted');
@@ -65,8 +71,9 @@ describe('parley user export | delete', () => {
     const done = cli(['user', 'delete', email, '--yes']);
     assert.equal(done.status, 0, done.stderr);
     assert.equal(JSON.parse(done.stdout).deleted.conversations, 1);
+    assert.equal(JSON.parse(done.stdout).deleted.plugin_calls, 1);
     const after = JSON.parse(cli(['user', 'export', email]).stdout);
-    assert.deepEqual([after.conversations.length, after.feedback.length], [0, 0]);
+    assert.deepEqual([after.conversations.length, after.feedback.length, after.plugin_calls.length], [0, 0, 0]);
     assert.notEqual(cli(['user', 'export', 'not-an-email']).status, 0);
   });
 });
