@@ -59,8 +59,28 @@ const SITUATION = new Set(
   grandparents family friend friends neighbor neighbour roommate boyfriend girlfriend fiance fiancee home house
   apartment flat weekend morning afternoon evening night week month year monday tuesday wednesday thursday friday
   saturday sunday january february march april may june july august september october november december spring
-  summer autumn fall winter`.split(/\s+/),
+  summer autumn fall winter christmas xmas easter thanksgiving hanukkah diwali eid ramadan birthday wedding`.split(/\s+/),
 );
+
+// Everyday verbs and adjectives that say what happens rather than what about ("take", "put", "back", "new"), and
+// bare numbers ("3 weeks", "5 times": the asker's circumstances far more often than the asked-for fact). They still
+// match, at a fraction of their rarity weight: a passage sharing only these with a question is not about it.
+const LIGHT = new Set(
+  `take takes took taken taking put puts putting set sets go goes went gone come comes came coming back keep keeps
+  kept keeping start starts started starting next last new old big small good bad better best happen happened run
+  runs running stop stops stopped give gives gave given send sent bring brings brought pick picks picked turn turns
+  turned look looked see saw seen feel feels felt told ask asks asked asking done doing did made help helps helped
+  left stay stays stayed hold held hit show shows showed stuck pull pulled hand handed
+  lot part whole full thing half couple few`.split(/\s+/),
+);
+
+/** True for an everyday verb or adjective, or a bare number: matches count for little (see LIGHT). */
+export function isLightWord(text: string): boolean {
+  return LIGHT.has(text) || SITUATION.has(text) || /^\d{1,3}$/.test(text);
+}
+
+/** Share of its rarity weight a light word keeps in retrieval. */
+export const LIGHT_WEIGHT = 0.5;
 
 /** True for a word about the asker's circumstances (family, home, days) rather than what the question is about. */
 export function isSituationWord(text: string): boolean {
@@ -168,7 +188,7 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
 
   const out: QueryTerm[] = [];
   const push = (t: { lexeme: string; text: string; alts: string[][] }, d: number) => {
-    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
+    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) * (isLightWord(t.text) ? LIGHT_WEIGHT : 1) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
   };
   for (const t of terms) {
     const d = termDf(t.alts);

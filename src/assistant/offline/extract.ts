@@ -5,7 +5,7 @@
 import { splitSentences } from '../../knowledge/sentences.ts';
 import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
-import { queryWords } from '../../knowledge/query.ts';
+import { isLightWord, queryWords } from '../../knowledge/query.ts';
 import { segments } from '../../knowledge/thesaurus.ts';
 
 // PostgreSQL's english stop words plus question filler; never informative when scoring sentences. "not" is kept:
@@ -124,8 +124,11 @@ export function stemWeights(question: string, units: readonly Unit[]): Map<strin
   const df = new Map<string, number>(q.map((s) => [s, 0]));
   for (const u of units) for (const s of u.stems) if (df.has(s)) df.set(s, df.get(s)! + 1);
   const weight = new Map<string, number>();
+  // Everyday verbs, circumstance words and bare numbers say little about which sentence answers.
+  const light = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter(isLightWord).flatMap((w) => contentStems(w)));
+  const heavy = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter((w) => !isLightWord(w)).flatMap((w) => contentStems(w)));
   // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
-  for (const s of q) if (df.get(s)! > 0) weight.set(s, Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1));
+  for (const s of q) if (df.get(s)! > 0) weight.set(s, Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1) * (light.has(s) && !heavy.has(s) ? 0.4 : 1));
   return weight;
 }
 
@@ -143,7 +146,7 @@ const HAS: Record<AnswerType, RegExp> = {
   time: /\b\d{1,2}(:\d\d)?\s?(a\.m\.|p\.m\.|am|pm)\b|\b\d{1,2}:\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|january|february|march|april|june|july|august|september|october|november|december|noon|midnight|morning|afternoon|evening)\b|\b\d{1,2}(st|nd|rd|th)\b|\b(within|no later than)\s+\S+|\b(before|after|by|until)\s+(\d|the (end|start|first|last)|noon|midnight)|\b(first|last|next) (day|week|month|business day)\b|\bimmediately\b/i,
   frequency: /\b(every|each|per|once|twice|times|annual(ly)?|monthly|weekly|daily|yearly|quarterly|hourly|biweekly)\b|\w-(year|month|week|day)\b/i,
   place: /\b(floor|room|building|desk|reception|office|located|lobby|portal|site|level|garage|lot|entrance|wing|suite|center|centre|campus|street|st\.|road|rd\.|avenue|ave\.|basement|cafeteria|department|counter|station|website|page|app)\b|https?:\/\/|\S+@\S+|\b[A-Z]{1,3}-?\d{2,4}\b/i,
-  person: /\b(team|manager|supervisor|officer|head|director|desk|department|office|coordinator|administrator|specialist|lead|chair|committee|hr|human resources|payroll|service ?desk|help ?desk|security|representative|contact|on call|on-call)\b|@|\bext\.?\s?\d/i,
+  person: /\b(firm|vendor|company|contractor|provider|agency|service|team|manager|supervisor|officer|head|director|desk|department|office|coordinator|administrator|specialist|lead|chair|committee|hr|human resources|payroll|service ?desk|help ?desk|security|representative|contact|on call|on-call)\b|@|\bext\.?\s?\d/i,
   contact: /\bext\.?\s?\d|\b\d{3}[-. ]\d{4}\b|\(\d{3}\)|\b1-\d{3}-\d{3}-\d{4}\b|\S+@\S+\.\S+|https?:\/\/|\b(call|phone|email|e-mail|text|page|portal|submit|ticket|form)\b/i,
 };
 

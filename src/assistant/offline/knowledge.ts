@@ -1,7 +1,7 @@
 /** Knowledge questions: retrieve visible passages, keep only relevant ones, quote their best sentences with citations. */
 import type { EngineCitation } from '../engine.ts';
 import type { KnowledgeHit } from '../../knowledge/types.ts';
-import { isSituationWord, queryWords } from '../../knowledge/query.ts';
+import { isLightWord, isSituationWord, queryWords } from '../../knowledge/query.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
 import { answerType, bridgeUnits, contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
@@ -12,6 +12,8 @@ export interface KnowledgeOutcome {
   found: boolean;
   /** How convincing the best passage was (absent when nothing was retrieved); see `confidence`. */
   signals?: Signals;
+  /** Question words no visible passage uses (diagnostics). */
+  unseenWords?: string[] | undefined;
 }
 
 /** What the decision to answer rests on (several signals: coverage alone cannot tell chatty from unanswerable). */
@@ -37,6 +39,10 @@ export interface Signals {
   url: string;
   /** Share of the top five hits that come from the lead passage's document. */
   focus: number;
+  /** Unknown topic words in the question's asking sentence (see `askClause`). */
+  askUnknown: number;
+  /** Known, not light, content words of the asking sentence. */
+  askKnown: number;
 }
 
 /** Passages below this coverage are not considered at all (they share only a common word or two). */
@@ -51,6 +57,8 @@ export interface KnowledgeAsk {
   question: string;
   /** Also searched (e.g. a name the directory did not know), to say honestly what was looked for. */
   alsoSearched?: string | undefined;
+  /** Confidence needed to quote an answer (default CONFIDENT); evaluation tools lower it to see what is gated. */
+  gate?: number;
 }
 
 /** Reasoning text for the search: only the user's own words, never anything found. */
@@ -94,9 +102,9 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const lead = scored[0]!;
   const signals = signalsOf(ask.question, lead, weight, totalWeight, hits);
-  if (signals.confidence < CONFIDENT) {
+  if (signals.confidence < (ask.gate ?? CONFIDENT)) {
     const answer = signals.confidence >= SUGGEST ? mayHelp(terms, scored.map((c) => c.hit)) : nothingFound(terms, ask.alsoSearched);
-    return { reasoning, answer, found: false, signals };
+    return { reasoning, answer, found: false, signals, unseenWords: lead.hit.unseenWords };
   }
   const picks: { hit: KnowledgeHit; units: Unit[] }[] = [];
   // "How do I report an incident?" under the heading "How to report an incident": the section is the answer.
@@ -133,7 +141,7 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     });
   }
   if (!a.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false, signals };
-  return { reasoning, answer: a, found: true, signals };
+  return { reasoning, answer: a, found: true, signals, unseenWords: lead.hit.unseenWords };
 }
 
 /** Confidence at or above which the best sentences are quoted as the answer. */
@@ -171,6 +179,10 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   if (wantsType && !typed) confidence -= 0.2;
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
+  // The asking sentence names as many things the corpus never mentions as things it does ("when is the holiday
+  // party?", where only "holiday" is known): it asks about the unknown thing. Story sentences before it do not count.
+  const { askUnknown, askKnown } = askWords(question, lead.hit.unseenWords ?? []);
+  if (askUnknown > 0 && askUnknown >= askKnown) confidence -= 0.3;
   const offTopic = lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms;
   if (offTopic) confidence -= 0.3;
   // Document-level feedback: when the best hits concentrate in the lead's article, the question is about that
@@ -184,7 +196,29 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
   if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus };
+  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+}
+
+/** Unknown (topic) and known content words of the asking sentence, light words left out. */
+export function askWords(question: string, unseenWords: readonly string[]): { askUnknown: number; askKnown: number } {
+  const unknown = new Set(unseenWords.filter((w) => !isLightWord(w)));
+  const words = queryWords(askClause(question)).filter((w) => !QUESTION_WORD.test(w) && !isLightWord(w));
+  const askUnknown = words.filter((w) => unknown.has(w)).length;
+  return { askUnknown, askKnown: words.length - askUnknown };
+}
+
+const QUESTION_WORD = /^(what|how|who|where|when|why|which|is|are|was|were|do|does|did|can|i|my|the|a|an|to|of|for|in|on|at|and|or|it|be|me|you|your|we|our|there|any|if|that|this|will|am|have|has|had|not|with|from|about|they|them|their|he|she|his|her)$/;
+
+/**
+ * The sentence that asks (the last one with a question mark, else the last sentence): chatty questions tell their
+ * circumstances first and ask last, so a word the corpus never uses is far likelier to be the topic when it sits
+ * in the asking sentence than in the story before it.
+ */
+export function askClause(question: string): string {
+  const parts = question.slice(0, 2000).split(/(?<=[?.!])\s+/).filter((p) => /[\p{L}\p{N}]/u.test(p));
+  if (parts.length <= 1) return question.slice(0, 2000);
+  const asking = [...parts].reverse().find((p) => p.includes('?'));
+  return asking ?? parts[parts.length - 1]!;
 }
 
 function round(x: number): number {
