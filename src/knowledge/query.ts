@@ -68,10 +68,10 @@ const SITUATION = new Set(
 const LIGHT = new Set(
   `take takes took taken taking put puts putting set sets go goes went gone come comes came coming back keep keeps
   kept keeping start starts started starting next last new old big small good bad better best happen happened run
-  runs running stop stops stopped give gives gave given send sent bring brings brought pick picks picked turn turns
+  runs running stop stops stopped give gives gave given send sends sending sent bring brings brought pick picks picked turn turns
   turned look looked see saw seen feel feels felt told ask asks asked asking done doing did made help helps helped
   left stay stays stayed hold held hit show shows showed stuck pull pulled hand handed
-  lot part whole full thing half couple few`.split(/\s+/),
+  lot part whole full thing half couple few not without else regular`.split(/\s+/),
 );
 
 /** True for an everyday verb or adjective, or a bare number: matches count for little (see LIGHT). */
@@ -163,7 +163,9 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
     const main = lexemesOf.get(g.text) ?? [];
     // A stop word (or a single word PostgreSQL splits): nothing to search for.
     if (!main.length || (main.length > 1 && !g.text.includes(' '))) continue;
-    const alts = [main, ...g.alts.map((s) => lexemesOf.get(s) ?? []).filter((a) => a.length > 0)];
+    // An alternative phrase whose other words are stop words ("time off" → 'time', "set up" → 'set') would match
+    // any passage using that everyday word: it is left out (the question's own words are always kept).
+    const alts = [main, ...g.alts.filter((a) => !(a.includes(' ') && (lexemesOf.get(a) ?? []).length < 2)).map((a) => lexemesOf.get(a) ?? []).filter((a) => a.length > 0)];
     const lexeme = main.join(' ');
     const same = terms.find((t) => t.lexeme === lexeme);
     if (same) {
@@ -203,6 +205,14 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   return out;
 }
 
+/** True when `a` is `b` with two neighbouring letters swapped. */
+function isTransposition(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const diff: number[] = [];
+  for (let i = 0; i < a.length && diff.length <= 2; i++) if (a[i] !== b[i]) diff.push(i);
+  return diff.length === 2 && diff[1] === diff[0]! + 1 && a[diff[0]!] === b[diff[1]!] && a[diff[1]!] === b[diff[0]!];
+}
+
 /**
  * A word the passages never use may still be meant: another form ("crypto" → "cryptocurrency", "broke" →
  * "broken"), a negation ("unreleased" → "released"), a typo ("pasword"), or two words written as one ("payday" →
@@ -228,7 +238,9 @@ async function closestLexeme(db: Db, assistant: string, principals: readonly str
   }
   const max = lexeme.length >= 8 ? 2 : 1;
   // A real word is what the asker meant, not a typo of a word the passages use ("wife" is not "wipe").
-  const typo = realWord ? undefined : rows.find((r) => Math.abs(r.lexeme.length - lexeme.length) <= max && editDistance(r.lexeme, lexeme, max) <= max);
+  // A short word one letter off another ("click" / "clock") is as likely a different word as a typo: short words
+  // are repaired only by a letter left out, doubled or swapped, the commonest slips.
+  const typo = realWord ? undefined : rows.find((r) => Math.abs(r.lexeme.length - lexeme.length) <= max && editDistance(r.lexeme, lexeme, max) <= max && (lexeme.length >= 7 || r.lexeme.length !== lexeme.length || isTransposition(r.lexeme, lexeme)));
   if (typo) return one(typo);
   const known = new Map(rows.map((r) => [r.lexeme, Number(r.df)]));
   for (let i = 3; i <= lexeme.length - 3; i++) {

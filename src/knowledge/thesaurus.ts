@@ -142,7 +142,7 @@ const GROUPS: string[][] = [
   ['record', 'records', 'file', 'chart'],
   ['shred', 'shredding', 'dispose', 'disposal', 'destroy'],
   // Everyday paraphrase: how people say workplace things in chat (general usage, any company)
-  ['passed away', 'died', 'death', 'passing', 'bereavement'],
+  ['passed away', 'died', 'death', 'bereavement'],
   ['threw up', 'throwing up', 'vomited', 'vomiting', 'vomit', 'sick to my stomach'],
   ['stomach bug', 'stomach flu', 'gastroenteritis', 'norovirus'],
   ['covid', 'coronavirus', 'covid-19', 'sars-cov-2'],
@@ -276,6 +276,8 @@ const GROUPS: string[][] = [
   ['slip', 'trip', 'fall', 'slipped', 'tripped'],
   ['back injury', 'lifting', 'strain', 'sprain', 'ergonomics'],
   ['workers comp', "workers' compensation", 'workers compensation', 'work injury', 'occupational injury', 'injured at work'],
+  ['in a row', 'consecutive', 'back to back', 'back-to-back', 'straight'],
+  ['sharps', 'needle', 'needles', 'lancet', 'lancets', 'scalpel', 'syringe'],
   ['blood', 'bodily fluid', 'body fluid', 'bloodborne'],
   ['mask', 'masks', 'face mask', 'respirator', 'n95', 'ppe', 'protective equipment'],
   ['gloves', 'ppe', 'protective equipment'],

@@ -112,12 +112,16 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   }
 }
 
+/** Most a light word (see isLightWord) may weigh in a sentence's score. */
+const LIGHT_CAP = 0.6;
+
 /** At most this many distinct question stems are weighed (a pasted page is not a question; keeps scoring linear). */
 const MAX_QUESTION_STEMS = 48;
 
 /** Weights of the question's stems: rarer among the candidate sentences = more telling; names count double. */
 export function stemWeights(question: string, units: readonly Unit[]): Map<string, number> {
-  const q = [...new Set(contentStems(question))].slice(0, MAX_QUESTION_STEMS);
+  // The question's words as retrieval reads them: conversational filler ("work", "know", "really") says nothing.
+  const q = [...new Set(contentStems(queryWords(question.slice(0, 4000)).join(' ')))].slice(0, MAX_QUESTION_STEMS);
   const proper = properStems(question);
   const n = units.length || 1;
   // One pass over the units counts every stem's document frequency (not one pass per stem).
@@ -128,7 +132,11 @@ export function stemWeights(question: string, units: readonly Unit[]): Map<strin
   const light = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter(isLightWord).flatMap((w) => contentStems(w)));
   const heavy = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter((w) => !isLightWord(w)).flatMap((w) => contentStems(w)));
   // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
-  for (const s of q) if (df.get(s)! > 0) weight.set(s, Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1) * (light.has(s) && !heavy.has(s) ? 0.4 : 1));
+  for (const s of q) if (df.get(s)! > 0) {
+    const w = Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1);
+    // A light word rare among these sentences is still a light word: a small, capped share of its weight.
+    weight.set(s, light.has(s) && !heavy.has(s) ? Math.min(0.4 * w, LIGHT_CAP) : w);
+  }
   return weight;
 }
 
@@ -181,6 +189,24 @@ export function hasAnswerType(text: string, type: AnswerType): boolean {
 /** "This article explains …", "See the X article": says what the page is about or where to look, answers nothing. */
 const META = /^(this|the following|these|the) (article|page|guide|document|section|policy|procedure|process|table|list|faq)s? (explains|describes|covers|lists|tells|sets out|summari[sz]es|outlines|applies|shows|is for|gives|answers)\b|^(see|refer to|read|for more( information)?|for details|more information)\b/i;
 
+/**
+ * The question's multi-word thesaurus phrases as stem lists ("passed away" → pass, awai): a sentence holding only
+ * part of a phrase ("a day pass") does not hold what the phrase means, so those stems earn it nothing.
+ */
+export function phraseStems(question: string): string[][] {
+  return segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
+    .filter((g) => g.text.includes(' ') && g.alts.length)
+    .map((g) => contentStems(g.text))
+    .filter((st) => st.length > 1);
+}
+
+/** A sentence that is mostly links ("Related pages", "See also" lists) points elsewhere; it answers nothing. */
+function mostlyLinks(text: string): boolean {
+  let linked = 0;
+  for (const m of text.matchAll(/\[([^\]]{0,300})\]\([^)\s]{0,500}\)/g)) linked += m[0].length;
+  return linked > 0.5 * text.length;
+}
+
 /** Scores units against the question: weighted shared stems, plus a bonus when a unit has the kind of answer asked for. */
 export function scoreUnits(units: Unit[], question: string, weight: Map<string, number> = stemWeights(question, units), opts: { heading?: number; proper?: Set<string> } = {}): void {
   const avg = weight.size ? [...weight.values()].reduce((a, b) => a + b, 0) / weight.size : 1;
@@ -188,9 +214,14 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
   const subject = definitionSubject(question);
   const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
+  const phrases = phraseStems(question);
   for (const u of units) {
     let score = 0;
     for (const [s, w] of weight) if (u.stems.has(s)) score += w;
+    for (const ph of phrases) {
+      const held = ph.filter((s) => u.stems.has(s));
+      if (held.length && held.length < ph.length) for (const s of new Set(held)) score -= weight.get(s) ?? 0;
+    }
     u.typed = false;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
@@ -203,7 +234,7 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
         score = u.typed ? score + 1.2 * avg : score * 0.7;
       }
       if (subjectRe?.test(u.text)) score += avg;
-      if (META.test(u.text)) score *= 0.3;
+      if (META.test(u.text) || mostlyLinks(u.text)) score *= 0.3;
     }
     u.score = score;
   }

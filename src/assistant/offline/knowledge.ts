@@ -43,6 +43,10 @@ export interface Signals {
   askUnknown: number;
   /** Known, not light, content words of the asking sentence. */
   askKnown: number;
+  /** What the rules for off-topic questions took off the confidence (0 or negative). */
+  penalty: number;
+  /** Share of the asking sentence's content words (light words aside) that the lead passage lacks in every form. */
+  askMiss: number;
 }
 
 /** Passages below this coverage are not considered at all (they share only a common word or two). */
@@ -151,6 +155,7 @@ export const SUGGEST = 0.55;
 
 interface Lead {
   hit: KnowledgeHit;
+  units: Unit[];
   bestUnit: Unit | null;
   headingCover: number;
 }
@@ -177,6 +182,7 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // only everyday ones; a question asking for a kind of fact loses confidence when the sentence lacks one.
   let confidence = 0.6 * support + 0.35 * Math.min(1, heading * 2) + 0.4 * specificity;
   if (wantsType && !typed) confidence -= 0.2;
+  const before = confidence;
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
   // The asking sentence names as many things the corpus never mentions as things it does ("when is the holiday
@@ -195,8 +201,20 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // asks about; in a long one, a name is usually circumstance ("the hotel in Denver is $300 a night…").
   const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
   if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
+  const askMiss = askMissing(question, lead);
+  const penalty = round(Math.min(0, confidence - before - 0.2 * (focus - 0.5)));
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+  return { askMiss, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+}
+
+/** Share of the asking sentence's content words that the passage (title, heading, sentences as bridged) lacks. */
+function askMissing(question: string, lead: Lead): number {
+  const words = queryWords(askClause(question)).filter((w) => !QUESTION_WORD.test(w) && !isLightWord(w)).slice(0, 24);
+  const stems = [...new Set(words.flatMap((w) => contentStems(w)))];
+  if (!stems.length) return 0;
+  const have = new Set(contentStems(`${lead.hit.title} ${lead.hit.heading}`));
+  for (const u of lead.units) for (const st of u.stems) have.add(st);
+  return round(stems.filter((st) => !have.has(st)).length / stems.length);
 }
 
 /** Unknown (topic) and known content words of the asking sentence, light words left out. */
