@@ -112,6 +112,20 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   }
 }
 
+/** How much more a word of the asking sentence weighs than one of the story around it. */
+const ASKED_BOOST = 1.5;
+
+/**
+ * Stems of the question's sentences that end in a question mark, when it also has sentences that do not (a story);
+ * null for a plain one-sentence question (nothing to tell apart).
+ */
+export function askedStems(question: string): Set<string> | null {
+  const parts = question.slice(0, 2000).split(/(?<=[?.!])\s+/).filter((p) => /[\p{L}\p{N}]/u.test(p));
+  const asking = parts.filter((p) => p.includes('?'));
+  if (!asking.length || asking.length === parts.length) return null;
+  return new Set(contentStems(queryWords(asking.join(' ')).join(' ')));
+}
+
 /** Most a light word (see isLightWord) may weigh in a sentence's score. */
 const LIGHT_CAP = 0.6;
 
@@ -131,11 +145,15 @@ export function stemWeights(question: string, units: readonly Unit[]): Map<strin
   // Everyday verbs, circumstance words and bare numbers say little about which sentence answers.
   const light = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter(isLightWord).flatMap((w) => contentStems(w)));
   const heavy = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter((w) => !isLightWord(w)).flatMap((w) => contentStems(w)));
+  // Chatty questions tell their circumstances in plain sentences and ask in the one with a question mark: the
+  // asking sentence's words say what the answer is about, the story's only where the asker stands.
+  const asked = askedStems(question);
   // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
   for (const s of q) if (df.get(s)! > 0) {
     const w = Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1);
     // A light word rare among these sentences is still a light word: a small, capped share of its weight.
-    weight.set(s, light.has(s) && !heavy.has(s) ? Math.min(0.4 * w, LIGHT_CAP) : w);
+    const lw = light.has(s) && !heavy.has(s) ? Math.min(0.4 * w, LIGHT_CAP) : w;
+    weight.set(s, asked && asked.has(s) ? ASKED_BOOST * lw : lw);
   }
   return weight;
 }

@@ -47,6 +47,8 @@ export interface Signals {
   penalty: number;
   /** Share of the asking sentence's content words (light words aside) that the lead passage lacks in every form. */
   askMiss: number;
+  /** The same for the best sentence with the passage's title and heading. */
+  askMissBest: number;
 }
 
 /** Passages below this coverage are not considered at all (they share only a common word or two). */
@@ -100,7 +102,7 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     const best = bestUnit?.score ?? 0;
     const hasList = c.units.some((u) => u.list);
     // Retrieval order still counts (it saw title and heading weights and rarity over the whole corpus).
-    const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + 2 * (c.hit.coverage ?? 0);
+    const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + 2 * (c.hit.coverage ?? 0) + DOC_WEIGHT * (c.hit.docCoverage ?? 0);
     return { ...c, score, best, bestUnit, headingCover: headingScore / totalWeight, sectionCover: sectionScore / totalWeight };
   });
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
@@ -147,6 +149,8 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   if (!a.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false, signals };
   return { reasoning, answer: a, found: true, signals, unseenWords: lead.hit.unseenWords };
 }
+
+const DOC_WEIGHT = 2;
 
 /** Confidence at or above which the best sentences are quoted as the answer. */
 export const CONFIDENT = 0.75;
@@ -202,18 +206,19 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
   if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
   const askMiss = askMissing(question, lead);
+  const askMissBest = askMissing(question, lead, true);
   const penalty = round(Math.min(0, confidence - before - 0.2 * (focus - 0.5)));
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { askMiss, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+  return { askMiss, askMissBest, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
 }
 
 /** Share of the asking sentence's content words that the passage (title, heading, sentences as bridged) lacks. */
-function askMissing(question: string, lead: Lead): number {
+function askMissing(question: string, lead: Lead, bestOnly = false): number {
   const words = queryWords(askClause(question)).filter((w) => !QUESTION_WORD.test(w) && !isLightWord(w)).slice(0, 24);
   const stems = [...new Set(words.flatMap((w) => contentStems(w)))];
   if (!stems.length) return 0;
   const have = new Set(contentStems(`${lead.hit.title} ${lead.hit.heading}`));
-  for (const u of lead.units) for (const st of u.stems) have.add(st);
+  for (const u of bestOnly ? (lead.bestUnit ? [lead.bestUnit] : []) : lead.units) for (const st of u.stems) have.add(st);
   return round(stems.filter((st) => !have.has(st)).length / stems.length);
 }
 
