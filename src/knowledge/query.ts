@@ -18,7 +18,8 @@ const FILLER = new Set([
   // Question shape ("how often", "how long", "what size"): says what kind of answer is wanted, not what it is about.
   'often', 'long', 'fast', 'quickly', 'far', 'soon', 'late', 'early', 'size', 'kind', 'type', 'sort', 'allowed',
   'minimum', 'maximum', 'length', 'happen', 'happens', 'exactly', 'currently', 'usually', 'normally', 'typically',
-  'still', 'supposed', 'required',
+  'still', 'supposed', 'required', 'longest', 'shortest', 'soonest', 'earliest', 'latest', 'fastest', 'quickest',
+  'somewhere', 'anywhere', 'everywhere', 'towards', 'toward',
   // Chat: intensifiers, hedges, feelings and time-of-telling words say how someone asks, not what about.
   'just', 'really', 'totally', 'pretty', 'super', 'very', 'quite', 'so', 'again', 'already', 'even', 'always',
   'never', 'sometimes', 'maybe', 'probably', 'basically', 'literally', 'honestly', 'seriously', 'definitely',
@@ -76,7 +77,7 @@ const LIGHT = new Set(
 
 /** True for an everyday verb or adjective, or a bare number: matches count for little (see LIGHT). */
 export function isLightWord(text: string): boolean {
-  return LIGHT.has(text) || SITUATION.has(text) || /^\d{1,3}$/.test(text);
+  return LIGHT.has(text) || SITUATION.has(text) || /^\d{1,3}$/.test(text) || /^\d{1,2}(am|pm|h|hrs?|min|mins)$/.test(text);
 }
 
 /** Share of its rarity weight a light word keeps in retrieval. */

@@ -72,7 +72,7 @@ const GROUPS: string[][] = [
   ['weekend', 'saturday', 'sunday'],
   ['on call', 'on-call', 'standby', 'call-back', 'callback'],
   ['break', 'rest break', 'meal break', 'lunch break'],
-  ['hours', 'working hours', 'work hours'],
+  ['hours', 'hrs', 'working hours', 'work hours'],
   ['remote', 'from home', 'work from home', 'wfh', 'telework', 'teleworking', 'remotely'],
   ['commute', 'commuting', 'travel to work'],
   // IT
@@ -323,9 +323,9 @@ const GROUPS: string[][] = [
   ['deadline', 'due date', 'no later than', 'by when'],
   ['approve', 'approval', 'approved', 'sign off', 'sign-off', 'authorize', 'authorise', 'authorization'],
   ['request', 'apply', 'application', 'submit', 'form'],
-  ['year', 'annual', 'annually', 'yearly', 'per year', 'each year'],
-  ['month', 'monthly', 'per month'],
-  ['week', 'weekly', 'per week'],
+  ['year', 'yr', 'yrs', 'annual', 'annually', 'yearly', 'per year', 'each year'],
+  ['month', 'monthly', 'per month', 'mo', 'mos'],
+  ['week', 'wk', 'wks', 'weekly', 'per week'],
   ['rule', 'rules', 'policy', 'requirement', 'requirements', 'guideline', 'guidelines'],
 ];
 

@@ -49,6 +49,10 @@ export interface Signals {
   askMiss: number;
   /** The same for the best sentence with the passage's title and heading. */
   askMissBest: number;
+  /** See KnowledgeHit.docCoverage. */
+  docCoverage: number;
+  /** Unknown topic words of the asking sentence used as nouns ("my dog", "the holiday party"). */
+  askUnknownNoun: number;
 }
 
 /** Passages below this coverage are not considered at all (they share only a common word or two). */
@@ -184,7 +188,7 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // Weights fitted on two evaluation sets of different companies (a handful of numbers, not words): support and
   // title/heading agreement say the passage is about the question; specificity says a rare word matched, not
   // only everyday ones; a question asking for a kind of fact loses confidence when the sentence lacks one.
-  let confidence = 0.6 * support + 0.35 * Math.min(1, heading * 2) + 0.4 * specificity;
+  let confidence = 0.9 * support + 0.15 * Math.min(1, heading * 2) + 0.3 * specificity + 0.2 * sentence;
   if (wantsType && !typed) confidence -= 0.2;
   const before = confidence;
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
@@ -200,16 +204,20 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // nothing for a question mostly about something else: every hit then shares the same one or two words.)
   const top = hits.slice(0, 5);
   const focus = top.length ? top.filter((h) => h.documentId === lead.hit.documentId).length / top.length : 0;
-  confidence += 0.2 * (offTopic ? Math.min(0, focus - 0.5) : focus - 0.5);
+  confidence += 0.4 * (offTopic ? Math.min(0, focus - 0.5) : focus - 0.5);
   // In a short question, a name it gives ("What is Project Orion?") that no visible passage mentions is what it
   // asks about; in a long one, a name is usually circumstance ("the hotel in Denver is $300 a night…").
   const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
   if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
   const askMiss = askMissing(question, lead);
   const askMissBest = askMissing(question, lead, true);
-  const penalty = round(Math.min(0, confidence - before - 0.2 * (focus - 0.5)));
+  const penalty = round(Math.min(0, confidence - before - 0.4 * (focus - 0.5)));
+  // The asking sentence names a thing ("my dog", "the holiday party") that no visible passage mentions: it asks
+  // about that thing, whatever else it shares with the passages.
+  const askUnknownNoun = unknownNouns(askClause(question), lead.hit.unseenWords ?? []);
+  if (askUnknownNoun > 0) confidence -= 0.4;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { askMiss, askMissBest, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+  return { askUnknownNoun, docCoverage: lead.hit.docCoverage ?? coverage, askMiss, askMissBest, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
 }
 
 /** Share of the asking sentence's content words that the passage (title, heading, sentences as bridged) lacks. */
@@ -228,6 +236,25 @@ export function askWords(question: string, unseenWords: readonly string[]): { as
   const words = queryWords(askClause(question)).filter((w) => !QUESTION_WORD.test(w) && !isLightWord(w));
   const askUnknown = words.filter((w) => unknown.has(w)).length;
   return { askUnknown, askKnown: words.length - askUnknown };
+}
+
+const DETERMINER = /^(a|an|the|my|your|our|their|his|her|its|this|these|those|any|some|no)$/;
+
+/**
+ * How many of the unknown topic words of a sentence it uses as nouns: right after a determiner or possessive, or
+ * one word after it ("my dog", "a discount", "the holiday party"). A question naming a thing the corpus never
+ * mentions asks about that thing; an unknown verb ("can I fix it", "help him settle in") is how it is asked.
+ */
+export function unknownNouns(sentence: string, unseenWords: readonly string[]): number {
+  const unknown = new Set(unseenWords.filter((w) => !isLightWord(w) && !isSituationWord(w)));
+  if (!unknown.size) return 0;
+  const words = sentence.slice(0, 2000).toLowerCase().replace(/['’]s\b/g, '').split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  let n = 0;
+  for (let i = 0; i < words.length; i++) {
+    if (!unknown.has(words[i]!)) continue;
+    if ((i >= 1 && DETERMINER.test(words[i - 1]!)) || (i >= 2 && DETERMINER.test(words[i - 2]!))) n++;
+  }
+  return n;
 }
 
 const QUESTION_WORD = /^(what|how|who|where|when|why|which|is|are|was|were|do|does|did|can|i|my|the|a|an|to|of|for|in|on|at|and|or|it|be|me|you|your|we|our|there|any|if|that|this|will|am|have|has|had|not|with|from|about|they|them|their|he|she|his|her)$/;
