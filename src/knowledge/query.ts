@@ -96,6 +96,8 @@ function isEnglishWord(text: string): boolean {
 /** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
 export function queryWords(query: string): string[] {
   return query
+    // Plural abbreviations ("PCs", "RNs", "SOPs") are the abbreviation: the passages write it in the singular or define it.
+    .replace(/\b(\p{Lu}{2,5})s\b/gu, '$1')
     .toLowerCase()
     .replace(/\b(can|won)['’]t\b/g, (_m, w: string) => (w === 'can' ? 'can not' : 'will not'))
     .replace(/n['’]t\b/g, ' not')
