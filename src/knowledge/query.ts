@@ -72,7 +72,7 @@ const LIGHT = new Set(
   runs running stop stops stopped give gives gave given send sends sending sent bring brings brought pick picks picked turn turns
   turned look looked see saw seen feel feels felt told ask asks asked asking done doing did made help helps helped
   left stay stays stayed hold held hit show shows showed stuck pull pulled hand handed
-  lot part whole full thing half couple few not without else regular`.split(/\s+/),
+  lot part whole full thing half couple few not without else regular away`.split(/\s+/),
 );
 
 /** True for an everyday verb or adjective, or a bare number: matches count for little (see LIGHT). */

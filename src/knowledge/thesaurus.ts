@@ -266,7 +266,7 @@ const GROUPS: string[][] = [
   ['mail room', 'mailroom', 'post', 'package', 'packages', 'delivery', 'courier'],
   ['smoking', 'smoke', 'vaping', 'vape', 'tobacco', 'cigarettes'],
   // Safety, health and wellbeing
-  ['talk to someone', 'someone to talk to', 'counselor', 'counsellor', 'counseling', 'support'],
+  ['talk to someone', 'someone to talk to', 'counselor', 'counsellor', 'counseling'],
   ['shaken', 'shaken up', 'rattled', 'distressed', 'traumatized', 'traumatised', 'upset'],
   ['struck', 'kicked', 'punched', 'slapped', 'assaulted', 'physical assault'],
   ['screaming', 'yelling', 'shouting', 'verbal abuse', 'verbally abusive'],
@@ -306,7 +306,7 @@ const GROUPS: string[][] = [
   ['cna', 'nursing assistant', 'aide', 'care assistant'],
   ['charting', 'chart', 'documentation', 'notes', 'documenting', 'medical record', 'health record', 'ehr', 'emr'],
   ['labs', 'lab results', 'test results', 'results', 'bloodwork', 'blood work'],
-  ['wound', 'wounds', 'wound care', 'skin'],
+  ['wound', 'wounds', 'wound care'],
   ['agency', 'agency staff', 'travel nurse', 'travelers', 'contract staff', 'temporary staff', 'temp'],
   ['short staffed', 'short-staffed', 'understaffed', 'staffing shortage'],
   ['float', 'floated', 'floating', 'float pool', 'reassigned'],
