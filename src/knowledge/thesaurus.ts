@@ -173,7 +173,7 @@ const GROUPS: string[][] = [
   ['replace', 'replacement', 'new one'],
   ['forgot', 'forgotten', 'forget', 'left at home'],
   ['pic', 'pics', 'photo', 'photos', 'picture', 'snapshot', 'screenshot'],
-  ['text', 'text message', 'sms', 'message', 'messaging'],
+  ['sms', 'text message', 'text messages', 'texting'],
   ['personal phone', 'own phone', 'personal device', 'personal cell', 'byod', 'bring your own device'],
   ['own laptop', 'personal computer', 'home computer', 'personal laptop', 'personal device'],
   ['verification app', 'authenticator app', 'authenticator', 'mfa app', 'two-factor'],
