@@ -182,7 +182,7 @@ const ASKS: [RegExp, AnswerType][] = [
   [/\bhow (long|soon|fast|quickly|late|early)\b|\bhow far (in advance|ahead)\b|\bhow much time\b|\bhow many (seconds|minutes|hours|days|business days|working days|weeks|months|years|shifts|nights)\b|\bwhat(s|['’]s| is) the (deadline|time limit|waiting period|notice period)\b|\bdeadline\b|\bcut-?off\b|\bhow much notice\b|\bwithin how\b/i, 'duration'],
   [/\bhow much\b|\bwhat(s|['’]s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
   [/\bhow many\b|\bwhat (number|percentage|percent)\b/i, 'count'],
-  [/\bwhen\b|\bwhat (time|day|date|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
+  [/\bwhen\b|\bwhat (times?|days?|dates?|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
   [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
   [/\b(phone|telephone) number\b|\bnumber (for|of|to call)\b|\bemail address\b|\bhow (do|can|should) (i|we) (reach|contact|call)\b|\bwho (do|should|can) (i|we) (call|contact|phone|email|ring)\b/i, 'contact'],
   [/\bwho\b|\bwhom\b|\bwhich (team|department|person|group|office)\b/i, 'person'],
