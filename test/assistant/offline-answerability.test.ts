@@ -58,7 +58,7 @@ describe('offline engine: deciding whether a passage answers', () => {
   });
 
   it('counts unknown words used as nouns, not unknown verbs', () => {
-    assert.equal(unknownNouns('Can I bring my ferret to the studio?', ['ferret']), 1);
+    assert.equal(unknownNouns('Is my ferret allowed in the studio?', ['ferret']), 1);
     assert.equal(unknownNouns('When is the annual canoe trip?', ['canoe']), 1);
     assert.equal(unknownNouns('Can I reupholster it myself?', ['reupholster']), 0);
     // Words about the asker's circumstances are never the topic.
@@ -85,9 +85,9 @@ describe('offline engine: sentence choice', () => {
   });
 
   it('gives a sentence no credit for half of a thesaurus phrase ("passed away" is not "pass")', () => {
-    assert.deepEqual(phraseStems('my uncle passed away, how many days off do I get?')[0], contentStems('passed away'));
+    assert.deepEqual(phraseStems('My uncle passed away on Sunday; what leave am I entitled to?')[0], contentStems('passed away'));
     const units = unitsOf('Visitors collect a day pass from reception. After a death in the family you get 4 days of bereavement leave.');
-    const q = 'my uncle passed away, how many days off do I get?';
+    const q = 'My uncle passed away on Sunday; what leave am I entitled to?';
     // Bridging (as the engine does) lets the bereavement sentence hold "passed away".
     for (const u of units) if (u.stems.has(contentStems('bereavement')[0]!)) for (const s of contentStems('passed away')) u.stems.add(s);
     scoreUnits(units, q, stemWeights(q, units));

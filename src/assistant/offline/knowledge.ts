@@ -51,7 +51,7 @@ export interface Signals {
   askMissBest: number;
   /** See KnowledgeHit.docCoverage. */
   docCoverage: number;
-  /** Unknown topic words of the asking sentence used as nouns ("my dog", "the holiday party"). */
+  /** Unknown topic words of the asking sentence used as nouns ("my ferret", "the chess club"). */
   askUnknownNoun: number;
 }
 
@@ -193,8 +193,8 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   const before = confidence;
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
-  // The asking sentence names as many things the corpus never mentions as things it does ("when is the holiday
-  // party?", where only "holiday" is known): it asks about the unknown thing. Story sentences before it do not count.
+  // The asking sentence names as many things the corpus never mentions as things it does ("when does the office
+  // chess club meet?", where only "office" is known): it asks about the unknown thing. Story sentences before it do not count.
   const { askUnknown, askKnown } = askWords(question, lead.hit.unseenWords ?? []);
   if (askUnknown > 0 && askUnknown >= askKnown) confidence -= 0.3;
   const offTopic = lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms;
@@ -212,7 +212,7 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   const askMiss = askMissing(question, lead);
   const askMissBest = askMissing(question, lead, true);
   const penalty = round(Math.min(0, confidence - before - 0.4 * (focus - 0.5)));
-  // The asking sentence names a thing ("my dog", "the holiday party") that no visible passage mentions: it asks
+  // The asking sentence names a thing ("my ferret", "the chess club") that no visible passage mentions: it asks
   // about that thing, whatever else it shares with the passages.
   const askUnknownNoun = unknownNouns(askClause(question), lead.hit.unseenWords ?? []);
   if (askUnknownNoun > 0) confidence -= 0.4;
@@ -242,7 +242,7 @@ const DETERMINER = /^(a|an|the|my|your|our|their|his|her|its|this|these|those|an
 
 /**
  * How many of the unknown topic words of a sentence it uses as nouns: right after a determiner or possessive, or
- * one word after it ("my dog", "a discount", "the holiday party"). A question naming a thing the corpus never
+ * one word after it ("my ferret", "a canoe", "the office chess club"). A question naming a thing the corpus never
  * mentions asks about that thing; an unknown verb ("can I fix it", "help him settle in") is how it is asked.
  */
 export function unknownNouns(sentence: string, unseenWords: readonly string[]): number {
