@@ -194,7 +194,8 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
   // The asking sentence names as many things the corpus never mentions as things it does ("when does the office
-  // chess club meet?", where only "office" is known): it asks about the unknown thing. Story sentences before it do not count.
+  // chess club meet?", where only "office" is known): it asks about the unknown thing. Story sentences before it
+  // do not count.
   const { askUnknown, askKnown } = askWords(question, lead.hit.unseenWords ?? []);
   if (askUnknown > 0 && askUnknown >= askKnown) confidence -= 0.3;
   const offTopic = lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms;
