@@ -84,12 +84,12 @@ describe('offline engine: sentence choice', () => {
     assert.ok(w.get(contentStems('printers')[0]!)! > w.get(contentStems('take')[0]!)!);
   });
 
-  it('gives a sentence no credit for half of a thesaurus phrase ("passed away" is not "pass")', () => {
-    assert.deepEqual(phraseStems('My uncle passed away on Sunday; what leave am I entitled to?')[0], contentStems('passed away'));
-    const units = unitsOf('Visitors collect a day pass from reception. After a death in the family you get 4 days of bereavement leave.');
-    const q = 'My uncle passed away on Sunday; what leave am I entitled to?';
-    // Bridging (as the engine does) lets the bereavement sentence hold "passed away".
-    for (const u of units) if (u.stems.has(contentStems('bereavement')[0]!)) for (const s of contentStems('passed away')) u.stems.add(s);
+  it('gives a sentence no credit for half of a thesaurus phrase ("jury duty" is not "duty")', () => {
+    const q = 'I got a letter for jury duty next month; do I still get my salary?';
+    assert.deepEqual(phraseStems(q)[0], contentStems('jury duty'));
+    const units = unitsOf('The duty manager opens the building at 7. A court summons does not cut your salary: staff are paid in full while serving.');
+    // Bridging (as the engine does) lets the summons sentence hold "jury duty".
+    for (const u of units) if (u.stems.has(contentStems('summons')[0]!)) for (const s of contentStems('jury duty')) u.stems.add(s);
     scoreUnits(units, q, stemWeights(q, units));
     assert.ok(units[1]!.score > units[0]!.score, `${units[0]!.score} vs ${units[1]!.score}`);
   });
