@@ -18,7 +18,8 @@ const FILLER = new Set([
   // Question shape ("how often", "how long", "what size"): says what kind of answer is wanted, not what it is about.
   'often', 'long', 'fast', 'quickly', 'far', 'soon', 'late', 'early', 'size', 'kind', 'type', 'sort', 'allowed',
   'minimum', 'maximum', 'length', 'happen', 'happens', 'exactly', 'currently', 'usually', 'normally', 'typically',
-  'still', 'supposed', 'required',
+  'still', 'supposed', 'required', 'longest', 'shortest', 'soonest', 'earliest', 'latest', 'fastest', 'quickest',
+  'somewhere', 'anywhere', 'everywhere', 'towards', 'toward',
   // Chat: intensifiers, hedges, feelings and time-of-telling words say how someone asks, not what about.
   'just', 'really', 'totally', 'pretty', 'super', 'very', 'quite', 'so', 'again', 'already', 'even', 'always',
   'never', 'sometimes', 'maybe', 'probably', 'basically', 'literally', 'honestly', 'seriously', 'definitely',
@@ -59,8 +60,28 @@ const SITUATION = new Set(
   grandparents family friend friends neighbor neighbour roommate boyfriend girlfriend fiance fiancee home house
   apartment flat weekend morning afternoon evening night week month year monday tuesday wednesday thursday friday
   saturday sunday january february march april may june july august september october november december spring
-  summer autumn fall winter`.split(/\s+/),
+  summer autumn fall winter christmas xmas easter thanksgiving hanukkah diwali eid ramadan birthday wedding`.split(/\s+/),
 );
+
+// Everyday verbs and adjectives that say what happens rather than what about ("take", "put", "back", "new"), and
+// bare numbers ("3 weeks", "5 times": the asker's circumstances far more often than the asked-for fact). They still
+// match, at a fraction of their rarity weight: a passage sharing only these with a question is not about it.
+const LIGHT = new Set(
+  `take takes took taken taking put puts putting set sets go goes went gone come comes came coming back keep keeps
+  kept keeping start starts started starting next last new old big small good bad better best happen happened run
+  runs running stop stops stopped give gives gave given send sends sending sent bring brings brought pick picks picked turn turns
+  turned look looked see saw seen feel feels felt told ask asks asked asking done doing did made help helps helped
+  left stay stays stayed hold held hit show shows showed stuck pull pulled hand handed
+  lot part whole full thing half couple few not without else regular away`.split(/\s+/),
+);
+
+/** True for an everyday verb or adjective, or a bare number: matches count for little (see LIGHT). */
+export function isLightWord(text: string): boolean {
+  return LIGHT.has(text) || SITUATION.has(text) || /^\d{1,3}$/.test(text) || /^\d{1,2}(am|pm|h|hrs?|min|mins)$/.test(text);
+}
+
+/** Share of its rarity weight a light word keeps in retrieval. */
+export const LIGHT_WEIGHT = 0.5;
 
 /** True for a word about the asker's circumstances (family, home, days) rather than what the question is about. */
 export function isSituationWord(text: string): boolean {
@@ -75,6 +96,8 @@ function isEnglishWord(text: string): boolean {
 /** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
 export function queryWords(query: string): string[] {
   return query
+    // Plural abbreviations ("PCs", "RNs", "SOPs") are the abbreviation: the passages write it in the singular or define it.
+    .replace(/\b(\p{Lu}{2,5})s\b/gu, '$1')
     .toLowerCase()
     .replace(/\b(can|won)['’]t\b/g, (_m, w: string) => (w === 'can' ? 'can not' : 'will not'))
     .replace(/n['’]t\b/g, ' not')
@@ -143,7 +166,9 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
     const main = lexemesOf.get(g.text) ?? [];
     // A stop word (or a single word PostgreSQL splits): nothing to search for.
     if (!main.length || (main.length > 1 && !g.text.includes(' '))) continue;
-    const alts = [main, ...g.alts.map((s) => lexemesOf.get(s) ?? []).filter((a) => a.length > 0)];
+    // An alternative phrase whose other words are stop words ("time off" → 'time', "set up" → 'set') would match
+    // any passage using that everyday word: it is left out (the question's own words are always kept).
+    const alts = [main, ...g.alts.filter((a) => !(a.includes(' ') && (lexemesOf.get(a) ?? []).length < 2)).map((a) => lexemesOf.get(a) ?? []).filter((a) => a.length > 0)];
     const lexeme = main.join(' ');
     const same = terms.find((t) => t.lexeme === lexeme);
     if (same) {
@@ -168,7 +193,7 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
 
   const out: QueryTerm[] = [];
   const push = (t: { lexeme: string; text: string; alts: string[][] }, d: number) => {
-    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
+    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) * (isLightWord(t.text) ? LIGHT_WEIGHT : 1) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
   };
   for (const t of terms) {
     const d = termDf(t.alts);
@@ -181,6 +206,14 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
     else push(t, 0);
   }
   return out;
+}
+
+/** True when `a` is `b` with two neighbouring letters swapped. */
+function isTransposition(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const diff: number[] = [];
+  for (let i = 0; i < a.length && diff.length <= 2; i++) if (a[i] !== b[i]) diff.push(i);
+  return diff.length === 2 && diff[1] === diff[0]! + 1 && a[diff[0]!] === b[diff[1]!] && a[diff[1]!] === b[diff[0]!];
 }
 
 /**
@@ -208,7 +241,9 @@ async function closestLexeme(db: Db, assistant: string, principals: readonly str
   }
   const max = lexeme.length >= 8 ? 2 : 1;
   // A real word is what the asker meant, not a typo of a word the passages use ("wife" is not "wipe").
-  const typo = realWord ? undefined : rows.find((r) => Math.abs(r.lexeme.length - lexeme.length) <= max && editDistance(r.lexeme, lexeme, max) <= max);
+  // A short word one letter off another ("click" / "clock") is as likely a different word as a typo: short words
+  // are repaired only by a letter left out, doubled or swapped, the commonest slips.
+  const typo = realWord ? undefined : rows.find((r) => Math.abs(r.lexeme.length - lexeme.length) <= max && editDistance(r.lexeme, lexeme, max) <= max && (lexeme.length >= 7 || r.lexeme.length !== lexeme.length || isTransposition(r.lexeme, lexeme)));
   if (typo) return one(typo);
   const known = new Map(rows.map((r) => [r.lexeme, Number(r.df)]));
   for (let i = 3; i <= lexeme.length - 3; i++) {

@@ -126,11 +126,19 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
     const present = new Set(matched);
     return rare ? terms.reduce((m, t) => (termPresent(t, present) ? Math.max(m, t.idf) : m), 0) / rare : 0;
   };
+  // What the passage's document says about the question across the passages found (an article names its topic
+  // once, in its title or opening, and gives details in later sections).
+  const docMatched = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const set = docMatched.get(r.document_id) ?? new Set<string>();
+    for (const l of r.matched ?? []) set.add(l);
+    docMatched.set(r.document_id, set);
+  }
   const hits = new Map<string, KnowledgeHit>();
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
     // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
-    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), unseen, unseenWords });
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(coverage([...docMatched.get(r.document_id)!])), unseen, unseenWords });
   }
 
   if (p.embedder && p.hasVector) {

@@ -29,6 +29,8 @@ export interface KnowledgeHit {
    * each at half the weight of the rarest known word: low when the question is mostly about something unmentioned.
    */
   support?: number;
+  /** Like `coverage`, for the passage's document: the question terms held by any of its passages that were found. */
+  docCoverage?: number;
   /** How many of the question's known terms the passage holds. */
   matchedTerms?: number;
   /** Rarity of the rarest question word in the passage, against a word only one visible passage uses (0–1). */

@@ -7,3 +7,4 @@ import './router-linear.test.ts';
 import './greeting.test.ts';
 import './offline-retrieval.test.ts';
 import './bounded-question.test.ts';
+import './offline-answerability.test.ts';

@@ -5,7 +5,7 @@
 import { splitSentences } from '../../knowledge/sentences.ts';
 import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
-import { queryWords } from '../../knowledge/query.ts';
+import { isLightWord, queryWords } from '../../knowledge/query.ts';
 import { segments } from '../../knowledge/thesaurus.ts';
 
 // PostgreSQL's english stop words plus question filler; never informative when scoring sentences. "not" is kept:
@@ -112,20 +112,49 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   }
 }
 
+/** How much more a word of the asking sentence weighs than one of the story around it. */
+const ASKED_BOOST = 1.5;
+
+/**
+ * Stems of the question's sentences that end in a question mark, when it also has sentences that do not (a story);
+ * null for a plain one-sentence question (nothing to tell apart).
+ */
+export function askedStems(question: string): Set<string> | null {
+  const parts = question.slice(0, 2000).split(/(?<=[?.!])\s+/).filter((p) => /[\p{L}\p{N}]/u.test(p));
+  const asking = parts.filter((p) => p.includes('?'));
+  if (!asking.length || asking.length === parts.length) return null;
+  return new Set(contentStems(queryWords(asking.join(' ')).join(' ')));
+}
+
+/** Most a light word (see isLightWord) may weigh in a sentence's score. */
+const LIGHT_CAP = 0.6;
+
 /** At most this many distinct question stems are weighed (a pasted page is not a question; keeps scoring linear). */
 const MAX_QUESTION_STEMS = 48;
 
 /** Weights of the question's stems: rarer among the candidate sentences = more telling; names count double. */
 export function stemWeights(question: string, units: readonly Unit[]): Map<string, number> {
-  const q = [...new Set(contentStems(question))].slice(0, MAX_QUESTION_STEMS);
+  // The question's words as retrieval reads them: conversational filler ("work", "know", "really") says nothing.
+  const q = [...new Set(contentStems(queryWords(question.slice(0, 4000)).join(' ')))].slice(0, MAX_QUESTION_STEMS);
   const proper = properStems(question);
   const n = units.length || 1;
   // One pass over the units counts every stem's document frequency (not one pass per stem).
   const df = new Map<string, number>(q.map((s) => [s, 0]));
   for (const u of units) for (const s of u.stems) if (df.has(s)) df.set(s, df.get(s)! + 1);
   const weight = new Map<string, number>();
+  // Everyday verbs, circumstance words and bare numbers say little about which sentence answers.
+  const light = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter(isLightWord).flatMap((w) => contentStems(w)));
+  const heavy = new Set(queryWords(question).slice(0, MAX_QUESTION_STEMS * 2).filter((w) => !isLightWord(w)).flatMap((w) => contentStems(w)));
+  // Chatty questions tell their circumstances in plain sentences and ask in the one with a question mark: the
+  // asking sentence's words say what the answer is about, the story's only where the asker stands.
+  const asked = askedStems(question);
   // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
-  for (const s of q) if (df.get(s)! > 0) weight.set(s, Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1));
+  for (const s of q) if (df.get(s)! > 0) {
+    const w = Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1);
+    // A light word rare among these sentences is still a light word: a small, capped share of its weight.
+    const lw = light.has(s) && !heavy.has(s) ? Math.min(0.4 * w, LIGHT_CAP) : w;
+    weight.set(s, asked && asked.has(s) ? ASKED_BOOST * lw : lw);
+  }
   return weight;
 }
 
@@ -143,7 +172,7 @@ const HAS: Record<AnswerType, RegExp> = {
   time: /\b\d{1,2}(:\d\d)?\s?(a\.m\.|p\.m\.|am|pm)\b|\b\d{1,2}:\d\d\b|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?|weekends?|january|february|march|april|june|july|august|september|october|november|december|noon|midnight|morning|afternoon|evening)\b|\b\d{1,2}(st|nd|rd|th)\b|\b(within|no later than)\s+\S+|\b(before|after|by|until)\s+(\d|the (end|start|first|last)|noon|midnight)|\b(first|last|next) (day|week|month|business day)\b|\bimmediately\b/i,
   frequency: /\b(every|each|per|once|twice|times|annual(ly)?|monthly|weekly|daily|yearly|quarterly|hourly|biweekly)\b|\w-(year|month|week|day)\b/i,
   place: /\b(floor|room|building|desk|reception|office|located|lobby|portal|site|level|garage|lot|entrance|wing|suite|center|centre|campus|street|st\.|road|rd\.|avenue|ave\.|basement|cafeteria|department|counter|station|website|page|app)\b|https?:\/\/|\S+@\S+|\b[A-Z]{1,3}-?\d{2,4}\b/i,
-  person: /\b(team|manager|supervisor|officer|head|director|desk|department|office|coordinator|administrator|specialist|lead|chair|committee|hr|human resources|payroll|service ?desk|help ?desk|security|representative|contact|on call|on-call)\b|@|\bext\.?\s?\d/i,
+  person: /\b(firm|vendor|company|contractor|provider|agency|service|team|manager|supervisor|officer|head|director|desk|department|office|coordinator|administrator|specialist|lead|chair|committee|hr|human resources|payroll|service ?desk|help ?desk|security|representative|contact|on call|on-call)\b|@|\bext\.?\s?\d/i,
   contact: /\bext\.?\s?\d|\b\d{3}[-. ]\d{4}\b|\(\d{3}\)|\b1-\d{3}-\d{3}-\d{4}\b|\S+@\S+\.\S+|https?:\/\/|\b(call|phone|email|e-mail|text|page|portal|submit|ticket|form)\b/i,
 };
 
@@ -153,7 +182,7 @@ const ASKS: [RegExp, AnswerType][] = [
   [/\bhow (long|soon|fast|quickly|late|early)\b|\bhow far (in advance|ahead)\b|\bhow much time\b|\bhow many (seconds|minutes|hours|days|business days|working days|weeks|months|years|shifts|nights)\b|\bwhat(s|['’]s| is) the (deadline|time limit|waiting period|notice period)\b|\bdeadline\b|\bcut-?off\b|\bhow much notice\b|\bwithin how\b/i, 'duration'],
   [/\bhow much\b|\bwhat(s|['’]s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
   [/\bhow many\b|\bwhat (number|percentage|percent)\b/i, 'count'],
-  [/\bwhen\b|\bwhat (time|day|date|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
+  [/\bwhen\b|\bwhat (times?|days?|dates?|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
   [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
   [/\b(phone|telephone) number\b|\bnumber (for|of|to call)\b|\bemail address\b|\bhow (do|can|should) (i|we) (reach|contact|call)\b|\bwho (do|should|can) (i|we) (call|contact|phone|email|ring)\b/i, 'contact'],
   [/\bwho\b|\bwhom\b|\bwhich (team|department|person|group|office)\b/i, 'person'],
@@ -178,6 +207,24 @@ export function hasAnswerType(text: string, type: AnswerType): boolean {
 /** "This article explains …", "See the X article": says what the page is about or where to look, answers nothing. */
 const META = /^(this|the following|these|the) (article|page|guide|document|section|policy|procedure|process|table|list|faq)s? (explains|describes|covers|lists|tells|sets out|summari[sz]es|outlines|applies|shows|is for|gives|answers)\b|^(see|refer to|read|for more( information)?|for details|more information)\b/i;
 
+/**
+ * The question's multi-word thesaurus phrases as stem lists ("passed away" → pass, awai): a sentence holding only
+ * part of a phrase ("a day pass") does not hold what the phrase means, so those stems earn it nothing.
+ */
+export function phraseStems(question: string): string[][] {
+  return segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
+    .filter((g) => g.text.includes(' ') && g.alts.length)
+    .map((g) => contentStems(g.text))
+    .filter((st) => st.length > 1);
+}
+
+/** A sentence that is mostly links ("Related pages", "See also" lists) points elsewhere; it answers nothing. */
+function mostlyLinks(text: string): boolean {
+  let linked = 0;
+  for (const m of text.matchAll(/\[([^\]]{0,300})\]\([^)\s]{0,500}\)/g)) linked += m[0].length;
+  return linked > 0.5 * text.length;
+}
+
 /** Scores units against the question: weighted shared stems, plus a bonus when a unit has the kind of answer asked for. */
 export function scoreUnits(units: Unit[], question: string, weight: Map<string, number> = stemWeights(question, units), opts: { heading?: number; proper?: Set<string> } = {}): void {
   const avg = weight.size ? [...weight.values()].reduce((a, b) => a + b, 0) / weight.size : 1;
@@ -185,9 +232,14 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
   const subject = definitionSubject(question);
   const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
+  const phrases = phraseStems(question);
   for (const u of units) {
     let score = 0;
     for (const [s, w] of weight) if (u.stems.has(s)) score += w;
+    for (const ph of phrases) {
+      const held = ph.filter((s) => u.stems.has(s));
+      if (held.length && held.length < ph.length) for (const s of new Set(held)) score -= weight.get(s) ?? 0;
+    }
     u.typed = false;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
@@ -200,7 +252,7 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
         score = u.typed ? score + 1.2 * avg : score * 0.7;
       }
       if (subjectRe?.test(u.text)) score += avg;
-      if (META.test(u.text)) score *= 0.3;
+      if (META.test(u.text) || mostlyLinks(u.text)) score *= 0.3;
     }
     u.score = score;
   }

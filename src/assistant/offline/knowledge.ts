@@ -1,7 +1,7 @@
 /** Knowledge questions: retrieve visible passages, keep only relevant ones, quote their best sentences with citations. */
 import type { EngineCitation } from '../engine.ts';
 import type { KnowledgeHit } from '../../knowledge/types.ts';
-import { isSituationWord, queryWords } from '../../knowledge/query.ts';
+import { isLightWord, isSituationWord, queryWords } from '../../knowledge/query.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
 import { answerType, bridgeUnits, contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
@@ -12,6 +12,8 @@ export interface KnowledgeOutcome {
   found: boolean;
   /** How convincing the best passage was (absent when nothing was retrieved); see `confidence`. */
   signals?: Signals;
+  /** Question words no visible passage uses (diagnostics). */
+  unseenWords?: string[] | undefined;
 }
 
 /** What the decision to answer rests on (several signals: coverage alone cannot tell chatty from unanswerable). */
@@ -37,6 +39,20 @@ export interface Signals {
   url: string;
   /** Share of the top five hits that come from the lead passage's document. */
   focus: number;
+  /** Unknown topic words in the question's asking sentence (see `askClause`). */
+  askUnknown: number;
+  /** Known, not light, content words of the asking sentence. */
+  askKnown: number;
+  /** What the rules for off-topic questions took off the confidence (0 or negative). */
+  penalty: number;
+  /** Share of the asking sentence's content words (light words aside) that the lead passage lacks in every form. */
+  askMiss: number;
+  /** The same for the best sentence with the passage's title and heading. */
+  askMissBest: number;
+  /** See KnowledgeHit.docCoverage. */
+  docCoverage: number;
+  /** Unknown topic words of the asking sentence used as nouns ("my ferret", "the chess club"). */
+  askUnknownNoun: number;
 }
 
 /** Passages below this coverage are not considered at all (they share only a common word or two). */
@@ -51,6 +67,8 @@ export interface KnowledgeAsk {
   question: string;
   /** Also searched (e.g. a name the directory did not know), to say honestly what was looked for. */
   alsoSearched?: string | undefined;
+  /** Confidence needed to quote an answer (default CONFIDENT); evaluation tools lower it to see what is gated. */
+  gate?: number;
 }
 
 /** Reasoning text for the search: only the user's own words, never anything found. */
@@ -88,15 +106,15 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     const best = bestUnit?.score ?? 0;
     const hasList = c.units.some((u) => u.list);
     // Retrieval order still counts (it saw title and heading weights and rarity over the whole corpus).
-    const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + 2 * (c.hit.coverage ?? 0);
+    const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + 2 * (c.hit.coverage ?? 0) + DOC_WEIGHT * (c.hit.docCoverage ?? 0);
     return { ...c, score, best, bestUnit, headingCover: headingScore / totalWeight, sectionCover: sectionScore / totalWeight };
   });
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const lead = scored[0]!;
   const signals = signalsOf(ask.question, lead, weight, totalWeight, hits);
-  if (signals.confidence < CONFIDENT) {
+  if (signals.confidence < (ask.gate ?? CONFIDENT)) {
     const answer = signals.confidence >= SUGGEST ? mayHelp(terms, scored.map((c) => c.hit)) : nothingFound(terms, ask.alsoSearched);
-    return { reasoning, answer, found: false, signals };
+    return { reasoning, answer, found: false, signals, unseenWords: lead.hit.unseenWords };
   }
   const picks: { hit: KnowledgeHit; units: Unit[] }[] = [];
   // "How do I report an incident?" under the heading "How to report an incident": the section is the answer.
@@ -133,8 +151,10 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     });
   }
   if (!a.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false, signals };
-  return { reasoning, answer: a, found: true, signals };
+  return { reasoning, answer: a, found: true, signals, unseenWords: lead.hit.unseenWords };
 }
+
+const DOC_WEIGHT = 2;
 
 /** Confidence at or above which the best sentences are quoted as the answer. */
 export const CONFIDENT = 0.75;
@@ -143,6 +163,7 @@ export const SUGGEST = 0.55;
 
 interface Lead {
   hit: KnowledgeHit;
+  units: Unit[];
   bestUnit: Unit | null;
   headingCover: number;
 }
@@ -167,10 +188,16 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // Weights fitted on two evaluation sets of different companies (a handful of numbers, not words): support and
   // title/heading agreement say the passage is about the question; specificity says a rare word matched, not
   // only everyday ones; a question asking for a kind of fact loses confidence when the sentence lacks one.
-  let confidence = 0.6 * support + 0.35 * Math.min(1, heading * 2) + 0.4 * specificity;
+  let confidence = 0.9 * support + 0.15 * Math.min(1, heading * 2) + 0.3 * specificity + 0.2 * sentence;
   if (wantsType && !typed) confidence -= 0.2;
+  const before = confidence;
   // More unknown topic words than matched ones: the question is about something else that shares a word or two.
   const unknownTopic = (lead.hit.unseenWords ?? []).filter((w) => !isSituationWord(w)).length;
+  // The asking sentence names as many things the corpus never mentions as things it does ("when does the office
+  // chess club meet?", where only "office" is known): it asks about the unknown thing. Story sentences before it
+  // do not count.
+  const { askUnknown, askKnown } = askWords(question, lead.hit.unseenWords ?? []);
+  if (askUnknown > 0 && askUnknown >= askKnown) confidence -= 0.3;
   const offTopic = lead.hit.matchedTerms !== undefined && unknownTopic > lead.hit.matchedTerms;
   if (offTopic) confidence -= 0.3;
   // Document-level feedback: when the best hits concentrate in the lead's article, the question is about that
@@ -178,13 +205,71 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // nothing for a question mostly about something else: every hit then shares the same one or two words.)
   const top = hits.slice(0, 5);
   const focus = top.length ? top.filter((h) => h.documentId === lead.hit.documentId).length / top.length : 0;
-  confidence += 0.2 * (offTopic ? Math.min(0, focus - 0.5) : focus - 0.5);
+  confidence += 0.4 * (offTopic ? Math.min(0, focus - 0.5) : focus - 0.5);
   // In a short question, a name it gives ("What is Project Orion?") that no visible passage mentions is what it
   // asks about; in a long one, a name is usually circumstance ("the hotel in Denver is $300 a night…").
   const names = new Set(question.split(/\s+/).slice(1).filter((w) => /^\p{Lu}\p{Ll}/u.test(w)).map((w) => w.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '')));
   if (contentStems(question).length <= 5 && (lead.hit.unseenWords ?? []).some((w) => names.has(w))) confidence -= 0.3;
+  const askMiss = askMissing(question, lead);
+  const askMissBest = askMissing(question, lead, true);
+  const penalty = round(Math.min(0, confidence - before - 0.4 * (focus - 0.5)));
+  // The asking sentence names a thing ("my ferret", "the chess club") that no visible passage mentions: it asks
+  // about that thing, whatever else it shares with the passages.
+  const askUnknownNoun = unknownNouns(askClause(question), lead.hit.unseenWords ?? []);
+  if (askUnknownNoun > 0) confidence -= 0.4;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus };
+  return { askUnknownNoun, docCoverage: lead.hit.docCoverage ?? coverage, askMiss, askMissBest, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+}
+
+/** Share of the asking sentence's content words that the passage (title, heading, sentences as bridged) lacks. */
+function askMissing(question: string, lead: Lead, bestOnly = false): number {
+  const words = queryWords(askClause(question)).filter((w) => !QUESTION_WORD.test(w) && !isLightWord(w)).slice(0, 24);
+  const stems = [...new Set(words.flatMap((w) => contentStems(w)))];
+  if (!stems.length) return 0;
+  const have = new Set(contentStems(`${lead.hit.title} ${lead.hit.heading}`));
+  for (const u of bestOnly ? (lead.bestUnit ? [lead.bestUnit] : []) : lead.units) for (const st of u.stems) have.add(st);
+  return round(stems.filter((st) => !have.has(st)).length / stems.length);
+}
+
+/** Unknown (topic) and known content words of the asking sentence, light words left out. */
+export function askWords(question: string, unseenWords: readonly string[]): { askUnknown: number; askKnown: number } {
+  const unknown = new Set(unseenWords.filter((w) => !isLightWord(w)));
+  const words = queryWords(askClause(question)).filter((w) => !QUESTION_WORD.test(w) && !isLightWord(w));
+  const askUnknown = words.filter((w) => unknown.has(w)).length;
+  return { askUnknown, askKnown: words.length - askUnknown };
+}
+
+const DETERMINER = /^(a|an|the|my|your|our|their|his|her|its|this|these|those|any|some|no)$/;
+
+/**
+ * How many of the unknown topic words of a sentence it uses as nouns: right after a determiner or possessive, or
+ * one word after it ("my ferret", "a canoe", "the office chess club"). A question naming a thing the corpus never
+ * mentions asks about that thing; an unknown verb ("can I fix it", "help him settle in") is how it is asked.
+ */
+export function unknownNouns(sentence: string, unseenWords: readonly string[]): number {
+  const unknown = new Set(unseenWords.filter((w) => !isLightWord(w) && !isSituationWord(w)));
+  if (!unknown.size) return 0;
+  const words = sentence.slice(0, 2000).toLowerCase().replace(/['’]s\b/g, '').split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  let n = 0;
+  for (let i = 0; i < words.length; i++) {
+    if (!unknown.has(words[i]!)) continue;
+    if ((i >= 1 && DETERMINER.test(words[i - 1]!)) || (i >= 2 && DETERMINER.test(words[i - 2]!))) n++;
+  }
+  return n;
+}
+
+const QUESTION_WORD = /^(what|how|who|where|when|why|which|is|are|was|were|do|does|did|can|i|my|the|a|an|to|of|for|in|on|at|and|or|it|be|me|you|your|we|our|there|any|if|that|this|will|am|have|has|had|not|with|from|about|they|them|their|he|she|his|her)$/;
+
+/**
+ * The sentence that asks (the last one with a question mark, else the last sentence): chatty questions tell their
+ * circumstances first and ask last, so a word the corpus never uses is far likelier to be the topic when it sits
+ * in the asking sentence than in the story before it.
+ */
+export function askClause(question: string): string {
+  const parts = question.slice(0, 2000).split(/(?<=[?.!])\s+/).filter((p) => /[\p{L}\p{N}]/u.test(p));
+  if (parts.length <= 1) return question.slice(0, 2000);
+  const asking = [...parts].reverse().find((p) => p.includes('?'));
+  return asking ?? parts[parts.length - 1]!;
 }
 
 function round(x: number): number {
