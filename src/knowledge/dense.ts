@@ -2,8 +2,8 @@
  * Dense retrieval without pgvector (docs/decisions/dense-retrieval-without-pgvector.md).
  *
  * Passage vectors are stored unit-length as float32 in a plain `bytea` column (`kb_chunk_embeddings`, any
- * PostgreSQL, PGlite too). Each process keeps them in one packed `Float32Array` per (assistant, model) and scans
- * them exactly: the asker's access filter is applied to every row BEFORE its similarity is computed, so a passage
+ * PostgreSQL, PGlite too). Each process keeps them in one packed float32 block per (assistant, model) and scans
+ * them exactly (WebAssembly SIMD, dense-scan.ts): the asker's access filter is applied to every row BEFORE its similarity is computed, so a passage
  * the asker may not see is never ranked at all; the top k by cosine are then re-read from `kb_chunks` with the
  * same access filter in SQL.
  *
@@ -14,6 +14,7 @@
  * 50 000 passages: ≈ 150 MiB), plus the ids.
  */
 import type { Db, Queryable } from '../store/db.ts';
+import { VectorBlock } from './dense-scan.ts';
 
 /** Rows whose vectors are read per query while (re)loading the cache. */
 const LOAD_BATCH = 1000;
@@ -47,6 +48,7 @@ export function vectorBytes(v: Float32Array): Buffer {
 }
 
 function readVector(bytes: Uint8Array, dims: number, into: Float32Array, at: number): boolean {
+  // Rows are read straight into the scan's memory (padding after `dims` stays zero).
   if (bytes.byteLength !== dims * 4) return false;
   if (LITTLE_ENDIAN) {
     into.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)), at);
@@ -60,16 +62,16 @@ function readVector(bytes: Uint8Array, dims: number, into: Float32Array, at: num
 /** Stores vectors (already validated) for passages that still exist, and bumps the generation so caches reload. */
 export async function writePlainVectors(q: Queryable, assistant: string, model: string, rows: { id: string; vector: Float32Array }[]): Promise<void> {
   if (!rows.length) return;
-  // One statement per row keeps the parameters simple on both drivers (bytea as a Buffer); batches are small.
-  for (const r of rows) {
-    await q.query(
-      `INSERT INTO kb_chunk_embeddings (chunk_id, assistant, model, dims, embedding)
-       SELECT id, $2, $3, $4, $5 FROM kb_chunks WHERE id = $1 AND assistant = $2
-       ON CONFLICT (chunk_id) DO UPDATE SET model = EXCLUDED.model, dims = EXCLUDED.dims, embedding = EXCLUDED.embedding,
-                                           seq = nextval('kb_chunk_embeddings_seq')`,
-      [r.id, assistant, model, r.vector.length, vectorBytes(r.vector)],
-    );
-  }
+  // One statement per batch; the vectors travel as hex text (decoded by the server), which both drivers pass as-is.
+  await q.query(
+    `INSERT INTO kb_chunk_embeddings (chunk_id, assistant, model, dims, embedding)
+     SELECT k.id, $2, $3, t.dims, decode(t.hex, 'hex')
+       FROM unnest($1::text[], $4::int[], $5::text[]) AS t(id, dims, hex)
+       JOIN kb_chunks k ON k.id = t.id AND k.assistant = $2
+     ON CONFLICT (chunk_id) DO UPDATE SET model = EXCLUDED.model, dims = EXCLUDED.dims, embedding = EXCLUDED.embedding,
+                                         seq = nextval('kb_chunk_embeddings_seq')`,
+    [rows.map((r) => r.id), assistant, model, rows.map((r) => r.vector.length), rows.map((r) => vectorBytes(r.vector).toString('hex'))],
+  );
   await q.query(
     `INSERT INTO kb_vector_state (assistant, model, generation) VALUES ($1, $2, 1)
      ON CONFLICT (assistant, model) DO UPDATE SET generation = kb_vector_state.generation + 1`,
@@ -77,7 +79,7 @@ export async function writePlainVectors(q: Queryable, assistant: string, model: 
   );
 }
 
-/** One (assistant, model)'s vectors, packed. Row i's vector is `vectors[i*dims … (i+1)*dims)`. */
+/** One (assistant, model)'s vectors, packed: row i's vector is `block.vectors[i*stride … i*stride+dims)`. */
 interface Slab {
   dims: number;
   ids: string[];
@@ -85,10 +87,10 @@ interface Slab {
   /** Index into `lists` of each row's access list. */
   access: Int32Array;
   lists: string[][];
-  vectors: Float32Array;
+  block: VectorBlock;
 }
 
-const EMPTY: Slab = { dims: 0, ids: [], seqs: [], access: new Int32Array(0), lists: [], vectors: new Float32Array(0) };
+const EMPTY: Slab = { dims: 0, ids: [], seqs: [], access: new Int32Array(0), lists: [], block: new VectorBlock(0, 4) };
 
 interface Entry {
   key: string;
@@ -106,7 +108,7 @@ export class PlainVectorIndex {
   /** Bytes held by the packed vectors (for the docs and the bench). */
   get bytes(): number {
     let n = 0;
-    for (const e of this.#entries.values()) n += e.slab.vectors.byteLength;
+    for (const e of this.#entries.values()) n += e.slab.block.bytes;
     return n;
   }
 
@@ -172,7 +174,8 @@ async function load(db: Db, assistant: string, model: string, old: Slab): Promis
   const oldAt = new Map<string, number>();
   if (old.dims === dims) old.ids.forEach((id, i) => oldAt.set(`${id}\u0000${old.seqs[i]}`, i));
 
-  const vectors = new Float32Array(kept.length * dims);
+  const block = new VectorBlock(kept.length, dims);
+  const { stride, vectors } = block;
   const ids: string[] = new Array(kept.length);
   const seqs: number[] = new Array(kept.length);
   const access = new Int32Array(kept.length);
@@ -192,7 +195,7 @@ async function load(db: Db, assistant: string, model: string, old: Slab): Promis
     }
     access[i] = li;
     const at = oldAt.get(`${r.chunk_id}\u0000${seq}`);
-    if (at !== undefined) vectors.set(old.vectors.subarray(at * dims, (at + 1) * dims), i * dims);
+    if (at !== undefined) vectors.set(old.block.vectors.subarray(at * stride, (at + 1) * stride), i * stride);
     else missing.set(seq, i);
   });
 
@@ -209,47 +212,54 @@ async function load(db: Db, assistant: string, model: string, old: Slab): Promis
       const i = missing.get(Number(g.seq));
       if (i === undefined) continue;
       seen.add(Number(g.seq));
-      if (!readVector(g.embedding, dims, vectors, i * dims)) valid[i] = 0;
+      if (!readVector(g.embedding, dims, vectors, i * stride)) valid[i] = 0;
     }
     // Replaced between the two reads: left out now, picked up with the next generation.
     for (const s of part) if (!seen.has(s)) valid[missing.get(s)!] = 0;
   }
-  if (valid.every((x) => x === 1)) return { dims, ids, seqs, access, lists, vectors };
+  if (valid.every((x) => x === 1)) return { dims, ids, seqs, access, lists, block };
   const keep: number[] = [];
   valid.forEach((x, i) => x && keep.push(i));
-  const packed = new Float32Array(keep.length * dims);
-  keep.forEach((i, j) => packed.set(vectors.subarray(i * dims, (i + 1) * dims), j * dims));
+  const packed = new VectorBlock(keep.length, dims);
+  keep.forEach((i, j) => packed.vectors.set(vectors.subarray(i * stride, (i + 1) * stride), j * stride));
   return {
     dims,
     ids: keep.map((i) => ids[i]!),
     seqs: keep.map((i) => seqs[i]!),
     access: Int32Array.from(keep.map((i) => access[i]!)),
     lists,
-    vectors: packed,
+    block: packed,
   };
 }
 
-/** Exact top-k by dot product (cosine: both sides are unit length) over the rows the principals may see. */
+/**
+ * Exact top-k by dot product (cosine: both sides are unit length) over the rows the principals may see: the mask
+ * is set from the access lists first, and the scan (dense-scan.ts) reads only masked rows.
+ */
 function scan(slab: Slab, principals: ReadonlySet<string>, q: Float32Array, limit: number): DenseMatch[] {
   const visible = new Uint8Array(slab.lists.length);
   slab.lists.forEach((list, i) => {
     if (list.some((p) => principals.has(p))) visible[i] = 1;
   });
+  const { block, access } = slab;
+  const n = slab.ids.length;
+  const mask = block.mask;
+  let any = false;
+  for (let i = 0; i < n; i++) {
+    const m = visible[access[i]!]!;
+    mask[i] = m;
+    if (m) any = true;
+  }
+  if (!any) return [];
+  // Synchronous from here to the end: no other search can reuse the block's query and score memory meanwhile.
+  const scores = block.score(q);
   const k = Math.max(1, limit);
   const topScore = new Float64Array(k).fill(-Infinity);
   const topRow = new Int32Array(k).fill(-1);
   let floor = -Infinity;
-  const { dims, vectors, access } = slab;
-  const n = slab.ids.length;
   for (let i = 0; i < n; i++) {
-    if (visible[access[i]!] !== 1) continue; // access first: nothing hidden is ever scored
-    let s = 0;
-    const base = i * dims;
-    let d = 0;
-    for (; d + 3 < dims; d += 4) {
-      s += q[d]! * vectors[base + d]! + q[d + 1]! * vectors[base + d + 1]! + q[d + 2]! * vectors[base + d + 2]! + q[d + 3]! * vectors[base + d + 3]!;
-    }
-    for (; d < dims; d++) s += q[d]! * vectors[base + d]!;
+    if (mask[i] !== 1) continue;
+    const s = scores[i]!;
     if (s <= floor) continue;
     // Insert into the sorted top list (k is small).
     let j = k - 1;

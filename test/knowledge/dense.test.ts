@@ -187,3 +187,29 @@ describe('dense retrieval without pgvector (plain column, exact scan)', () => {
     }
   });
 });
+
+describe('the exact scan (WebAssembly SIMD and its JavaScript fallback)', () => {
+  it('scores masked rows only, the same on both paths, for sizes that are not a multiple of four', async () => {
+    const { VectorBlock } = await import('../../src/knowledge/dense-scan.ts');
+    for (const dims of [1, 3, 4, 7, 384]) {
+      const rows = 37;
+      const blocks = [new VectorBlock(rows, dims), new VectorBlock(rows, dims, { wasm: false })];
+      let seed = 1;
+      const next = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+      const data = Array.from({ length: rows }, () => Array.from({ length: dims }, next));
+      const q = Float32Array.from({ length: dims }, next);
+      const results = blocks.map((b) => {
+        data.forEach((v, i) => b.vectors.set(v, i * b.stride));
+        for (let i = 0; i < rows; i++) b.mask[i] = i % 4 === 0 ? 0 : 1;
+        return Array.from(b.score(q));
+      });
+      for (let i = 0; i < rows; i++) {
+        const expected = data[i]!.reduce((s, x, d) => s + Math.fround(x) * q[d]!, 0);
+        for (const r of results) {
+          if (i % 4 === 0) assert.equal(r[i], 0, 'a masked row is not scored');
+          else assert.ok(Math.abs(r[i]! - expected) < 1e-4, `dims ${dims} row ${i}: ${r[i]} vs ${expected}`);
+        }
+      }
+    }
+  });
+});
