@@ -54,6 +54,7 @@ if (CHILD) {
     });
   });
   server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));
+  process.on('disconnect', () => process.exit(0));
 } else {
   await main();
 }

@@ -133,18 +133,18 @@ export async function embedMissingChunks(
   if (store === 'pgvector') await ensureVectorTable(db);
   const table = store === 'pgvector' ? 'kb_chunk_vectors' : 'kb_chunk_embeddings';
   const report: EmbedReport = { embedded: 0, failed: 0, errors: [] };
-  const skipped: string[] = [];
+  // One pass in id order (keyset): each passage is looked at once per ingest, however many the assistant holds.
+  const missing = `c.assistant = $1 AND c.id > $3
+          AND NOT EXISTS (SELECT 1 FROM ${table} v WHERE v.chunk_id = c.id AND v.model = $2)`;
+  let after = '';
   let inARow = 0;
   for (;;) {
     const rows = await db.query<{ id: string; title: string; heading: string; body: string }>(
-      `SELECT c.id, c.title, c.heading, c.body FROM kb_chunks c
-        WHERE c.assistant = $1
-          AND NOT EXISTS (SELECT 1 FROM ${table} v WHERE v.chunk_id = c.id AND v.model = $2)
-          AND NOT (c.id = ANY($4::text[]))
-        ORDER BY c.id LIMIT $3`,
-      [assistant, embedder.model, batch, skipped],
+      `SELECT c.id, c.title, c.heading, c.body FROM kb_chunks c WHERE ${missing} ORDER BY c.id LIMIT $4`,
+      [assistant, embedder.model, after, batch],
     );
     if (!rows.length) break;
+    after = rows[rows.length - 1]!.id;
     try {
       const vectors = await embedder.embed(rows.map(passageForEmbedding));
       const unit = vectors.map((v) => normalized(v));
@@ -164,14 +164,8 @@ export async function embedMissingChunks(
       report.errors.push(reason);
       opts.log?.(`embedding ${rows.length} passages of ${assistant} failed: ${reason}`);
       report.failed += rows.length;
-      skipped.push(...rows.map((r) => r.id));
       if (inARow >= MAX_CONSECUTIVE_FAILURES) {
-        const [left] = await db.query<{ n: number | string }>(
-          `SELECT count(*) AS n FROM kb_chunks c
-            WHERE c.assistant = $1 AND NOT EXISTS (SELECT 1 FROM ${table} v WHERE v.chunk_id = c.id AND v.model = $2)
-              AND NOT (c.id = ANY($3::text[]))`,
-          [assistant, embedder.model, skipped],
-        );
+        const [left] = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM kb_chunks c WHERE ${missing}`, [assistant, embedder.model, after]);
         report.failed += Number(left?.n ?? 0);
         opts.log?.(`embedding stopped after ${inARow} failed requests in a row; ${report.failed} passages wait for the next ingest`);
         break;
