@@ -22,6 +22,19 @@ export interface ToolContext {
   budget: { left: number; max: number };
 }
 
+/** Per answer: the tail of its tool runs. */
+const queues = new WeakMap<ToolContext, Promise<unknown>>();
+
+/**
+ * Runs an answer's tool calls one after another in the order the model wrote them (the SDK starts a step's calls
+ * together): sources are numbered in that order, so the same answer always gets the same [n].
+ */
+function inOrder<T>(ctx: ToolContext, fn: () => Promise<T>): Promise<T> {
+  const run = (queues.get(ctx) ?? Promise.resolve()).then(fn, fn);
+  queues.set(ctx, run.catch(() => undefined));
+  return run;
+}
+
 /** Per answer: what was already asked (normalised), so a repeated query costs nothing and says so. */
 const asked = new WeakMap<ToolContext, Map<string, string>>();
 
@@ -53,7 +66,7 @@ export function buildTools(ctx: ToolContext) {
       inputSchema: z.object({
         query: z.string().trim().min(1).max(500).describe('What to look for, in a few keywords or a short question'),
       }),
-      execute: async ({ query }) => searchKnowledge(ctx, query),
+      execute: async ({ query }) => inOrder(ctx, () => searchKnowledge(ctx, query)),
     }),
     lookup_person: tool({
       description:
@@ -62,7 +75,7 @@ export function buildTools(ctx: ToolContext) {
       inputSchema: z.object({
         name: z.string().trim().min(1).max(200).describe("The person's name (full or partial) or email"),
       }),
-      execute: async ({ name }) => lookupPerson(ctx, name),
+      execute: async ({ name }) => inOrder(ctx, () => lookupPerson(ctx, name)),
     }),
   };
 }
