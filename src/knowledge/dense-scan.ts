@@ -1,6 +1,7 @@
 /**
- * The exact similarity scan of dense.ts as a 120-byte WebAssembly module with 128-bit SIMD (four float32 products
- * per instruction): about four times the plain JavaScript loop's speed on 50k × 768 vectors. Assembled here from
+ * The exact similarity scan of dense.ts as a 211-byte WebAssembly module with 128-bit SIMD (four float32 products
+ * per instruction): about twice the best plain JavaScript loop's speed on 50k × 768 vectors on the project's
+ * machine (memory bandwidth then bounds it). Assembled here from
  * its opcodes (no toolchain, no dependency); where WebAssembly SIMD is unavailable, the JavaScript loop is used.
  *
  * scan(q, v, mask, n, blocks, out): for each row i < n whose mask byte is 1, out[i] = Σ q·v_i over `blocks`
