@@ -84,7 +84,8 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   const analyzed = await analyzeQuery(db, p.assistant, principals, p.query);
   // Words no visible passage uses cannot find anything; they only tell how much of the question is unknown here.
   const terms = analyzed.filter((t) => t.seen);
-  if (!terms.length) return [];
+  // With embeddings, a question in words no passage uses can still be found by meaning (dense side alone).
+  if (!analyzed.length || (!terms.length && !p.embedder)) return [];
   const unseen = round((analyzed.length - terms.length) / analyzed.length);
   const unseenWords = analyzed.filter((t) => !t.seen).map((t) => t.text);
   const lexemes = allLexemes(terms);
@@ -94,7 +95,7 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   const weighted = terms.map((t) => `(CASE WHEN k.tsv @@ '${termQuery(t).replace(/'/g, "''")}'::tsquery THEN ${t.idf.toFixed(4)} ELSE 0 END)`).join(' + ') || '0';
   let rows: Row[] = [];
   const seen = new Set<string>();
-  for (const stage of searchStages(terms)) {
+  for (const stage of terms.length ? searchStages(terms) : []) {
     const rank = stage.all ? 'ts_rank_cd(k.tsv, $3::tsquery)' : `${weighted} + 0.1 * ts_rank_cd(k.tsv, $3::tsquery)`;
     const found = await db.query<Row>(SELECT_HITS(rank), [p.assistant, principals, stage.query, lexemes, fetch * (stage.all ? 1 : 2), stage.cap]);
     // Ranks of different stages are on different scales: keep each relative to its stage's best.

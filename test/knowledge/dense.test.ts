@@ -51,7 +51,11 @@ describe('dense retrieval without pgvector (plain column, exact scan)', () => {
     const hits = await k.search(assistant, ['*'], 'where do I put my car');
     assert.equal(hits[0]?.url, urlOf('garage.md'));
     assert.ok((hits[0]?.similarity ?? 0) > 0.8, `similarity ${hits[0]?.similarity}`);
-    // "pc" is nowhere either; the concept dimension brings the laptop article.
+    // A question none of whose words any passage uses: full text has nothing to go on, the dense side alone answers.
+    const byMeaning = await k.search(assistant, ['*'], 'motorcar');
+    assert.equal(byMeaning[0]?.url, urlOf('garage.md'));
+    assert.deepEqual(await createKnowledge(db).search(assistant, ['*'], 'motorcar'), []);
+    // "computer" only in a synonym's passage; the concept dimension brings the laptop article.
     assert.equal((await k.search(assistant, ['*'], 'my computer is old'))[0]?.url, urlOf('laptops.md'));
   });
 

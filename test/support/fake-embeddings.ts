@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const CONCEPTS = [
-  /\b(car|automobile|vehicle|parking|garage)\b/i,
+  /\b(car|motorcar|automobile|vehicle|parking|garage)\b/i,
   /\b(holiday|vacation|leave|pto|time off)\b/i,
   /\b(laptop|computer|notebook)\b/i,
   /\b(lunch|meal|food|canteen)\b/i,
