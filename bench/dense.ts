@@ -10,7 +10,7 @@
  * Writes bench/results/dense.md unless --out - (print only).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -172,6 +172,7 @@ async function bench(db: Db, dbName: string, baseUrl: string, target: number, di
   const heap1 = process.memoryUsage();
 
   for (const q of queries.slice(0, 20)) await knowledge.search(assistant, principals, q); // warm-up
+  const loadAtStart = loadavg()[0]!;
   const fused: number[] = [];
   for (const q of queries) {
     s = performance.now();
@@ -238,6 +239,8 @@ async function bench(db: Db, dbName: string, baseUrl: string, target: number, di
     `- First search after the ingest (loads every vector into the process): ${ms(coldMs)}. Another node's first search: ${ms(otherCold)}; ` +
       `its next search after a 10-document ingest elsewhere (reads the row list, then only the 60 new vectors): ${ms(otherIncremental)}.`,
     `- Warnings during the run: ${warnings.length ? warnings.slice(0, 3).join('; ') : 'none'}.`,
+    `- Load average (1 min) when the measurements started: ${loadAtStart.toFixed(1)}, at the end: ${loadavg()[0]!.toFixed(1)}, on ${cpus().length} cores ` +
+      '(other work shares this machine; every figure above includes that contention).',
     '',
     `Target: 50k passages, search p95 < 100 ms → **${ms(fusedP95)}** (${target >= 50000 ? (fusedP95 < 100 ? 'met' : 'NOT met') : 'not measured at 50k'}). ` +
       'A real embedding model adds its own time per question on top (not measurable here: no model is reachable from this machine).',

@@ -9,8 +9,9 @@
  *
  * The cache follows the database: every search reads `kb_state.version` (bumped by any ingest that changes
  * passages) and `kb_vector_state.generation` (bumped whenever vectors are added); when either moved, the cache
- * reloads incrementally (the list of rows with their `seq` and access list, then only the vectors it lacks), so
- * other nodes' ingests are noticed on their next search. Memory: 4 × dims bytes per passage (768 dims: 3 KiB;
+ * reloads incrementally: when rows were only added or replaced, it reads just those (rows past its newest `seq`,
+ * checked against the row count); otherwise the list of rows with their `seq` and access list, then only the
+ * vectors it lacks. So other nodes' ingests are noticed on their next search. Memory: 4 × dims bytes per passage (768 dims: 3 KiB;
  * 50 000 passages: ≈ 150 MiB), plus the ids.
  */
 import type { Db, Queryable } from '../store/db.ts';
@@ -158,8 +159,68 @@ export class PlainVectorIndex {
   }
 }
 
-/** Reads the row list, then only the vectors `old` does not already hold (same chunk, same seq). */
+/** Rows past the cache's newest `seq` read in one incremental step; more, and the full path is cheaper. */
+const INCREMENTAL_MAX = 5000;
+
 async function load(db: Db, assistant: string, model: string, old: Slab): Promise<Slab> {
+  return (old.ids.length ? await loadNewRows(db, assistant, model, old) : null) ?? (await loadAll(db, assistant, model, old));
+}
+
+/**
+ * The common case after an ingest elsewhere: rows were only added or replaced (a replaced row gets a new `seq`).
+ * Reads the rows past the newest `seq` held and the row count; when the count shows nothing else changed (no
+ * removal, no row committed late with a lower `seq`), applies them; otherwise returns null for the full path.
+ */
+async function loadNewRows(db: Db, assistant: string, model: string, old: Slab): Promise<Slab | null> {
+  const maxSeq = old.seqs.reduce((m, x) => Math.max(m, x), 0);
+  const [count] = await db.query<{ n: number | string }>('SELECT count(*) AS n FROM kb_chunk_embeddings WHERE assistant = $1 AND model = $2', [assistant, model]);
+  const fresh = await db.query<{ chunk_id: string; seq: number | string; dims: number; access: string[]; embedding: Uint8Array }>(
+    `SELECT e.chunk_id, e.seq, e.dims, k.access, e.embedding
+       FROM kb_chunk_embeddings e JOIN kb_chunks k ON k.id = e.chunk_id
+      WHERE e.assistant = $1 AND e.model = $2 AND e.seq > $3
+      ORDER BY e.seq LIMIT $4`,
+    [assistant, model, maxSeq, INCREMENTAL_MAX + 1],
+  );
+  if (fresh.length > INCREMENTAL_MAX || fresh.some((r) => r.dims !== old.dims || r.embedding.byteLength !== old.dims * 4)) return null;
+  const at = new Map(old.ids.map((id, i) => [id, i]));
+  const added = fresh.filter((r) => !at.has(r.chunk_id));
+  if (Number(count?.n ?? 0) !== old.ids.length + added.length) return null;
+
+  // From here on synchronous: no search sees a half-applied slab.
+  const dims = old.dims;
+  const n = old.ids.length + added.length;
+  const block = added.length ? new VectorBlock(n, dims) : old.block;
+  if (block !== old.block) block.vectors.set(old.block.vectors.subarray(0, old.ids.length * old.block.stride));
+  const ids = [...old.ids];
+  const seqs = [...old.seqs];
+  const access = new Int32Array(n);
+  access.set(old.access);
+  const lists = [...old.lists];
+  const listIndex = new Map(lists.map((l, i) => [JSON.stringify(l), i]));
+  for (const r of fresh) {
+    let i = at.get(r.chunk_id);
+    if (i === undefined) {
+      i = ids.length;
+      ids.push(r.chunk_id);
+      seqs.push(0);
+      at.set(r.chunk_id, i);
+    }
+    readVector(r.embedding, dims, block.vectors, i * block.stride); // sizes checked above
+    seqs[i] = Number(r.seq);
+    const listKey = JSON.stringify(r.access);
+    let li = listIndex.get(listKey);
+    if (li === undefined) {
+      li = lists.length;
+      lists.push(r.access);
+      listIndex.set(listKey, li);
+    }
+    access[i] = li;
+  }
+  return { dims, ids, seqs, access, lists, block };
+}
+
+/** Reads the row list, then only the vectors `old` does not already hold (same chunk, same seq). */
+async function loadAll(db: Db, assistant: string, model: string, old: Slab): Promise<Slab> {
   const rows = await db.query<{ chunk_id: string; seq: number | string; dims: number; access: string[] }>(
     `SELECT e.chunk_id, e.seq, e.dims, k.access
        FROM kb_chunk_embeddings e JOIN kb_chunks k ON k.id = e.chunk_id

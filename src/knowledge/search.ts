@@ -92,6 +92,14 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   const fetch = Math.max(p.limit, 10);
   // ts_rank_cd knows nothing of rarity: partial matches rank by the summed weight of the terms they contain.
   // (Term queries hold only validated lexemes and the quotes added around them.)
+  // The dense side (embedding the question over HTTP, the in-process scan) runs while PostgreSQL runs the full-text
+  // stages. An unreachable embeddings endpoint costs recall, not the answer: full text still works.
+  const densePending = p.embedder
+    ? denseSearch(db, p, principals, lexemes, fetch).catch((err: unknown) => {
+        p.log?.(`dense retrieval failed, full text only: ${err instanceof Error ? err.message : String(err)}`);
+        return [] as DenseRow[];
+      })
+    : null;
   const weighted = terms.map((t) => `(CASE WHEN k.tsv @@ '${termQuery(t).replace(/'/g, "''")}'::tsquery THEN ${t.idf.toFixed(4)} ELSE 0 END)`).join(' + ') || '0';
   let rows: Row[] = [];
   const seen = new Set<string>();
@@ -138,12 +146,8 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
     hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), unseen, unseenWords });
   }
 
-  if (p.embedder) {
-    // An unreachable embeddings endpoint costs recall, not the answer: full text still works.
-    const dense = await denseSearch(db, p, principals, lexemes, fetch).catch((err: unknown) => {
-      p.log?.(`dense retrieval failed, full text only: ${err instanceof Error ? err.message : String(err)}`);
-      return [];
-    });
+  if (densePending) {
+    const dense = await densePending;
     // Reciprocal rank fusion (k = 60): robust to the two scores having nothing in common.
     const fused = new Map<string, number>();
     [...hits.values()]

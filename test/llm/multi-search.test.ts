@@ -210,7 +210,8 @@ describe('LLM engine over the real retrieval (both databases)', () => {
     ]);
     const final = finalMessage(await run(engineFor(f, knowledge).answer(request({ assistant, input: 'where do I put my car, and when is lunch?' }))))!;
     const results = toolResults(f.requests[2]?.body.messages);
-    assert.match(results[0]!, /^No documents matched/);
+    // No word of the first query is in any passage: only the dense side answers, and the result says it is weak.
+    assert.match(results[0]!, /These passages match only part of “zzqx quux”\. If they do not answer the question, search again/);
     assert.match(results[1]!, /^\[1\] Garage rules/);
     const all = f.requests.flatMap((r) => toolResults(r.body.messages)).join('\n');
     assert.doesNotMatch(all, /Executive garage|Reserved automobile bays/);
