@@ -171,19 +171,23 @@ export class VectorBlock {
     return this.#offsets.out + this.rows * 4;
   }
 
-  /** Scores of the rows whose mask byte is 1 (others are left as they were: read only masked rows). */
-  score(query: Float32Array): Float32Array {
+  /**
+   * Scores of the first `rows` rows (default all) whose mask byte is 1; other rows are not read and their scores
+   * are left as they were. `rows` lets a block hold spare room for rows added later.
+   */
+  score(query: Float32Array, rows: number = this.rows): Float32Array {
+    const n = Math.min(rows, this.rows);
     this.#query.fill(0);
     this.#query.set(query.subarray(0, this.dims));
     const blocks = this.stride / 4;
     if (this.#scan) {
-      if (this.rows > 0) this.#scan(this.#offsets.q, 0, this.#offsets.mask, this.rows, blocks, this.#offsets.out);
+      if (n > 0) this.#scan(this.#offsets.q, 0, this.#offsets.mask, n, blocks, this.#offsets.out);
       return this.#scores;
     }
     const { vectors, mask, stride } = this;
     const q = this.#query;
     const out = this.#scores;
-    for (let i = 0, base = 0; i < this.rows; i++, base += stride) {
+    for (let i = 0, base = 0; i < n; i++, base += stride) {
       if (mask[i] !== 1) continue;
       let s0 = 0;
       let s1 = 0;

@@ -11,8 +11,9 @@
  * passages) and `kb_vector_state.generation` (bumped whenever vectors are added); when either moved, the cache
  * reloads incrementally: when rows were only added or replaced, it reads just those (rows past its newest `seq`,
  * checked against the row count); otherwise the list of rows with their `seq` and access list, then only the
- * vectors it lacks. So other nodes' ingests are noticed on their next search. Memory: 4 × dims bytes per passage (768 dims: 3 KiB;
- * 50 000 passages: ≈ 150 MiB), plus the ids.
+ * vectors it lacks. So other nodes' ingests are noticed on their next search. Memory: 4 × dims bytes per passage
+ * (768 dims: 3 KiB; 50 000 passages: ≈ 150 MiB), up to 25% more once rows were added incrementally (room for
+ * more), plus the ids.
  */
 import type { Db, Queryable } from '../store/db.ts';
 import { VectorBlock } from './dense-scan.ts';
@@ -189,7 +190,8 @@ async function loadNewRows(db: Db, assistant: string, model: string, old: Slab):
   // From here on synchronous: no search sees a half-applied slab.
   const dims = old.dims;
   const n = old.ids.length + added.length;
-  const block = added.length ? new VectorBlock(n, dims) : old.block;
+  // New rows go into the block's spare room when it has some (no copy); else a block with 25% to spare.
+  const block = n <= old.block.rows ? old.block : new VectorBlock(Math.ceil(n * 1.25), dims);
   if (block !== old.block) block.vectors.set(old.block.vectors.subarray(0, old.ids.length * old.block.stride));
   const ids = [...old.ids];
   const seqs = [...old.seqs];
@@ -313,7 +315,7 @@ function scan(slab: Slab, principals: ReadonlySet<string>, q: Float32Array, limi
   }
   if (!any) return [];
   // Synchronous from here to the end: no other search can reuse the block's query and score memory meanwhile.
-  const scores = block.score(q);
+  const scores = block.score(q, n);
   const k = Math.max(1, limit);
   const topScore = new Float64Array(k).fill(-Infinity);
   const topRow = new Int32Array(k).fill(-1);

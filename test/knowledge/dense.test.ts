@@ -115,6 +115,13 @@ describe('dense retrieval without pgvector (plain column, exact scan)', () => {
     // Same passage id (document id + position), new vector row: found again by those who may see it.
     assert.ok(facilities.some((t) => t.id === garageChunk));
 
+    // One more passage: it goes into the spare room of the block the last step made, found like the others.
+    await k.ingest({ assistant, root: '/r', prune: false, people: [], documents: [doc('valet.md', 'Valet parking', 'Valet parking for automobile visitors.')] });
+    const valet = await db.query<{ id: string }>('SELECT c.id FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id WHERE d.assistant = $1 AND d.url = $2', [assistant, urlOf('valet.md')]);
+    const withValet = await other.search(assistant, 'fake-dense', ['*'], q, 10);
+    assert.ok(withValet.some((t) => t.id === valet[0]!.id));
+    assert.ok(withValet.every((t) => t.id !== garageChunk));
+
     // Removal: the vectors go with their passages.
     await k.ingest({ assistant, root: '/r', prune: true, force: true, people: [], documents: [doc('canteen.md', 'Canteen', 'Meals are served from noon.')] });
     const left = await other.search(assistant, 'fake-dense', ['*', 'group:facilities', 'group:executives'], q, 10);
