@@ -180,8 +180,10 @@ async function denseSearch(db: Db, p: SearchParams, principals: string[], lexeme
     const rows = await db.query<Row>(
       `SELECT k.id, k.document_id, k.title, k.heading, k.body, d.url, d.updated_at, 0 AS rank,
               ARRAY(SELECT unnest(tsvector_to_array(k.tsv)) INTERSECT SELECT unnest($4::text[])) AS matched
-         FROM kb_chunks k JOIN kb_documents d ON d.id = k.document_id
-        WHERE k.assistant = $1 AND k.access && $2::text[] AND k.id = ANY($3::text[])`,
+         FROM unnest($3::text[]) AS t(id)
+         JOIN kb_chunks k ON k.id = t.id
+         JOIN kb_documents d ON d.id = k.document_id
+        WHERE k.assistant = $1 AND k.access && $2::text[]`,
       [p.assistant, principals, top.map((t) => t.id), lexemes],
     );
     return rows
