@@ -140,13 +140,14 @@ export class PlainVectorIndex {
     if (entry.key === key) return entry.slab;
     if (entry.loading && entry.loadingKey === key) return entry.loading;
     const e = entry;
-    const p = load(this.db, assistant, model, e.slab).then(
+    // One load at a time per entry: a load may write into the spare room of the current block, so the next one
+    // starts from the slab the previous one left.
+    const previous = e.loading ? e.loading.catch(() => undefined) : Promise.resolve();
+    const p: Promise<Slab> = previous.then(() => load(this.db, assistant, model, e.slab)).then(
       (slab) => {
-        if (e.loading === p) {
-          e.slab = slab;
-          e.key = key;
-          e.loading = null;
-        }
+        e.slab = slab;
+        e.key = key;
+        if (e.loading === p) e.loading = null;
         return slab;
       },
       (err: unknown) => {
