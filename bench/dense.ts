@@ -5,7 +5,7 @@
  * in-process scan fused with full text (src/knowledge/dense.ts). On a fresh PostgreSQL database (created and
  * dropped), or the embedded one with `--embedded`.
  *
- *   node --import tsx bench/dense.ts [--passages 50000] [--dims 768] [--queries 300] [--embedded] [--out FILE]
+ *   npm run bench:dense -- [--passages 50000] [--dims 768] [--queries 300] [--embedded] [--out FILE]
  *
  * Writes bench/results/dense.md unless --out - (print only).
  */
@@ -237,7 +237,7 @@ async function bench(db: Db, dbName: string, baseUrl: string, target: number, di
     `- Vector cache: **${MiB(cacheBytes)}** of Float32Array for ${vectors.toLocaleString('en-US')} × ${dims} (4 × dims bytes per passage); ` +
       `process RSS ${MiB(heap0.rss)} before the first search, ${MiB(heap1.rss)} after it.`,
     `- First search after the ingest (loads every vector into the process): ${ms(coldMs)}. Another node's first search: ${ms(otherCold)}; ` +
-      `its next search after a 10-document ingest elsewhere (reads the row list, then only the 60 new vectors): ${ms(otherIncremental)}.`,
+      `its next search after a 10-document ingest elsewhere (reads only the rows past its newest seq: the 60 new vectors; the block, sized exactly at the first load, is reallocated with 25% spare room): ${ms(otherIncremental)}.`,
     `- Warnings during the run: ${warnings.length ? warnings.slice(0, 3).join('; ') : 'none'}.`,
     `- Load average (1 min) when the measurements started: ${loadAtStart.toFixed(1)}, at the end: ${loadavg()[0]!.toFixed(1)}, on ${cpus().length} cores ` +
       '(other work shares this machine; every figure above includes that contention).',
