@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { pluginSchema, resolvePluginSecrets, type PluginConfig } from './actions/config.ts';
 import { AccessListError, parseAccessList } from './knowledge/principals.ts';
 
 /** The default assistant: the name the upstream docs' examples use. */
@@ -18,7 +19,7 @@ const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no
  * An absolute http(s) URL. `z.url()` alone takes `localhost:11434` (scheme "localhost:"), which then fails every
  * request far from its cause; refuse it at start with the fix in the message.
  */
-const httpUrl = z
+export const httpUrl = z
   .string()
   .refine((v) => {
     try {
@@ -102,7 +103,7 @@ const backendSchema = z.strictObject({
 });
 
 /** Standard Webhooks secret: `whsec_` and the base64 of 24–64 random bytes. */
-const webhookSecret = z
+export const webhookSecret = z
   .string()
   .refine((v) => {
     const b64 = v.startsWith('whsec_') ? v.slice(6) : '';
@@ -111,14 +112,17 @@ const webhookSecret = z
     return n >= 24 && n <= 64;
   }, 'must be whsec_ followed by the base64 of 24 to 64 random bytes (for example whsec_$(openssl rand -base64 32))');
 
+/** The event types sent to an endpoint (default: all of contract §9). */
+export const webhookEvents = z
+  .array(z.enum(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']))
+  .min(1)
+  .default(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']);
+
 const webhookSchema = z.strictObject({
   url: httpUrl,
   secret: webhookSecret,
   /** The event types sent to this endpoint (default: all). */
-  events: z
-    .array(z.enum(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']))
-    .min(1)
-    .default(['response.completed', 'response.failed', 'feedback.submitted', 'conversation.updated']),
+  events: webhookEvents,
 });
 
 // Every object is strict: an unknown key (a misspelled `alow:` on an assistant) is an error naming it, never
@@ -249,13 +253,29 @@ const schema = z.strictObject({
       firstRetryMs: positiveInt.default(5_000),
       /** How often each node looks for due deliveries. */
       pollMs: positiveInt.default(1_000),
+      /** Finished deliveries (delivered or given up) and their attempts are pruned this many days after the event. */
+      keepDays: positiveInt.default(7),
     })
-    .default({ timeoutMs: 10_000, firstRetryMs: 5_000, pollMs: 1_000 }),
+    .default({ timeoutMs: 10_000, firstRetryMs: 5_000, pollMs: 1_000, keepDays: 7 }),
+  retention: z
+    .strictObject({
+      /** Delete conversations idle (not updated) for longer than this many days; unset: keep them. */
+      days: positiveInt.optional(),
+      /** Compact the event log of a response this many hours after it finished (contract §5: at least 24). */
+      eventLogHours: z.coerce.number().int().min(24, 'must be at least 24 (contract: events are kept at least 24 h)').default(24),
+      /** How often each node runs the purge, the compaction and the webhook-log pruning. */
+      intervalSeconds: positiveInt.default(600),
+    })
+    .default({ eventLogHours: 24, intervalSeconds: 600 }),
+  /** Actions (issue 10): HTTP endpoints the assistant may call for a user, with or without their confirmation. */
+  plugins: z.array(pluginSchema).default([]),
+  /** Start the demo plugin service (demo/plugins) and its two plugins along with the demo data. */
+  demoPlugins: bool.default(true),
   /** Seconds between SSE keep-alive comments (contract: at most 15). */
   keepAliveSeconds: z.coerce.number().positive().max(15).default(15),
 });
 
-export type Config = z.infer<typeof schema>;
+export type Config = Omit<z.infer<typeof schema>, 'plugins'> & { plugins: PluginConfig[] };
 export type AssistantConfig = z.infer<typeof assistantSchema>;
 
 /** A configuration problem, naming the field. */
@@ -277,6 +297,7 @@ const ENV_FIELDS: [string, string[]][] = [
   ['PARLEY_DB_IDLE_TX_TIMEOUT_MS', ['databaseIdleInTransactionTimeoutMs']],
   ['LOG_LEVEL', ['logLevel']],
   ['PARLEY_DEMO_DATA', ['demoData']],
+  ['PARLEY_DEMO_PLUGINS', ['demoPlugins']],
   ['PARLEY_JWT_SECRET', ['auth', 'hsSecret']],
   ['PARLEY_JWT_ISSUER', ['auth', 'issuer']],
   ['PARLEY_JWT_AUDIENCE', ['auth', 'audience']],
@@ -302,6 +323,9 @@ const ENV_FIELDS: [string, string[]][] = [
   ['PARLEY_WEBHOOK_TIMEOUT_MS', ['webhookDelivery', 'timeoutMs']],
   ['PARLEY_WEBHOOK_FIRST_RETRY_MS', ['webhookDelivery', 'firstRetryMs']],
   ['PARLEY_WEBHOOK_POLL_MS', ['webhookDelivery', 'pollMs']],
+  ['PARLEY_WEBHOOK_KEEP_DAYS', ['webhookDelivery', 'keepDays']],
+  ['PARLEY_RETENTION_DAYS', ['retention', 'days']],
+  ['PARLEY_EVENT_LOG_HOURS', ['retention', 'eventLogHours']],
 ];
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
@@ -365,7 +389,9 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     const envName = ENV_FIELDS.find(([, p]) => p.join('.') === field)?.[0];
     throw new ConfigError(`invalid configuration: ${field}${envName ? ` (${envName})` : ''}: ${issue.message}`);
   }
-  const cfg = result.data;
+  const cfg: Config = result.data;
+  const pluginProblem = resolvePluginSecrets(cfg.plugins, env);
+  if (pluginProblem) throw new ConfigError(`invalid configuration: ${pluginProblem}`);
   cfg.responses.concurrency ??= cfg.engine.kind === 'offline' ? Math.max(2, availableParallelism()) : 16;
   const urls = new Set<string>();
   for (const w of cfg.webhooks) {

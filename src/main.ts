@@ -6,11 +6,13 @@ import { pino, type Logger } from 'pino';
 import type { Engine } from './assistant/engine.ts';
 import { DEFAULT_ASSISTANT, type Config } from './config.ts';
 import { CHANNEL_EVENTS, CHANNEL_JOBS, makeDeps, type CoreDeps } from './core/deps.ts';
+import { DELETED_TAG, forgetConversations } from './core/deletion.ts';
 import { TokenVerifier, type TokenSettings } from './core/tokens.ts';
 import { buildApp } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
 import { SharedLimits } from './http/shared-limits.ts';
 import { NotifyHub } from './jobs/hub.ts';
+import { Maintenance } from './jobs/maintenance.ts';
 import { Worker } from './jobs/worker.ts';
 import { openDatabase, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
@@ -21,6 +23,8 @@ import { ingestPayloadSchema, IngestRefused, loadDemoData, type IngestPayload } 
 import { unknownAssistant } from './knowledge/known-assistant.ts';
 import { ApiError } from './protocol/errors.ts';
 import { WebhookDelivery } from './webhooks/delivery.ts';
+import { demoPlugins, startDemoPluginService, type DemoPluginService } from './actions/demo.ts';
+import { withActions } from './actions/engine.ts';
 
 export interface Parley {
   config: Config;
@@ -28,6 +32,8 @@ export interface Parley {
   app: FastifyInstance;
   deps: CoreDeps;
   worker: Worker;
+  /** Retention, event-log compaction and webhook-log pruning (every node, periodic). */
+  maintenance: Maintenance;
   /** Whether this process claims and answers responses (always reaps). */
   claiming: boolean;
   knowledge: ParleyKnowledge;
@@ -116,6 +122,13 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     emailTrustedIssuers: config.auth.emailTrustedIssuers,
   };
   const verifier = new TokenVerifier(tokens, config.auth.adminGroup);
+  // The demo's plugins come with the demo data: their service runs in this process, on 127.0.0.1.
+  let demoService: DemoPluginService | undefined;
+  if (config.demoData && config.demoPlugins && config.assistants.some((a) => a.name === DEFAULT_ASSISTANT)) {
+    demoService = await startDemoPluginService();
+    const names = new Set(config.plugins.map((p) => p.name));
+    config = { ...config, plugins: [...config.plugins, ...demoPlugins(demoService.url).filter((p) => !names.has(p.name))] };
+  }
   const deps: CoreDeps = makeDeps(db, keys, config);
 
   const directoryUrls = Object.fromEntries(config.assistants.flatMap((a) => (a.directoryUrl ? [[a.name, a.directoryUrl]] : [])));
@@ -128,12 +141,21 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     const loaded = await loadDemoData(db, DEFAULT_ASSISTANT);
     if (loaded) logger.info({ assistant: DEFAULT_ASSISTANT }, 'demo data loaded');
   }
-  const engine = opts.engine ?? (await loadEngine(config, knowledge));
+  const engine = withActions(opts.engine ?? (await loadEngine(config, knowledge)), {
+    db,
+    keys,
+    plugins: config.plugins,
+    knowledge,
+    log: logger,
+    now: () => deps.now(),
+  });
 
   const metrics = new Metrics(db);
   const events = new NotifyHub(db, CHANNEL_EVENTS);
   const jobs = new NotifyHub(db, CHANNEL_JOBS);
   await events.start();
+  // A conversation deleted through any node: forget what this node cached for it.
+  events.onTag(DELETED_TAG, (conversationId) => forgetConversations(deps, [conversationId]));
   const runWorker = opts.worker ?? config.worker;
   if (runWorker) await jobs.start();
   const worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) }, events);
@@ -175,6 +197,8 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   // Every node sends webhooks, worker or not: the outbox is shared and each row is claimed by one node.
   const webhooks = new WebhookDelivery(deps, logger);
   webhooks.start();
+  const maintenance = new Maintenance(deps, logger);
+  maintenance.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -183,6 +207,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     app,
     deps,
     worker,
+    maintenance,
     claiming: runWorker,
     knowledge,
     engine,
@@ -193,9 +218,11 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
         await app.close();
         await worker.stop();
         await webhooks.stop();
+        await maintenance.stop();
         await events.stop();
         await jobs.stop();
         redis?.disconnect();
+        await demoService?.close();
         if (!opts.db) await db.close();
       })();
       return closing;

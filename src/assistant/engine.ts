@@ -59,7 +59,12 @@ export type EngineEvent =
       text: string;
       citations: EngineCitation[];
       references: EngineReference[];
+      /** Buttons and links offered with the message (V1 `actions`; the BETA dialect leaves them out). */
+      actions?: EngineAction[] | undefined;
     };
+
+/** An action offered with a message: a button whose opaque id comes back as the next input, or a link. */
+export type EngineAction = { type: 'callback'; label: string; callbackId: string } | { type: 'url'; label: string; url: string };
 
 /** One earlier message of the conversation, oldest first. */
 export interface HistoryMessage {
@@ -77,8 +82,29 @@ export interface EngineRequest {
   /** Earlier messages of the conversation, oldest first, not including `input`. */
   history: HistoryMessage[];
   input: string;
+  /** The input is a button of an earlier message (V1 `input.callback_id`, already verified and claimed); `input` is its label. */
+  inputCallbackId?: string | undefined;
   /** Aborted on timeout or shutdown; engines must stop promptly. */
   signal: AbortSignal;
+  /** Actions the user may ask for, for engines that offer them as tools (`offersActionTools`). */
+  actionTools?: ActionTools | undefined;
+}
+
+/** One action as a tool: its inputs without a `from` are the tool's (all optional: each has a default). */
+export interface ActionTool {
+  name: string;
+  description: string;
+  params: { name: string; type: 'string' | 'number' | 'boolean'; description: string }[];
+}
+
+/**
+ * The actions of one answer, for an engine that lets its model call them. `invoke` runs an action that needs no
+ * confirmation and returns its result; for one that does, it only records the offer (the answer then carries
+ * Confirm / Cancel buttons) and says so. The model never makes a confirmed call itself.
+ */
+export interface ActionTools {
+  tools: ActionTool[];
+  invoke(name: string, args: Record<string, unknown>): Promise<string>;
 }
 
 /** Anything that can answer. Throwing (or yielding nothing) ends the response FAILED with a clear error. */
@@ -86,6 +112,8 @@ export interface Engine {
   readonly name: string;
   /** Where it sends requests (no credentials), named in the logs when an answer fails. */
   readonly endpoint?: string | undefined;
+  /** The engine lets its model call `EngineRequest.actionTools` (else actions are chosen before it is asked). */
+  readonly offersActionTools?: boolean | undefined;
   answer(req: EngineRequest): AsyncIterable<EngineEvent>;
 }
 

@@ -145,6 +145,44 @@ program
     });
   });
 
+const user = program.command('user').description('a person\'s data: export it, or delete it');
+
+user
+  .command('export')
+  .description('print, as JSON, every conversation (with its messages) and all feedback of the person with this email')
+  .argument('<email>', 'the person\'s email (their token subject, or a verified email claim)')
+  .action(async (email: string) => {
+    const cfg = config({ demoData: false });
+    const { withDatabase } = await import('./ingest-target.ts');
+    const { exportUser } = await import('../core/user-data.ts');
+    await withDatabase(cfg, async (deps) => {
+      process.stdout.write(JSON.stringify(await exportUser(deps, email), null, 2) + '\n');
+    });
+  });
+
+user
+  .command('delete')
+  .description('delete every conversation (messages, responses, events, feedback) of the person with this email')
+  .argument('<email>', 'the person\'s email (their token subject, or a verified email claim)')
+  .option('--yes', 'really delete (without it, only says what would be deleted)')
+  .action(async (email: string, opts: { yes?: boolean }) => {
+    const cfg = config({ demoData: false });
+    const { withDatabase } = await import('./ingest-target.ts');
+    const { deleteUser, exportUser } = await import('../core/user-data.ts');
+    await withDatabase(cfg, async (deps) => {
+      if (!opts.yes) {
+        const found = await exportUser(deps, email);
+        process.stdout.write(
+          JSON.stringify({ would_delete: { user_ids: found.user_ids, conversations: found.conversations.length, feedback: found.feedback.length } }) +
+            '\nrun again with --yes to delete\n',
+        );
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(JSON.stringify({ deleted: await deleteUser(deps, email) }) + '\n');
+    });
+  });
+
 program
   .command('migrate')
   .description('apply database migrations and exit')

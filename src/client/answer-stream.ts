@@ -1,4 +1,4 @@
-import type { Response } from '../protocol/schemas.ts';
+import type { ResponseBeta as Response } from '../protocol/schemas.ts';
 import type { ParleyClient } from './client.ts';
 import { errorFromResponse, NetworkError, ParleyError, UnexpectedResponseError } from './errors.ts';
 import { enc, responsePath } from './paths.ts';

@@ -1,4 +1,4 @@
-import type { Conversation, Message, Response } from '../protocol/schemas.ts';
+import type { Conversation, MessageBeta as Message, ResponseBeta as Response } from '../protocol/schemas.ts';
 import { errorFromResponse, NetworkError, ParleyError, UnexpectedResponseError } from './errors.ts';
 import { AnswerStream } from './answer-stream.ts';
 import { enc, responsePath } from './paths.ts';
@@ -96,6 +96,11 @@ export class ParleyClient {
 
   archiveConversation(conversationId: string, archived = true, opts: CallOptions = {}): Promise<Conversation> {
     return this.updateConversation(conversationId, { archived }, opts);
+  }
+
+  /** Deletes the conversation with everything in it (Parley extension); `NotFoundError` if it is not there. */
+  async deleteConversation(conversationId: string, opts: CallOptions = {}): Promise<void> {
+    await this.request<undefined>('DELETE', `/conversations/${enc(conversationId)}`, { signal: opts.signal });
   }
 
   /** One page of conversations, most recently updated first. */
@@ -247,11 +252,11 @@ export class ParleyClient {
   }
 
   /**
-   * A JSON call. Every call here may be retried: reads, PATCH and feedback are idempotent by nature, and
+   * A JSON call. Every call here may be retried: reads, PATCH, DELETE and feedback are idempotent by nature, and
    * creates carry an Idempotency-Key that every retry repeats.
    */
   private async request<T>(
-    method: 'GET' | 'POST' | 'PATCH',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
     opts: { body?: unknown; query?: Record<string, string | number | undefined>; idempotencyKey?: string | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<T> {
@@ -266,6 +271,9 @@ export class ParleyClient {
       let failure: ParleyError;
       try {
         const res = await this.send(url, init, opts.signal);
+        if (res.status === 204) return undefined as T;
+        // A retried DELETE whose earlier attempt went through (its answer lost) finds nothing: that is done too.
+        if (method === 'DELETE' && attempt > 1 && res.status === 404) return undefined as T;
         if (res.ok) {
           try {
             return (await res.json()) as T;

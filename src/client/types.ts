@@ -1,6 +1,8 @@
-import type { OutputItem, Response } from '../protocol/schemas.ts';
+import type { OutputItemBeta as OutputItem, ResponseBeta as Response } from '../protocol/schemas.ts';
 
-export type { Citation, Content, ContentReference, Conversation, Message, OutputItem, ReasoningMessage, Response, ResponseStatus } from '../protocol/schemas.ts';
+// The client speaks the BETA dialect: its messages carry neither `actions` nor callback content.
+export type { Citation, Content, ContentReference, Conversation, ReasoningMessage, ResponseStatus } from '../protocol/schemas.ts';
+export type { MessageBeta as Message, OutputItemBeta as OutputItem, ResponseBeta as Response } from '../protocol/schemas.ts';
 
 /** A response event carrying the whole response (contract §5). */
 export interface ResponseEvent<T extends 'RESPONSE_CREATED' | 'RESPONSE_IN_PROGRESS' | 'RESPONSE_COMPLETED' | 'RESPONSE_FAILED'> {

@@ -30,6 +30,19 @@ export async function requireConversation(q: Queryable, caller: Caller, id: stri
   return rows[0];
 }
 
+/**
+ * Whether the caller's conversation is still stored. Asked before serving anything from a per-node cache: a
+ * conversation deleted through another node must not be served from this node's memory.
+ */
+export async function conversationStillThere(q: Queryable, caller: Caller, conversationId: string): Promise<boolean> {
+  const rows = await q.query(`SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2 AND assistant = $3`, [
+    conversationId,
+    caller.user.id,
+    caller.assistant,
+  ]);
+  return rows.length > 0;
+}
+
 export async function getConversation(deps: CoreDeps, caller: Caller, id: string): Promise<Conversation> {
   return renderConversation(await requireConversation(deps.db, caller, id));
 }

@@ -21,4 +21,9 @@ export class Lru<K, V> {
   delete(key: K): void {
     this.map.delete(key);
   }
+
+  /** Drops every entry whose key matches (a scan: for rare events such as a conversation's deletion). */
+  deleteWhere(match: (key: K) => boolean): void {
+    for (const key of [...this.map.keys()]) if (match(key)) this.map.delete(key);
+  }
 }

@@ -1,6 +1,7 @@
 import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId } from '../protocol/ids.ts';
 import type { Message } from '../protocol/schemas.ts';
+import { conversationStillThere } from './conversations.ts';
 import { decodeCursor, encodeCursor } from './cursors.ts';
 import type { Caller, ConversationCache, CoreDeps } from './deps.ts';
 import { MESSAGE_COLUMNS, renderMessage, type MessageRow } from './render.ts';
@@ -24,7 +25,7 @@ function ownedCache(deps: CoreDeps, caller: Caller, conversationId: string, foun
   return entry;
 }
 
-/** Forgets what is cached for a conversation (call when it is deleted). */
+/** Forgets what this node cached for a conversation (deletion does it on every node: core/deletion.ts). */
 export function forgetConversation(deps: CoreDeps, caller: Caller, conversationId: string): void {
   deps.messages.delete(cacheKey(caller, conversationId));
 }
@@ -62,11 +63,14 @@ export async function listConversationMessages(
   // Ownership and the page in one round trip: no row means not the caller's conversation (404); a row with a
   // null message id means an empty page.
   const joined = await deps.db.query<PageRow>(
-    `SELECT m.id, m.pos, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at
+    `SELECT m.id, m.pos, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at,
+            m.callback_id, m.actions
      FROM conversations c
      LEFT JOIN LATERAL (
        SELECT id, pos, conversation_id, response_id, actor, created_at,
               CASE WHEN known THEN NULL ELSE text END AS text,
+              CASE WHEN known THEN NULL ELSE callback_id END AS callback_id,
+              CASE WHEN known THEN NULL ELSE actions END AS actions,
               CASE WHEN known THEN NULL ELSE citations END AS citations,
               CASE WHEN known THEN NULL ELSE content_references END AS content_references
        FROM (SELECT *, id = ANY($6::text[]) AS known FROM messages
@@ -106,7 +110,12 @@ export async function listResponseMessages(
   if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
   const found = deps.messages.get(cacheKey(caller, conversationId));
   const cached = found?.responses.get(responseId);
-  if (cached) return { messages: cached };
+  // Memory is per node: the conversation may have been deleted through another one since.
+  if (cached) {
+    if (await conversationStillThere(deps.db, caller, conversationId)) return { messages: cached };
+    forgetConversation(deps, caller, conversationId);
+    throw notFound('response');
+  }
   const response = await requireResponse(deps.db, caller, conversationId, responseId);
   const rows = await deps.db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE response_id = $1 ORDER BY actor = 'USER', pos`, [
     responseId,

@@ -1,5 +1,5 @@
 import type { Keys } from '../store/secrets.ts';
-import type { Citation, Content, ContentReference, Conversation, Message, OutputItem, Response } from '../protocol/schemas.ts';
+import type { Action, Citation, Content, ContentReference, Conversation, Message, OutputItem, Response } from '../protocol/schemas.ts';
 import { iso } from './deps.ts';
 import { callbackIdFor } from './feedback-tokens.ts';
 import { isSafeCitationUrl, safeMarkdown, safeMarkdownText, shiftOffset } from './markup.ts';
@@ -32,9 +32,13 @@ export interface MessageRow {
   citations: Citation[] | null;
   content_references: ContentReference[] | null;
   created_at: Date;
+  /** A user message that is an action callback (V1 `CALLBACK_ACTION_CONTENT`); `text` is the action's label. */
+  callback_id?: string | null;
+  /** An assistant message's actions (V1; the BETA dialect leaves them out). */
+  actions?: Action[] | null;
 }
 
-export const MESSAGE_COLUMNS = 'id, conversation_id, response_id, actor, text, citations, content_references, created_at';
+export const MESSAGE_COLUMNS = 'id, conversation_id, response_id, actor, text, citations, content_references, created_at, callback_id, actions';
 
 /** CommonMark content with markup neutralised (markup.ts): every answer, reasoning and citation text goes through here. */
 export function commonmark(text: string): Content {
@@ -55,7 +59,9 @@ export function renderMessage(keys: Keys, r: MessageRow): Message {
       conversation_id: r.conversation_id,
       response_id: r.response_id,
       actor: 'USER',
-      content: { type: 'PLAIN_TEXT', plain_text: { text: r.text } },
+      content: r.callback_id
+        ? { type: 'CALLBACK_ACTION_CONTENT', callback_action: { callback_id: r.callback_id } }
+        : { type: 'PLAIN_TEXT', plain_text: { text: r.text } },
       created_at: iso(r.created_at),
     };
   }
@@ -78,6 +84,7 @@ export function renderMessage(keys: Keys, r: MessageRow): Message {
       helpful: { callback_id: callbackIdFor(keys, r.id, 'HELPFUL') },
       unhelpful: { callback_id: callbackIdFor(keys, r.id, 'UNHELPFUL') },
     },
+    ...(r.actions && r.actions.length > 0 ? { actions: r.actions } : {}),
   };
 }
 

@@ -1,16 +1,26 @@
-import { notFound } from '../protocol/errors.ts';
+import { CHOICE_LABELS, type ActionCallback } from '../actions/tokens.ts';
+import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId, newId } from '../protocol/ids.ts';
 import type { OutputItem, Response } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
+import { conversationStillThere } from './conversations.ts';
 import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts';
 
 /**
  * Stores the user message, the response (which is the job) and its RESPONSE_CREATED event in one
  * transaction, then wakes the workers. Never waits for the assistant (contract §4).
  */
-export async function createResponse(deps: CoreDeps, caller: Caller, conversationId: string, text: string, traceId?: string): Promise<Response> {
+export async function createResponse(
+  deps: CoreDeps,
+  caller: Caller,
+  conversationId: string,
+  text: string | null,
+  traceId?: string,
+  callback?: ActionCallback & { callbackId: string },
+): Promise<Response> {
   if (!isId('conv', conversationId)) throw notFound('conversation');
+  if (text === null && !callback) throw new ApiError('INVALID_INPUT', 'input needs exactly one of text or callback_id');
   const now = deps.now();
   const responseId = newId('resp');
   const messageId = newId('msg');
@@ -22,17 +32,27 @@ export async function createResponse(deps: CoreDeps, caller: Caller, conversatio
   const event = JSON.stringify({ event_type: 'RESPONSE_CREATED', sequence_number: 1, response });
   // One statement, one round trip: data-modifying CTEs run atomically, and nothing is written unless the
   // conversation is the caller's. This is the hot path of every question (and of the first SSE byte).
+  // A callback (V1 button) claims its pending call in the same statement: of two uses of one id, on any nodes,
+  // exactly one matches `status = 'PENDING'`; the other stores nothing and is 400 below.
+  const claim = callback
+    ? `claim AS (
+         UPDATE plugin_calls SET status = $15::text, response_id = $5::text, decided_at = $4::timestamptz
+          WHERE id = $14::text AND user_id = $2::text AND assistant = $3::text AND conversation_id = $1::text
+            AND status = 'PENDING' AND (expires_at IS NULL OR expires_at > $4::timestamptz)
+         RETURNING id
+       ), `
+    : '';
   const rows = await deps.db.query<{ ok: number }>(
-    `WITH conv AS (
+    `WITH ${claim}conv AS (
        UPDATE conversations SET updated_at = $4::timestamptz
-        WHERE id = $1::text AND user_id = $2::text AND assistant = $3::text RETURNING id
+        WHERE id = $1::text AND user_id = $2::text AND assistant = $3::text ${callback ? 'AND EXISTS (SELECT 1 FROM claim)' : ''} RETURNING id
      ), resp AS (
        INSERT INTO responses (id, conversation_id, user_id, assistant, status, input_message_id, user_claims, created_at, deadline_at, last_seq, trace_id)
        SELECT $5::text, conv.id, $2::text, $3::text, 'CREATED', $6::text, $7::jsonb, $4::timestamptz, $8::timestamptz, 1, $13::text FROM conv
        RETURNING id
      ), msg AS (
-       INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, created_at)
-       SELECT $6::text, conv.id, $5::text, $2::text, 'USER', $9::text, $4::timestamptz FROM conv
+       INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, created_at, callback_id)
+       SELECT $6::text, conv.id, $5::text, $2::text, 'USER', $9::text, $4::timestamptz, ${callback ? '$16::text' : 'NULL'} FROM conv
        RETURNING id
      ), ev AS (
        INSERT INTO response_events (response_id, seq, event_type, data)
@@ -41,9 +61,18 @@ export async function createResponse(deps: CoreDeps, caller: Caller, conversatio
      )
      SELECT 1 AS ok, pg_notify($11::text, $5::text || ':1'), pg_notify($12::text, $5::text)
        FROM conv, ev, msg`,
-    [conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline, text, event, CHANNEL_EVENTS, CHANNEL_JOBS, traceId ?? null],
+    [
+      conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline,
+      callback ? CHOICE_LABELS[callback.choice] : text, event, CHANNEL_EVENTS, CHANNEL_JOBS, traceId ?? null,
+      ...(callback ? [callback.callId, callback.choice === 'confirm' ? 'CONFIRMED' : 'CANCELLED', callback.callbackId] : []),
+    ],
   );
-  if (rows.length === 0) throw notFound('conversation');
+  if (rows.length === 0) {
+    if (!callback) throw notFound('conversation');
+    const conv = await deps.db.query(`SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2 AND assistant = $3`, [conversationId, caller.user.id, caller.assistant]);
+    if (conv.length === 0) throw notFound('conversation');
+    throw new ApiError('INVALID_INPUT', 'input.callback_id was already used, has expired, or does not name an action offered in this conversation');
+  }
   return response;
 }
 
@@ -68,7 +97,12 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
   const key = `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}\u0000${responseId}`;
   const cached = deps.finished.get(key);
-  if (cached) return cached;
+  // Memory is per node: the conversation may have been deleted through another one since.
+  if (cached) {
+    if (await conversationStillThere(deps.db, caller, conversationId)) return cached;
+    deps.finished.delete(key);
+    throw notFound('response');
+  }
   // One round trip: the row and its outputs together.
   const rows = await deps.db.query<ResponseRow & { outputs: OutputItem[] | null }>(
     `SELECT r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error,

@@ -166,6 +166,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     api.addHook('preValidation', rejectIllFormedStrings);
     // Bodies are JSON only (contract §7): drop Fastify's built-in text/plain parser so it becomes 415.
     api.removeContentTypeParser('text/plain');
+    // A DELETE carries no body, but many clients still send `Content-Type: application/json` on every call: an
+    // empty body with that header is no body, not a 400.
+    api.addHook('onRequest', async (req) => {
+      if (req.method === 'DELETE' && !req.headers['transfer-encoding'] && (req.headers['content-length'] ?? '0') === '0') delete req.headers['content-type'];
+    });
     await api.register(fastifyRateLimit, {
       max: deps.config.rateLimit.max,
       timeWindow: deps.config.rateLimit.windowSeconds * 1000,

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { webhookPaths, webhookSchemas } from './openapi-webhooks.ts';
 
 /**
  * Finishes the OpenAPI document that `@fastify/swagger` generates from the validating zod schemas, so that
@@ -8,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
  * of truth for bodies; this only adds what zod cannot say and names what it repeats.
  */
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 type Operation = {
   operationId?: string;
   summary?: string;
@@ -28,6 +29,10 @@ const SUMMARIES: Record<string, [string, string]> = {
   'create-conversation': ['Create a conversation', 'Starts an empty conversation; a title is optional (one is made after the first answer).'],
   'get-conversation': ['Get a conversation', 'One of the caller’s conversations.'],
   'update-conversation': ['Update a conversation', 'Renames or archives a conversation.'],
+  'delete-conversation': [
+    'Delete a conversation (extension)',
+    'Deletes the caller’s conversation with its responses, messages, event logs, events and feedback; unfinished responses are cancelled first. Answers 204 with no body; another user’s conversation is 404, like a missing one.',
+  ],
   'list-events': ['List events', 'Final assistant messages as events, for one conversation or all of them (`-`).'],
   'create-response': ['Create a response', 'Asks a question. Answers 202 with the response in `CREATED` at once; poll it or stream it.'],
   'create-response-stream': [
@@ -68,6 +73,7 @@ const STATUS_TEXT: Record<string, string> = {
   '200': 'OK',
   '201': 'Created',
   '202': 'Accepted: the response is stored and will be answered',
+  '204': 'Done; no body',
   '400': 'Invalid request (`INVALID_INPUT`, `INVALID_CURSOR`, `INVALID_REQUEST`)',
   '401': 'Missing, invalid or expired bearer token (`UNAUTHORIZED`)',
   '403': 'Missing or unknown `Assistant-Name`, or the token may not use it (`FORBIDDEN`)',
@@ -170,6 +176,7 @@ function extraPaths(): Record<string, Json> {
         responses: { '200': { description: 'A summary of what changed', content: { 'application/json': { schema: { type: 'object' } } } }, '400': err('400'), '401': err('401'), '403': err('403') },
       },
     },
+    ...webhookPaths(root, err),
     '/admin/v1/feedback': {
       servers: root,
       get: {
@@ -178,6 +185,27 @@ function extraPaths(): Record<string, Json> {
         description: 'Every rating submitted, newest first. Needs a token of the admin group.',
         tags: ['admin'],
         responses: { '200': { description: 'Feedback records', content: { 'application/json': { schema: { type: 'object' } } } }, '401': err('401'), '403': err('403') },
+      },
+    },
+    '/admin/v1/plugin-calls': {
+      servers: root,
+      get: {
+        operationId: 'admin-plugin-calls',
+        summary: 'Plugin call audit (admin)',
+        description:
+          'Every plugin call, offered (waiting for confirmation) or made, newest first: user, plugin, inputs with secrets masked, status, HTTP status, duration. Needs a token of the admin group.',
+        tags: ['admin'],
+        parameters: [
+          { name: 'assistant', in: 'query', required: false, description: 'Only this assistant’s calls.', schema: { type: 'string' } },
+          { name: 'limit', in: 'query', required: false, description: 'Page size, 1–500 (default 50).', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+          { name: 'cursor', in: 'query', required: false, description: 'metadata.next_cursor of the previous page.', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': { description: 'Plugin calls', content: { 'application/json': { schema: { $ref: '#/components/schemas/PluginCallList' } } } },
+          '400': err('400'),
+          '401': err('401'),
+          '403': err('403'),
+        },
       },
     },
   };
@@ -223,6 +251,10 @@ export function finishOpenApi(generated: Json, dialect: Dialect): Json {
     if (body?.schema) body.schema = refOf(body.schema) ?? body.schema;
     for (const [code, answer] of Object.entries(op.responses ?? {})) {
       answer.description = STATUS_TEXT[code] ?? answer.description ?? code;
+      if (code === '204') {
+        delete answer.content;
+        continue;
+      }
       if (isStream && code === '200') {
         answer.description = 'The event stream';
         answer.content = { 'text/event-stream': { schema: { type: 'string', description: SSE_DESCRIPTION } } };
@@ -241,6 +273,37 @@ export function finishOpenApi(generated: Json, dialect: Dialect): Json {
       client_id: { type: 'string' },
       client_secret: { type: 'string' },
       assertion: { type: 'string', description: 'For jwt-bearer: a JWT signed by a configured backend.' },
+    },
+  };
+  Object.assign(schemas, webhookSchemas());
+  const nullable = (type: string) => ({ type: [type, 'null'] });
+  schemas['PluginCall'] = {
+    type: 'object',
+    required: ['call_id', 'assistant', 'user', 'plugin', 'inputs', 'status', 'created_at'],
+    properties: {
+      call_id: { type: 'string' },
+      assistant: { type: 'string' },
+      user: { type: 'string', description: 'The token subject of the user the call was for.' },
+      plugin: { type: 'string' },
+      inputs: { type: 'object', description: 'Inputs as filled; `secret` inputs and configured secrets read `***`.' },
+      status: { type: 'string', enum: ['PENDING', 'CONFIRMED', 'CANCELLED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'EXPIRED'] },
+      created_at: { type: 'string', format: 'date-time' },
+      started_at: { ...nullable('string'), format: 'date-time' },
+      finished_at: { ...nullable('string'), format: 'date-time' },
+      duration_ms: nullable('integer'),
+      http_status: nullable('integer'),
+      error: nullable('string'),
+      conversation_id: nullable('string'),
+      response_id: nullable('string'),
+      trace_id: nullable('string'),
+    },
+  };
+  schemas['PluginCallList'] = {
+    type: 'object',
+    required: ['calls', 'metadata'],
+    properties: {
+      calls: { type: 'array', items: { $ref: '#/components/schemas/PluginCall' } },
+      metadata: { type: 'object', required: ['next_cursor'], properties: { next_cursor: nullable('string') } },
     },
   };
   schemas['OAuthError'] = { type: 'object', required: ['error'], properties: { error: { type: 'string' }, error_description: { type: 'string' } } };

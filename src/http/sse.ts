@@ -39,7 +39,7 @@ export async function streamEvents(
   open: OpenStreams,
   responseId: string,
   afterSeq: number,
-  opts: { first?: StoredEvent | undefined } = {},
+  opts: { first?: StoredEvent | undefined; transform?: ((data: string) => string) | undefined } = {},
 ): Promise<void> {
   const res = reply.raw;
   reply.hijack();
@@ -89,7 +89,7 @@ export async function streamEvents(
 
   const write = (e: StoredEvent) => {
     if (closed || e.seq <= last) return;
-    res.write(frame(e));
+    res.write(frame(opts.transform ? { ...e, data: opts.transform(e.data) } : e));
     last = e.seq;
     if (isTerminal(e.event_type)) done = true;
   };

@@ -1,9 +1,10 @@
-import type { AskingUser, EngineEvent, HistoryMessage } from '../assistant/engine.ts';
+import { callbackLabelOf } from '../actions/tokens.ts';
+import type { AskingUser, EngineAction, EngineEvent, HistoryMessage } from '../assistant/engine.ts';
 import { truncateCodePoints } from '../assistant/text.ts';
 import { isSafeCitationUrl, safeMarkdown, shiftOffset } from '../core/markup.ts';
 import { commonmark } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
-import type { Citation, ContentReference, Message } from '../protocol/schemas.ts';
+import type { Action, Citation, ContentReference, Message } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 
 /** Earlier messages handed to the engine. */
@@ -58,6 +59,7 @@ export function buildMessage(
       display: { title: commonmark(c.title), body: commonmark(c.body), attributes: c.attributes },
     });
   }
+  const actions = wireActions(ev.actions ?? []);
   return {
     message_id: id,
     conversation_id: row.conversation_id,
@@ -67,11 +69,31 @@ export function buildMessage(
     created_at: createdAt,
     citations,
     content_references: references,
+    ...(actions.length > 0 ? { actions } : {}),
   };
 }
 
+/** An engine's actions on the wire; a link that is not http(s) is no action at all (as for citations). */
+function wireActions(actions: EngineAction[]): Action[] {
+  return actions.flatMap((a): Action[] => {
+    if (a.type === 'callback') return [{ type: 'CALLBACK_ACTION', label: a.label, callback_action: { callback_id: a.callbackId } }];
+    return /^https?:\/\//i.test(a.url) && URL.canParse(a.url) ? [{ type: 'URL_ACTION', label: a.label, url_action: { url: a.url } }] : [];
+  });
+}
+
 export function textOf(m: Message): string {
-  return m.content.type === 'COMMONMARK_TEXT' ? m.content.commonmark_text.text : m.content.plain_text.text;
+  switch (m.content.type) {
+    case 'COMMONMARK_TEXT':
+      return m.content.commonmark_text.text;
+    case 'PLAIN_TEXT':
+      return m.content.plain_text.text;
+    case 'CALLBACK_ACTION_CONTENT':
+      return callbackLabelOf(m.content.callback_action.callback_id);
+    default: {
+      const never: never = m.content;
+      throw new Error(`unknown content ${JSON.stringify(never)}`);
+    }
+  }
 }
 
 /** A title made from the exchange: the first line of the question, at most 80 characters, cut at a word. */
@@ -84,11 +106,11 @@ export function titleFrom(input: string): string {
 }
 
 /** The conversation up to this response's input, oldest first, and the input itself. */
-export async function loadHistory(q: Queryable, row: AnsweringRow): Promise<{ history: HistoryMessage[]; input: string }> {
+export async function loadHistory(q: Queryable, row: AnsweringRow): Promise<{ history: HistoryMessage[]; input: string; inputCallbackId?: string }> {
   // Ordered by response, then message: a conversation reads Q1 A1 Q2 A2 even when Q2 was posted before A1
   // existed. FIFO answering means every earlier response is final by now.
-  const rows = await q.query<{ id: string; actor: 'USER' | 'ASSISTANT'; text: string; citations: Citation[] | null }>(
-    `SELECT m.id, m.actor, m.text, m.citations FROM messages m JOIN responses r ON r.id = m.response_id
+  const rows = await q.query<{ id: string; actor: 'USER' | 'ASSISTANT'; text: string; citations: Citation[] | null; callback_id: string | null }>(
+    `SELECT m.id, m.actor, m.text, m.citations, m.callback_id FROM messages m JOIN responses r ON r.id = m.response_id
      WHERE m.conversation_id = $1 AND r.pos <= (SELECT pos FROM responses WHERE id = $2)
      ORDER BY r.pos DESC, m.pos DESC LIMIT $3`,
     [row.conversation_id, row.id, HISTORY_LIMIT + 1],
@@ -104,5 +126,5 @@ export async function loadHistory(q: Queryable, row: AnsweringRow): Promise<{ hi
       attributes: c.display.attributes,
     })),
   }));
-  return { history, input: inputRow?.text ?? '' };
+  return { history, input: inputRow?.text ?? '', ...(inputRow?.callback_id ? { inputCallbackId: inputRow.callback_id } : {}) };
 }

@@ -17,6 +17,7 @@ export interface Notice {
 export class NotifyHub {
   private readonly subs = new Map<string, Set<(n: Notice) => void>>();
   private readonly any = new Set<(key: string) => void>();
+  private readonly tags = new Map<string, (key: string) => void>();
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(
@@ -47,6 +48,7 @@ export class NotifyHub {
     const key = colon > 0 ? payload.slice(0, colon) : payload;
     const suffix = colon > 0 ? payload.slice(colon + 1) : undefined;
     const seq = suffix === undefined ? undefined : Number(suffix);
+    if (suffix !== undefined && !Number.isInteger(seq)) this.tags.get(suffix)?.(key);
     this.deliver(key, Number.isInteger(seq) ? { seq } : { seq: undefined, tag: suffix });
   }
 
@@ -77,6 +79,12 @@ export class NotifyHub {
     };
   }
 
+  /** Calls `fn(key)` for every `<key>:<tag>` notification with this tag (one handler per tag). */
+  onTag(tag: string, fn: (key: string) => void): () => void {
+    this.tags.set(tag, fn);
+    return () => this.tags.delete(tag);
+  }
+
   /** Calls `fn` for every notification on the channel. */
   onAny(fn: (key: string) => void): () => void {
     this.any.add(fn);
@@ -89,5 +97,6 @@ export class NotifyHub {
     if (u) await u();
     this.subs.clear();
     this.any.clear();
+    this.tags.clear();
   }
 }

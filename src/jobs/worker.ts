@@ -262,7 +262,7 @@ export class Worker {
     }, { retry: true });
     if (started) this.local?.publish(row.id, started);
 
-    const { history, input } = await loadHistory(db, row);
+    const { history, input, inputCallbackId } = await loadHistory(db, row);
     const outputs: OutputItem[] = [];
     const messageSlots = new Map<number, { idx: number; id: string; createdAt: string; message: Message }>();
     const citationIds = new Map<string, string>();
@@ -288,6 +288,7 @@ export class Worker {
       responseId: row.id,
       history,
       input,
+      inputCallbackId,
       signal,
     });
     for await (const ev of iterator as AsyncIterable<EngineEvent>) {
@@ -365,8 +366,8 @@ export class Worker {
         await append(q, 'RESPONSE_OUTPUT_DELTA', { output: item });
         await q.query(`UPDATE response_outputs SET item = $3 WHERE response_id = $1 AND idx = $2`, [row.id, slot.idx, JSON.stringify(item)]);
         await q.query(
-          `INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, citations, content_references, created_at)
-           VALUES ($1, $2, $3, $4, 'ASSISTANT', $5, $6, $7, $8)`,
+          `INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, citations, content_references, created_at, actions)
+           VALUES ($1, $2, $3, $4, 'ASSISTANT', $5, $6, $7, $8, $9)`,
           [
             slot.id,
             row.conversation_id,
@@ -376,6 +377,7 @@ export class Worker {
             JSON.stringify(final.citations ?? []),
             JSON.stringify(final.content_references ?? []),
             new Date(final.created_at),
+            final.actions ? JSON.stringify(final.actions) : null,
           ],
         );
         await q.query(

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** Resource prefixes of contract §3. */
-export type IdPrefix = 'conv' | 'resp' | 'msg' | 'rs' | 'cite' | 'evt';
+/** Resource prefixes of contract §3; `whep`: a webhook endpoint registered through the admin API (extension);
+ * `call`: a plugin call (actions, issue 10). */
+export type IdPrefix = 'conv' | 'resp' | 'msg' | 'rs' | 'cite' | 'evt' | 'whep' | 'call';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ID_BODY_LENGTH = 22;
@@ -63,6 +64,8 @@ const ID_PATTERNS: Record<IdPrefix, RegExp> = {
   rs: /^rs_[0-9A-Za-z]{22}$/,
   cite: /^cite_[0-9A-Za-z]{22}$/,
   evt: /^evt_[0-9A-Za-z]{22}$/,
+  whep: /^whep_[0-9A-Za-z]{22}$/,
+  call: /^call_[0-9A-Za-z]{22}$/,
 };
 
 /** True when `value` is a well-formed id of that prefix (shape only, not existence). */

@@ -53,7 +53,20 @@ export const Message = z.object({
   created_at: isoDate,
   feedback: MessageFeedback.nullable().optional(),
 });
-export type Message = z.infer<typeof Message>;
+
+/** V1: the user's message when they triggered an action (`input.callback_id`). */
+export const CallbackActionContent = z.object({ type: z.literal('CALLBACK_ACTION_CONTENT'), callback_action: z.object({ callback_id: z.string() }) });
+export const ContentV1 = z.union([...Content.options, CallbackActionContent]);
+/** V1: an action offered with a message — a button that comes back as `input.callback_id`, or a link. */
+export const Action = z.union([
+  z.object({ type: z.literal('CALLBACK_ACTION'), label: z.string(), callback_action: z.object({ callback_id: z.string() }) }),
+  z.object({ type: z.literal('URL_ACTION'), label: z.string(), url_action: z.object({ url: z.string().meta({ format: 'uri' }) }) }),
+]);
+export type Action = z.infer<typeof Action>;
+/** V1's message: BETA's plus `actions` and the callback content. The BETA dialect translates (routes/dialect-shapes.ts). */
+export const MessageV1 = Message.extend({ content: ContentV1, actions: z.array(Action).optional() });
+/** Messages as the core renders them: V1's shape, the superset of both dialects. */
+export type Message = z.infer<typeof MessageV1>;
 
 export const ReasoningMessage = z.object({
   reasoning_message_id: z.string(),
@@ -68,7 +81,11 @@ export const OutputItem = z.union([
   z.object({ type: z.literal('MESSAGE'), message: Message }),
   z.object({ type: z.literal('REASONING_MESSAGE'), reasoning_message: ReasoningMessage }),
 ]);
-export type OutputItem = z.infer<typeof OutputItem>;
+export const OutputItemV1 = z.union([
+  z.object({ type: z.literal('MESSAGE'), message: MessageV1 }),
+  z.object({ type: z.literal('REASONING_MESSAGE'), reasoning_message: ReasoningMessage }),
+]);
+export type OutputItem = z.infer<typeof OutputItemV1>;
 
 export const ErrorDetail = z.object({ code: z.string(), message: z.string() });
 
@@ -82,7 +99,13 @@ export const Response = z.object({
   /** Extension (contract §4): present only when status is FAILED. */
   error: ErrorDetail.optional(),
 });
-export type Response = z.infer<typeof Response>;
+export const ResponseV1 = Response.extend({ outputs: z.array(OutputItemV1) });
+export type Response = z.infer<typeof ResponseV1>;
+
+/** The BETA dialect's shapes (no `actions`, no callback content): what `parley/client`, which speaks BETA, sees. */
+export type MessageBeta = z.infer<typeof Message>;
+export type OutputItemBeta = z.infer<typeof OutputItem>;
+export type ResponseBeta = z.infer<typeof Response>;
 
 export const Conversation = z.object({
   conversation_id: z.string(),
@@ -98,13 +121,15 @@ export const Metadata = z.object({ next_cursor: z.string().nullable() });
 export const ListConversationsResponse = z.object({ conversations: z.array(Conversation), metadata: Metadata });
 export const ListConversationMessagesResponse = z.object({ messages: z.array(Message), metadata: Metadata });
 export const ListResponseMessagesResponse = z.object({ messages: z.array(Message) });
+export const ListConversationMessagesResponseV1 = z.object({ messages: z.array(MessageV1), metadata: Metadata });
+export const ListResponseMessagesResponseV1 = z.object({ messages: z.array(MessageV1) });
 
 /** An event as the core returns it; the BETA dialect drops `created_at` (V1 requires it). */
 export const EventV1 = z.object({
   event_id: z.string(),
   conversation_id: z.string(),
   created_at: isoDate,
-  event_payload: z.object({ type: z.literal('MESSAGE_EVENT'), message: Message }),
+  event_payload: z.object({ type: z.literal('MESSAGE_EVENT'), message: MessageV1 }),
 });
 export type EventV1 = z.infer<typeof EventV1>;
 export const ListEventsResponseV1 = z.object({ events: z.array(EventV1), metadata: Metadata });

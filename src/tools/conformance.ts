@@ -15,12 +15,14 @@ import { DEFAULT_QUESTION, runConformance, summaryLine } from './conformance/run
 import { Spec, loadSpecFile } from './conformance/spec.ts';
 
 const USAGE = `usage: npm run conformance -- <openapi-file> [--base-url URL] [--token T] [--assistant NAME]
-                                   [--question TEXT] [--timeout SECONDS] [--no-extensions]
+                                   [--question TEXT] [--action-question TEXT] [--timeout SECONDS] [--no-extensions]
   --base-url   a running server (its API root; the document's server path is added when URL has no path).
                Without it, a server is started in this process on a temporary data dir (DATABASE_URL if set).
   --token      bearer for --base-url (or PARLEY_TOKEN); e.g. $(npx parley token --user you@example.com)
   --assistant  Assistant-Name to send (default: acmecorp-conversations-rest-api)
   --question   the input text of the responses created (default: "${DEFAULT_QUESTION}")
+  --action-question  V1: a question answered with Confirm/Cancel actions (default: "reset my VPN password");
+               the first CALLBACK_ACTION is pressed through input.callback_id, then sent again (400)
   --timeout    seconds a response may take to finish (default: 120)
   --no-extensions  skip the checks of Parley's extensions (cancel, resume after the final event, POST stream
                resume with Idempotency-Key + Last-Event-ID), for servers that do not offer them`;
@@ -73,6 +75,7 @@ async function main(): Promise<number> {
         token: { type: 'string' },
         assistant: { type: 'string' },
         question: { type: 'string' },
+        'action-question': { type: 'string' },
         timeout: { type: 'string' },
         'no-extensions': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -119,6 +122,7 @@ async function main(): Promise<number> {
       timeoutMs: timeout * 1000,
       extensions: !values['no-extensions'],
       ...(values.question !== undefined ? { question: values.question } : {}),
+      ...(values['action-question'] !== undefined ? { actionQuestion: values['action-question'] } : {}),
       onResult: (r) => process.stdout.write(`${formatResult(r)}\n`),
     });
     if (report.skipped) process.stdout.write(`(${report.skipped} exchange(s) with operations the document does not have were not counted)\n`);

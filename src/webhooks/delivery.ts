@@ -16,6 +16,10 @@ interface DueRow {
   body: string;
   created_at: Date;
   attempts: number;
+  /** For an endpoint registered through the admin API: its URL and secrets, read with the claim. */
+  stored_url: string | null;
+  stored_secret: string | null;
+  previous_secret: string | null;
 }
 
 /** The wait after failed attempt `n` (1-based): first, twice that, … at most an hour. */
@@ -25,8 +29,9 @@ export function backoffMs(firstRetryMs: number, attempt: number): number {
 
 /**
  * Sends queued webhooks from this node. Every node runs one: a poll claims due rows for the endpoints this node
- * knows (an UPDATE over a FOR UPDATE SKIP LOCKED select, so two nodes never claim the same row), moving their
- * next attempt past the POST's timeout; a node that dies mid-POST thus leaves them due again (at-least-once).
+ * knows — its configured ones and every endpoint registered in the database — (an UPDATE over a FOR UPDATE SKIP
+ * LOCKED select, so two nodes never claim the same row), moving their next attempt past the POST's timeout; a
+ * node that dies mid-POST thus leaves them due again (at-least-once).
  */
 export class WebhookDelivery {
   private timer: NodeJS.Timeout | undefined;
@@ -42,14 +47,17 @@ export class WebhookDelivery {
   }
 
   start(): void {
-    if (this.endpoints.size === 0) return;
+    let idle = 0;
     const tick = () => {
       if (this.stopped) return;
       this.running = this.poll()
-        .then(() => undefined)
+        .then((n) => {
+          idle = n === 0 ? Math.min(idle + 1, 5) : 0;
+        })
         .catch((err) => this.logger.warn({ err: describeCause(err) }, 'webhook delivery poll failed'))
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.deps.config.webhookDelivery.pollMs);
+          // Polls that find nothing space out, up to 5 × pollMs: an idle node (most have no webhooks) stays quiet.
+          if (!this.stopped) this.timer = setTimeout(tick, this.deps.config.webhookDelivery.pollMs * Math.max(1, idle));
         });
     };
     this.timer = setTimeout(tick, 0);
@@ -68,11 +76,15 @@ export class WebhookDelivery {
     // The claim outlasts the POST (timeout) with room for the bookkeeping after it.
     const claimUntil = new Date(now.getTime() + timeoutMs + 30_000);
     const rows = await this.deps.db.query<DueRow>(
-      `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $3
-       WHERE seq IN (SELECT seq FROM webhook_deliveries
-                     WHERE status = 'PENDING' AND next_attempt_at <= $1 AND endpoint = ANY($2::text[])
-                     ORDER BY next_attempt_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
-       RETURNING seq, msg_id, endpoint, body, created_at, attempts`,
+      `UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $3
+       WHERE d.seq IN (SELECT w.seq FROM webhook_deliveries w
+                       WHERE w.status = 'PENDING' AND w.next_attempt_at <= $1
+                         AND (w.endpoint = ANY($2::text[]) OR EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = w.endpoint))
+                       ORDER BY w.next_attempt_at LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)
+       RETURNING d.seq, d.msg_id, d.endpoint, d.body, d.created_at, d.attempts,
+         (SELECT e.url FROM webhook_endpoints e WHERE e.id = d.endpoint) AS stored_url,
+         (SELECT e.secret FROM webhook_endpoints e WHERE e.id = d.endpoint) AS stored_secret,
+         (SELECT e.previous_secret FROM webhook_endpoints e WHERE e.id = d.endpoint AND e.previous_secret_until > $1) AS previous_secret`,
       [now, [...this.endpoints.keys()], claimUntil],
     );
     await Promise.all(rows.map((r) => this.attempt(r)));
@@ -80,7 +92,11 @@ export class WebhookDelivery {
   }
 
   private async attempt(row: DueRow): Promise<void> {
-    const endpoint = this.endpoints.get(row.endpoint)!;
+    const configured = this.endpoints.get(row.endpoint);
+    if (!configured && !row.stored_url) return; // deleted while being claimed
+    const endpoint = configured
+      ? { url: configured.url, secrets: [configured.secret] }
+      : { url: row.stored_url!, secrets: [row.stored_secret!, ...(row.previous_secret ? [row.previous_secret] : [])] };
     const { timeoutMs, firstRetryMs } = this.deps.config.webhookDelivery;
     const started = this.deps.now();
     let httpStatus: number | null = null;
@@ -88,7 +104,7 @@ export class WebhookDelivery {
     try {
       const res = await fetch(endpoint.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'parley-webhooks', ...signWebhook(endpoint.secret, row.msg_id, row.body, started) },
+        headers: { 'content-type': 'application/json', 'user-agent': 'parley-webhooks', ...signWebhook(endpoint.secrets, row.msg_id, row.body, started) },
         body: row.body,
         // A redirect is not a delivery (and following it would send the payload somewhere not configured).
         redirect: 'manual',
@@ -106,6 +122,9 @@ export class WebhookDelivery {
     const status = delivered ? 'DELIVERED' : expired ? 'FAILED' : 'PENDING';
     const next = new Date(ended.getTime() + backoffMs(firstRetryMs, row.attempts));
     await this.deps.db.tx(async (q) => {
+      // The endpoint (and with it this row) may have been deleted meanwhile: then there is nothing to record.
+      // The key-share lock keeps it from being deleted between this check and the insert.
+      if ((await q.query(`SELECT 1 FROM webhook_deliveries WHERE seq = $1 FOR KEY SHARE`, [row.seq])).length === 0) return;
       await q.query(
         `INSERT INTO webhook_attempts (delivery_seq, attempt, at, http_status, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT DO NOTHING`,
@@ -164,4 +183,25 @@ export async function deliveryLog(deps: CoreDeps, endpoint: string, limit = 50):
       attempts: attempts.map((a) => ({ attempt: a.attempt, at: new Date(a.at).toISOString(), http_status: a.http_status, error: a.error, duration_ms: a.duration_ms })),
     };
   });
+}
+
+/**
+ * Deletes finished deliveries (delivered, or given up after 24 h) whose event is older than `keepDays`, with
+ * their attempts, `batch` rows per statement. Safe on several nodes at once (SKIP LOCKED; a delete is idempotent).
+ */
+export async function pruneDeliveries(deps: CoreDeps, keepDays: number, opts: { batch?: number; maxBatches?: number } = {}): Promise<number> {
+  const batch = opts.batch ?? 1000;
+  const cutoff = new Date(deps.now().getTime() - keepDays * 86_400_000);
+  let total = 0;
+  for (let i = 0; i < (opts.maxBatches ?? 20); i++) {
+    const rows = await deps.db.query(
+      `DELETE FROM webhook_deliveries WHERE seq IN (
+         SELECT seq FROM webhook_deliveries WHERE status <> 'PENDING' AND created_at < $1 ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING seq`,
+      [cutoff, batch],
+    );
+    total += rows.length;
+    if (rows.length < batch) break;
+  }
+  return total;
 }

@@ -19,25 +19,22 @@ export function webhookEndpoints(config: Config): WebhookEndpoint[] {
 }
 
 /**
- * Queues `type` for every endpoint that subscribes to it. Call it with the transaction that makes the change it
- * reports: the rows commit (and are later sent) exactly when the change does. No endpoint: no work at all.
+ * Queues `type` for every endpoint that subscribes to it: the configured ones (named by URL in the outbox) and
+ * those registered through the admin API (named by id). One statement, in the transaction that makes the change
+ * it reports: the rows commit (and are later sent) exactly when the change does.
  */
 export async function enqueueWebhook(q: Queryable, config: Config, type: WebhookEvent, data: Record<string, unknown>, at: Date): Promise<void> {
-  const targets = webhookEndpoints(config).filter((e) => e.events.includes(type));
-  if (targets.length === 0) return;
+  const configured = webhookEndpoints(config)
+    .filter((e) => e.events.includes(type))
+    .map((e) => e.url);
   const msgId = `msg_${randomUUID().replaceAll('-', '')}`;
   const body = JSON.stringify({ type, timestamp: at.toISOString(), data });
-  for (const e of targets) {
-    await q.query(
-      `INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-      [msgId, e.url, type, body, at],
-    );
-  }
-}
-
-/** The owner of a conversation, for events whose row does not carry it. */
-export async function conversationOwner(q: Queryable, conversationId: string): Promise<{ user_id: string; assistant: string } | undefined> {
-  return (await q.query<{ user_id: string; assistant: string }>(`SELECT user_id, assistant FROM conversations WHERE id = $1`, [conversationId]))[0];
+  await q.query(
+    `INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at)
+     SELECT $1, t.endpoint, $3, $4, $5, $5
+     FROM (SELECT unnest($2::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE $3 = ANY(events)) t`,
+    [msgId, configured, type, body, at],
+  );
 }
 
 /** Queues `response.completed` / `response.failed` (no-op without a subscribed endpoint). */
@@ -49,18 +46,26 @@ export async function enqueueResponseEvent(
   response: unknown,
   at: Date,
 ): Promise<void> {
-  if (!webhookEndpoints(config).some((e) => e.events.includes(type))) return;
-  const owner = await conversationOwner(q, conversationId);
+  // One round trip tells whether anyone listens (a registered endpoint) and whose conversation it is.
+  const rows = await q.query<{ user_id: string; assistant: string; stored: boolean }>(
+    `SELECT c.user_id, c.assistant, EXISTS (SELECT 1 FROM webhook_endpoints WHERE $2 = ANY(events)) AS stored FROM conversations c WHERE c.id = $1`,
+    [conversationId, type],
+  );
+  const owner = rows[0];
+  if (!owner?.stored && !webhookEndpoints(config).some((e) => e.events.includes(type))) return;
   await enqueueWebhook(q, config, type, { conversation_id: conversationId, user_id: owner?.user_id, assistant: owner?.assistant, response }, at);
 }
 
 /**
  * Standard Webhooks headers for one attempt: HMAC-SHA256 keyed with the secret's base64 part, over
- * `id.timestamp.body`, timestamp in seconds.
+ * `id.timestamp.body`, timestamp in seconds. Several secrets (during a rotation) give several space-separated
+ * `v1,` signatures; a receiver accepts the request when any one verifies.
  */
-export function signWebhook(secret: string, msgId: string, body: string, at: Date): Record<string, string> {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+export function signWebhook(secret: string | string[], msgId: string, body: string, at: Date): Record<string, string> {
   const timestamp = String(Math.floor(at.getTime() / 1000));
-  const signature = createHmac('sha256', key).update(`${msgId}.${timestamp}.${body}`).digest('base64');
-  return { 'webhook-id': msgId, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
+  const signatures = (Array.isArray(secret) ? secret : [secret]).map((s) => {
+    const key = Buffer.from(s.slice('whsec_'.length), 'base64');
+    return `v1,${createHmac('sha256', key).update(`${msgId}.${timestamp}.${body}`).digest('base64')}`;
+  });
+  return { 'webhook-id': msgId, 'webhook-timestamp': timestamp, 'webhook-signature': signatures.join(' ') };
 }

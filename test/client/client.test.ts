@@ -93,6 +93,11 @@ describe('parley/client against a real server', () => {
     for await (const conv of c.listConversations({ archived: false })) active.push(conv.conversation_id);
     assert.equal(active.length, 4);
     assert.ok(!active.includes(made[2]!.conversation_id));
+
+    // Delete (extension): gone for good; deleting again is NotFoundError.
+    await c.deleteConversation(made[3]!.conversation_id);
+    await assert.rejects(c.getConversation(made[3]!.conversation_id), NotFoundError);
+    await assert.rejects(c.deleteConversation(made[3]!.conversation_id), NotFoundError);
   });
 
   it('ask() yields every event once, in order, typed, ending with the completed response', async () => {

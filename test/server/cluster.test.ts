@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Webhook } from 'standardwebhooks';
 import { signUserToken } from '../../src/core/tokens.ts';
 import { onPostgres, uniq } from '../support/db.ts';
 import { ASSISTANT, BASE, TEST_SECRET, parseSse } from '../support/server.ts';
@@ -158,5 +159,89 @@ describe('cancel across processes on one PostgreSQL: asked on node A, answered b
     const { events } = parseSse(await stream);
     assert.equal(events.at(-1)!.event, 'RESPONSE_FAILED');
     assert.equal((JSON.parse(events.at(-1)!.data!) as { response: { error: { code: string } } }).response.error.code, 'CANCELLED');
+  });
+});
+
+describe('registered webhook endpoints and deletion across processes on one PostgreSQL', { skip: !onPostgres() && 'needs PostgreSQL (TEST_DATABASE_URL)' }, () => {
+  let a: { proc: ChildProcess; url: string };
+  let b: { proc: ChildProcess; url: string };
+  let receiver: Server;
+  let hookUrl = '';
+  const received: { headers: Record<string, string>; body: string }[] = [];
+  let endpointId = '';
+  const sign = (sub: string, groups: string[] = []) =>
+    signUserToken({ hsKey: new TextEncoder().encode(TEST_SECRET), issuer: 'parley', audience: 'parley' }, { sub, groups }, 600);
+  before(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+        res.statusCode = 200;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    const env = { PARLEY_WEBHOOK_POLL_MS: '50' };
+    [a, b] = await Promise.all([startNode('serve', ['--no-worker'], env), startNode('serve', [], env)]);
+  });
+  after(async () => {
+    if (endpointId) {
+      const admin = await sign(uniq('admin'), ['parley-admins']);
+      await fetch(`${a.url}/admin/v1/webhooks/${endpointId}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } }).catch(() => undefined);
+    }
+    for (const n of [a, b]) n?.proc.kill('SIGTERM');
+    await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
+  });
+
+  it('an endpoint registered on node A receives, signed and once, what node B answers', async () => {
+    const admin = await sign(uniq('admin'), ['parley-admins']);
+    const created = await fetch(`${a.url}/admin/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: hookUrl, events: ['response.completed'] }),
+    });
+    assert.equal(created.status, 201);
+    const { id, secret } = (await created.json()) as { id: string; secret: string };
+    endpointId = id;
+    const headers = { authorization: `Bearer ${await sign(uniq('hooked'))}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json' };
+    const conv = (await (await fetch(`${b.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json()) as { conversation_id: string };
+    const stream = await fetch(`${b.url}${BASE}/conversations/${conv.conversation_id}/responses/stream`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ input: { text: 'How do I reset my VPN password?' } }),
+    });
+    const { events } = parseSse(await stream.text());
+    const responseId = (JSON.parse(events.at(-1)!.data!) as { response: { response_id: string } }).response.response_id;
+    const wh = new Webhook(secret);
+    const mine = () => received.filter((r) => r.body.includes(responseId));
+    for (let i = 0; mine().length === 0; i++) {
+      if (i > 500) throw new Error('no delivery');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const body = wh.verify(mine()[0]!.body, mine()[0]!.headers) as { type: string; data: { response: { status: string } } };
+    assert.equal(body.type, 'response.completed');
+    assert.equal(body.data.response.status, 'COMPLETED');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(mine().length, 1, 'delivered once by the two nodes');
+  });
+
+  it('a conversation deleted through node A is gone on node B at once, whatever B had cached', async () => {
+    const headers = { authorization: `Bearer ${await sign(uniq('forget'))}`, 'assistant-name': ASSISTANT, 'content-type': 'application/json' };
+    const conv = ((await (await fetch(`${b.url}${BASE}/conversations`, { method: 'POST', headers, body: '{}' })).json()) as { conversation_id: string }).conversation_id;
+    const stream = await fetch(`${b.url}${BASE}/conversations/${conv}/responses/stream`, { method: 'POST', headers, body: JSON.stringify({ input: { text: 'What is the per diem in London?' } }) });
+    const { events } = parseSse(await stream.text());
+    const resp = (JSON.parse(events.at(-1)!.data!) as { response: { response_id: string } }).response.response_id;
+    const urls = [`/conversations/${conv}/responses/${resp}`, `/conversations/${conv}/responses/${resp}/messages`, `/conversations/${conv}/messages`];
+    // Twice each on B: the second read is served from B's memory.
+    for (let i = 0; i < 2; i++) for (const u of urls) assert.equal((await fetch(`${b.url}${BASE}${u}`, { headers })).status, 200, u);
+    const del = await fetch(`${a.url}${BASE}/conversations/${conv}`, { method: 'DELETE', headers });
+    assert.equal(del.status, 204);
+    for (const u of urls) {
+      const r = await fetch(`${b.url}${BASE}${u}`, { headers });
+      assert.equal(r.status, 404, u);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    }
   });
 });

@@ -28,3 +28,7 @@ import './markup.test.ts';
 import './message-cache.test.ts';
 import './webhooks.test.ts';
 import './ingest-freeze.test.ts';
+import './retention.test.ts';
+import './webhook-endpoints.test.ts';
+import './user-cli.test.ts';
+import './actions.test.ts';

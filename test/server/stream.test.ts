@@ -92,6 +92,39 @@ describe('streaming (SSE)', () => {
     assert.equal(events.at(-1)!.event, 'RESPONSE_COMPLETED');
   });
 
+  it('keeps a long silent stream alive: keep-alive comments inside every silent stretch, at the configured interval (at most 15 s)', async () => {
+    // Contract §5: a keep-alive at least every 15 s while nothing else is sent. The interval is configuration
+    // (default 15, more refused); shortened here so that the engine's 600 ms silences each span many intervals.
+    const { loadConfig, ConfigError } = await import('../../src/config.ts');
+    assert.equal(loadConfig({}).keepAliveSeconds, 15);
+    assert.throws(() => loadConfig({}, { keepAliveSeconds: 16 }), ConfigError);
+    (s.parley.deps.config as { keepAliveSeconds: number }).keepAliveSeconds = 0.05;
+    try {
+      const t = await s.token();
+      const conv = await newConversation(t);
+      const res = await raw('POST', `${BASE}/conversations/${conv}/responses/stream`, s.headers(t), JSON.stringify({ input: { text: 'slow:600 quiet' } }));
+      // The wire in order: each block is an event or a comment.
+      const blocks = res.text.split('\n\n').filter(Boolean);
+      const stretches: number[] = [];
+      let comments = 0;
+      for (const b of blocks) {
+        if (b === ': keep-alive') comments++;
+        else {
+          stretches.push(comments);
+          comments = 0;
+        }
+      }
+      const events = blocks.filter((b) => !b.startsWith(':')).map((b) => /event: (\w+)/.exec(b)![1]);
+      // The three silent pauses of the engine come before the 2nd and 3rd snapshot and before the completion.
+      assert.equal(events.at(-1), 'RESPONSE_COMPLETED');
+      const deltas = events.map((e, i) => [e, i] as const).filter(([e]) => e === 'RESPONSE_OUTPUT_DELTA').map(([, i]) => i);
+      const silences = [deltas[2]!, deltas[3]!];
+      for (const i of silences) assert.ok(stretches[i]! >= 1, `keep-alives before event ${i}: ${JSON.stringify(stretches)}`);
+    } finally {
+      (s.parley.deps.config as { keepAliveSeconds: number }).keepAliveSeconds = 15;
+    }
+  });
+
   it('a closed connection does not cancel the response; resume replays after Last-Event-ID', async () => {
     const t = await s.token();
     const conv = await newConversation(t);

@@ -25,7 +25,7 @@ export interface TestServer {
 
 /** A server on the shared test database with a scripted engine and a known HS256 secret. */
 export async function startTestServer(
-  opts: { engine?: Engine | 'configured'; env?: Record<string, string>; worker?: boolean; logger?: Logger } = {},
+  opts: { engine?: Engine | 'configured'; env?: Record<string, string>; worker?: boolean; logger?: Logger; config?: Record<string, unknown> } = {},
 ): Promise<TestServer> {
   const db = await testDb();
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
@@ -35,7 +35,7 @@ export async function startTestServer(
     PARLEY_JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'silent',
     ...opts.env,
-  });
+  }, opts.config);
   // 'configured': the engine the configuration names (offline or a language model), as `npm start` would build.
   const scripted = opts.engine === 'configured' ? undefined : (opts.engine ?? new ScriptedEngine());
   const parley = await createParley(config, {

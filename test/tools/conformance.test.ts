@@ -147,7 +147,7 @@ describe('conformance: the whole tool against a live server', () => {
     assert.ok(lines.some((l) => /^ok {3}create-response-stream 200 \[event data, \d+ events\]$/.test(l)), lines.join('\n'));
   });
 
-  it('checks the extensions: resume from the final event, POST stream resume, cancel', async () => {
+  it('checks the extensions: resume from the final event, POST stream resume, cancel, delete', async () => {
     const lines: string[] = [];
     const report = await runConformance({
       spec: loadSpecFile(FIXTURE),
@@ -165,6 +165,7 @@ describe('conformance: the whole tool against a live server', () => {
     assert.ok(ext.some((l) => /^ok {3}create-response-stream \(extension\) 200 \[retried with Idempotency-Key and Last-Event-ID\]$/.test(l)), ext.join('\n'));
     assert.ok(ext.some((l) => /^ok {3}cancel-response \(extension\) 200 \[(in flight|already finished)\]$/.test(l)), ext.join('\n'));
     assert.ok(ext.some((l) => /^ok {3}cancel-response \(extension\) 200 \[a finished response\]$/.test(l)), ext.join('\n'));
+    assert.ok(ext.some((l) => /^ok {3}delete-conversation \(extension\) 204 \[then everything under it is 404\]$/.test(l)), ext.join('\n'));
   });
 
   it('fails when the server does not match the document', async () => {

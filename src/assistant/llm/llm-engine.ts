@@ -98,6 +98,7 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
         principals: principalsOf(user),
         sources,
         budget: { left: maxSearches, max: maxSearches },
+        actions: req.actionTools,
       });
       const result = streamText({
         model,
@@ -190,7 +191,7 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
     }
   }
 
-  return { name: `llm:${opts.model}`, endpoint: loggableEndpoint(opts.baseUrl), answer };
+  return { name: `llm:${opts.model}`, endpoint: loggableEndpoint(opts.baseUrl), offersActionTools: true, answer };
 }
 
 /** The base URL without user info or query (credentials must not reach the logs). */

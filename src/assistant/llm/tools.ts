@@ -4,6 +4,7 @@
  */
 import { tool } from 'ai';
 import { z } from 'zod';
+import type { ActionTools } from '../engine.ts';
 import type { Knowledge, KnowledgeHit, Person } from '../../knowledge/types.ts';
 import { truncateCodePoints } from '../text.ts';
 import { personSummary, type SourceRegistry } from './sources.ts';
@@ -20,6 +21,8 @@ export interface ToolContext {
   sources: SourceRegistry;
   /** Searches and directory lookups this answer may still run (shared by both tools, across all rounds). */
   budget: { left: number; max: number };
+  /** The actions this user may ask for (issue 10), each offered as `action_<name>`. */
+  actions?: ActionTools | undefined;
 }
 
 /** Per answer: the tail of its tool runs. */
@@ -56,6 +59,26 @@ function admit(ctx: ToolContext, kind: string, value: string): string | null {
   return null;
 }
 
+const ACTION_PREFIX = 'action_';
+
+/** One tool per action; a confirmed action's tool only offers it to the user (see ActionTools). */
+function actionTools(actions: ActionTools | undefined) {
+  const out: Record<string, ReturnType<typeof tool<Record<string, unknown>, string>>> = {};
+  for (const a of actions?.tools ?? []) {
+    const shape: Record<string, z.ZodType> = {};
+    for (const p of a.params) {
+      const base = p.type === 'number' ? z.number() : p.type === 'boolean' ? z.boolean() : z.string().max(500);
+      shape[p.name] = base.optional().describe(p.description || p.name);
+    }
+    out[ACTION_PREFIX + a.name] = tool<Record<string, unknown>, string>({
+      description: `Action: ${a.description}. Call it only when the user asks you to do this; if it needs their confirmation, the answer shows Confirm / Cancel buttons.`,
+      inputSchema: z.object(shape) as unknown as z.ZodType<Record<string, unknown>>,
+      execute: async (args) => actions!.invoke(a.name, args),
+    });
+  }
+  return out;
+}
+
 /** The tool set handed to `streamText`. */
 export function buildTools(ctx: ToolContext) {
   return {
@@ -77,6 +100,7 @@ export function buildTools(ctx: ToolContext) {
       }),
       execute: async ({ name }) => inOrder(ctx, () => lookupPerson(ctx, name)),
     }),
+    ...actionTools(ctx.actions),
   };
 }
 
@@ -88,6 +112,7 @@ export function reasoningFor(toolName: string, input: unknown): string | null {
   };
   if (toolName === 'search_knowledge') return `Searching the knowledge base for “${arg('query')}”`;
   if (toolName === 'lookup_person') return `Looking up ${arg('name')} in the directory`;
+  if (toolName.startsWith(ACTION_PREFIX)) return `Using the action ${toolName.slice(ACTION_PREFIX.length)}`;
   return null;
 }
 

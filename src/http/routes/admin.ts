@@ -8,6 +8,8 @@ import { authenticate } from '../auth.ts';
 import { listIngests } from '../../knowledge/ingest-history.ts';
 import { rejectIllFormedStrings } from '../wire-strings.ts';
 import { deliveryLog } from '../../webhooks/delivery.ts';
+import { createEndpoint, createEndpointBody, deleteEndpoint, getEndpoint, listEndpoints, rotateSecret, rotateSecretBody } from '../../webhooks/endpoints.ts';
+import { pluginCallAudit } from '../../actions/audit.ts';
 
 export interface AdminRouteDeps {
   deps: CoreDeps;
@@ -18,7 +20,22 @@ export interface AdminRouteDeps {
 
 const feedbackQuery = z.object({ assistant: z.string().optional(), since: z.iso.datetime().optional() });
 const webhooksQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() });
+const pluginCallsQuery = z.object({
+  assistant: z.string().min(1).max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().max(2048).optional(),
+});
 const ingestsQuery = z.object({ assistant: z.string().min(1).max(200).optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
+
+/** Validates admin input, or 400 `INVALID_INPUT` naming the field. */
+function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ApiError('INVALID_INPUT', `${issue?.path.join('.') || what}: ${issue?.message ?? `invalid ${what}`}`);
+  }
+  return r.data;
+}
 
 /** Operator endpoints; the token must carry the admin group (config `auth.adminGroup`). */
 export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): FastifyPluginAsync {
@@ -49,15 +66,51 @@ export function adminRoutes({ deps, verifier, ingest }: AdminRouteDeps): Fastify
       return { feedback: await exportFeedback(deps, { assistant: q.data.assistant, since }) };
     });
 
-    // The delivery log of each configured endpoint (never its secret): newest deliveries with every attempt.
-    app.get('/admin/v1/webhooks', async (req) => {
-      const q = webhooksQuery.safeParse(req.query);
+    // Every plugin call, offered or made (actions, issue 10): user, plugin, inputs with secrets masked, outcome.
+    app.get('/admin/v1/plugin-calls', async (req) => {
+      const q = pluginCallsQuery.safeParse(req.query);
       if (!q.success) throw new ApiError('INVALID_INPUT', `${q.error.issues[0]?.path.join('.') || 'query'}: ${q.error.issues[0]?.message ?? 'invalid query'}`);
+      return pluginCallAudit(deps, deps.config.plugins, q.data);
+    });
+
+    // Every endpoint (configured on this node, then registered through this API) with its newest deliveries and
+    // their attempts; never a secret.
+    app.get('/admin/v1/webhooks', async (req) => {
+      const q = parse(webhooksQuery, req.query, 'query');
+      const limit = q.limit ?? 50;
       const endpoints = [];
       for (const e of deps.config.webhooks) {
-        endpoints.push({ url: e.url, events: e.events, deliveries: await deliveryLog(deps, e.url, q.data.limit ?? 50) });
+        endpoints.push({ id: null, source: 'config', url: e.url, events: e.events, deliveries: await deliveryLog(deps, e.url, limit) });
+      }
+      for (const e of await listEndpoints(deps)) {
+        endpoints.push({ ...e, source: 'api', deliveries: await deliveryLog(deps, e.id, limit) });
       }
       return { endpoints };
+    });
+
+    app.post('/admin/v1/webhooks', async (req, reply) => {
+      const body = parse(createEndpointBody, req.body ?? {}, 'body');
+      const user = req.caller!.user;
+      const created = await createEndpoint(deps, body, user.email ?? user.id);
+      return reply.status(201).send({ ...created, source: 'api' });
+    });
+
+    app.get<{ Params: { id: string } }>('/admin/v1/webhooks/:id', async (req) => ({ ...(await getEndpoint(deps, req.params.id)), source: 'api' }));
+
+    app.get<{ Params: { id: string } }>('/admin/v1/webhooks/:id/deliveries', async (req) => {
+      const q = parse(webhooksQuery, req.query, 'query');
+      const endpoint = await getEndpoint(deps, req.params.id);
+      return { deliveries: await deliveryLog(deps, endpoint.id, q.limit ?? 50) };
+    });
+
+    app.post<{ Params: { id: string } }>('/admin/v1/webhooks/:id/rotate-secret', async (req) => {
+      const body = parse(rotateSecretBody, req.body ?? {}, 'body');
+      return { ...(await rotateSecret(deps, req.params.id, body)), source: 'api' };
+    });
+
+    app.delete<{ Params: { id: string } }>('/admin/v1/webhooks/:id', async (req, reply) => {
+      await deleteEndpoint(deps, req.params.id);
+      return reply.status(204).send();
     });
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createConversation, getConversation, listConversations, updateConversation } from '../../core/conversations.ts';
+import { deleteConversation } from '../../core/deletion.ts';
 import type { CoreDeps } from '../../core/deps.ts';
 import { listEvents } from '../../core/events.ts';
 import { submitFeedback } from '../../core/feedback.ts';
@@ -12,9 +13,12 @@ import { cancelResponse } from '../../jobs/cancel.ts';
 import type { NotifyHub } from '../../jobs/hub.ts';
 import { ApiError } from '../../protocol/errors.ts';
 import * as S from '../../protocol/schemas.ts';
+import type { Message, Response } from '../../protocol/schemas.ts';
 import { requireCaller } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
 import { streamEvents, type OpenStreams } from '../sse.ts';
+import { readActionCallbackId } from '../../actions/tokens.ts';
+import { betaFrameData, betaMessage, betaResponse } from './dialect-shapes.ts';
 
 export interface BetaRouteDeps {
   deps: CoreDeps;
@@ -66,11 +70,14 @@ function acceptsEventStream(req: FastifyRequest): boolean {
  */
 export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics, open, dialect }) => {
   const createBody = dialect === 'v1' ? S.CreateResponseRequestV1 : S.CreateResponseRequest;
-  /** The question text of a create request; an action callback names nothing here, since Parley offers no actions yet. */
-  const questionOf = (body: { input: { text?: string | undefined; callback_id?: string | undefined } }): string => {
-    if (body.input.text === undefined) throw new ApiError('INVALID_INPUT', 'input.callback_id does not name an action offered in this conversation');
-    return body.input.text;
-  };
+  const v1 = dialect === 'v1';
+  // One schema set per dialect: V1's messages carry `actions` and callback content, BETA's are translated.
+  const R = v1
+    ? { Response: S.ResponseV1, Messages: S.ListConversationMessagesResponseV1, ResponseMessages: S.ListResponseMessagesResponseV1 }
+    : { Response: S.Response, Messages: S.ListConversationMessagesResponse, ResponseMessages: S.ListResponseMessagesResponse };
+  const shapeResponse = (r: Response) => (v1 ? r : betaResponse(r));
+  const shapeMessages = <T extends { messages: Message[] }>(out: T) => (v1 ? out : { ...out, messages: out.messages.map(betaMessage) });
+  const frames = v1 ? {} : { transform: betaFrameData };
 
   app.get(
     '/conversations',
@@ -104,6 +111,23 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
     async (req) => updateConversation(deps, requireCaller(req), req.params.conversation_id, req.body),
   );
 
+  app.delete(
+    '/conversations/:conversation_id',
+    {
+      schema: {
+        operationId: 'delete-conversation',
+        tags: ['conversations'],
+        headers,
+        params: S.ConversationParams,
+        response: { 204: z.null().describe('Deleted'), ...errors },
+      },
+    },
+    async (req, reply) => {
+      await deleteConversation(deps, requireCaller(req), req.params.conversation_id, events);
+      return reply.status(204).send(null);
+    },
+  );
+
   app.get(
     '/conversations/:conversation_id/events',
     {
@@ -117,25 +141,29 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
     },
     async (req) => {
       const out = await listEvents(deps, requireCaller(req), req.params.conversation_id, req.query);
-      return dialect === 'v1' ? out : { ...out, events: out.events.map(({ created_at: _, ...e }) => e) };
+      return v1
+        ? out
+        : { ...out, events: out.events.map(({ created_at: _, event_payload, ...e }) => ({ ...e, event_payload: { ...event_payload, message: betaMessage(event_payload.message) } })) };
     },
   );
 
   const createOnce = async (req: FastifyRequest, convId: string, body: { input: { text?: string | undefined; callback_id?: string | undefined } }) => {
     const caller = requireCaller(req);
-    const text = questionOf(body);
-    return withIdempotency(deps, caller.user.id, idempotencyKey(req), `response:${caller.assistant}:${convId}`, body, async () => ({
-      status: 202,
-      body: await createResponse(deps, caller, convId, text, req.id),
-    }));
+    return withIdempotency(deps, caller.user.id, idempotencyKey(req), `response:${caller.assistant}:${convId}`, body, async () => {
+      if (body.input.text !== undefined) return { status: 202, body: await createResponse(deps, caller, convId, body.input.text, req.id) };
+      // V1: a button of an earlier message. Verified here; claimed (once, ever) in the statement that stores it.
+      const cb = readActionCallbackId(deps.keys, caller.user.id, body.input.callback_id ?? '');
+      if (!cb || cb.conversationId !== convId) throw new ApiError('INVALID_INPUT', 'input.callback_id does not name an action offered in this conversation');
+      return { status: 202, body: await createResponse(deps, caller, convId, null, req.id, { ...cb, callbackId: body.input.callback_id! }) };
+    });
   };
 
   app.post(
     '/conversations/:conversation_id/responses',
-    { schema: { operationId: 'create-response', tags: ['responses'], headers, params: S.ConversationParams, body: createBody, response: { 202: S.Response, ...errors } } },
+    { schema: { operationId: 'create-response', tags: ['responses'], headers, params: S.ConversationParams, body: createBody, response: { 202: R.Response, ...errors } } },
     async (req, reply) => {
       const result = await createOnce(req, req.params.conversation_id, req.body);
-      return reply.status(result.status).send(result.body);
+      return reply.status(result.status).send(shapeResponse(result.body));
     },
   );
 
@@ -160,18 +188,18 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
       if (result.replayed) {
         // A retry of an earlier stream (same Idempotency-Key): resume that response after the client's last
         // event, as fetch-event-source and EventSource-like clients do (contract §5).
-        await streamEvents(reply, deps, events, metrics, open, response.response_id, lastEventId ?? 0, {});
+        await streamEvents(reply, deps, events, metrics, open, response.response_id, lastEventId ?? 0, frames);
         return;
       }
       const first = { seq: 1, event_type: 'RESPONSE_CREATED' as const, data: JSON.stringify({ event_type: 'RESPONSE_CREATED', sequence_number: 1, response }) };
-      await streamEvents(reply, deps, events, metrics, open, response.response_id, 0, { first });
+      await streamEvents(reply, deps, events, metrics, open, response.response_id, 0, { first, ...frames });
     },
   );
 
   app.get(
     '/conversations/:conversation_id/responses/:response_id',
-    { schema: { operationId: 'get-response', tags: ['responses'], params: S.ResponseParams, response: { 200: S.Response, ...errors } } },
-    async (req) => getResponse(deps, requireCaller(req), req.params.conversation_id, req.params.response_id),
+    { schema: { operationId: 'get-response', tags: ['responses'], params: S.ResponseParams, response: { 200: R.Response, ...errors } } },
+    async (req) => shapeResponse(await getResponse(deps, requireCaller(req), req.params.conversation_id, req.params.response_id)),
   );
 
   app.post(
@@ -185,10 +213,10 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
           'Extension: a CREATED or IN_PROGRESS response ends FAILED with error.code CANCELLED at once, and the assistant stops working on it; its streams get RESPONSE_FAILED. A finished response is returned unchanged.',
         headers,
         params: S.ResponseParams,
-        response: { 200: S.Response, ...errors },
+        response: { 200: R.Response, ...errors },
       },
     },
-    async (req) => cancelResponse(deps, requireCaller(req), req.params.conversation_id, req.params.response_id, events),
+    async (req) => shapeResponse(await cancelResponse(deps, requireCaller(req), req.params.conversation_id, req.params.response_id, events)),
   );
 
   app.get(
@@ -208,20 +236,20 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
       const caller = requireCaller(req);
       const row = await requireResponse(deps.db, caller, req.params.conversation_id, req.params.response_id);
       const after = lastEventIdOf(req) ?? req.query.starting_after ?? 0;
-      await streamEvents(reply, deps, events, metrics, open, row.id, after, {});
+      await streamEvents(reply, deps, events, metrics, open, row.id, after, frames);
     },
   );
 
   app.get(
     '/conversations/:conversation_id/messages',
-    { schema: { operationId: 'list-conversation-messages', tags: ['messages'], params: S.ConversationParams, querystring: S.ListQuery, response: { 200: S.ListConversationMessagesResponse, ...errors } } },
-    async (req) => listConversationMessages(deps, requireCaller(req), req.params.conversation_id, req.query),
+    { schema: { operationId: 'list-conversation-messages', tags: ['messages'], params: S.ConversationParams, querystring: S.ListQuery, response: { 200: R.Messages, ...errors } } },
+    async (req) => shapeMessages(await listConversationMessages(deps, requireCaller(req), req.params.conversation_id, req.query)),
   );
 
   app.get(
     '/conversations/:conversation_id/responses/:response_id/messages',
-    { schema: { operationId: 'list-response-messages', tags: ['messages'], params: S.ResponseParams, response: { 200: S.ListResponseMessagesResponse, ...errors } } },
-    async (req) => listResponseMessages(deps, requireCaller(req), req.params.conversation_id, req.params.response_id),
+    { schema: { operationId: 'list-response-messages', tags: ['messages'], params: S.ResponseParams, response: { 200: R.ResponseMessages, ...errors } } },
+    async (req) => shapeMessages(await listResponseMessages(deps, requireCaller(req), req.params.conversation_id, req.params.response_id)),
   );
 
   app.post(

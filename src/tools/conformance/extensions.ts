@@ -8,7 +8,7 @@ import { parseStream } from './sse.ts';
 /**
  * Checks of the contract's extensions, which no upstream document describes (contract §4, §5): resuming a
  * finished response from its final event, retrying a POST stream with its Idempotency-Key and Last-Event-ID,
- * and cancel. They are judged by the contract alone and counted as `<name> (extension)`.
+ * cancel, and deleting a conversation. They are judged by the contract alone and counted as `<name> (extension)`.
  */
 export async function extensionChecks(r: Runner, o: { token: string; assistant: string; question: string; timeoutMs: number }): Promise<void> {
   const auth: CallOptions = { token: o.token, assistant: o.assistant };
@@ -91,6 +91,17 @@ export async function extensionChecks(r: Runner, o: { token: string; assistant: 
     ...(twice.status !== 200 ? [`status ${twice.status}, expected 200`] : []),
     ...(isDeepStrictEqual(obj(twice.json), c) ? [] : ['cancelling a finished response changed it']),
   ]);
+
+  // Delete the conversation: 204 with no body, then it and everything under it answer 404 NOT_FOUND.
+  const deleted = await call(r.baseUrl, 'DELETE', `/conversations/${conv}`, auth);
+  const deleteProblems: string[] = [];
+  if (deleted.status !== 204) deleteProblems.push(`status ${deleted.status}, expected 204`);
+  if (deleted.text !== '') deleteProblems.push('a body on 204');
+  for (const path of [`/conversations/${conv}`, `/conversations/${conv}/messages`, `/conversations/${conv}/responses/${responseId}`]) {
+    const gone = await call(r.baseUrl, 'GET', path, auth);
+    if (gone.status !== 404 || obj(obj(gone.json)['error'])['code'] !== 'NOT_FOUND') deleteProblems.push(`GET ${path} answered ${gone.status} after the delete, expected 404 NOT_FOUND`);
+  }
+  rec('delete-conversation', 'then everything under it is 404', deleted, deleteProblems);
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -1,3 +1,4 @@
+import { acceptsCallbacks, actionChecks, DEFAULT_ACTION_QUESTION } from './actions.ts';
 import { extensionChecks } from './extensions.ts';
 import { OPS, scenario } from './scenario.ts';
 import { Abort, Runner, type CheckResult } from './runner.ts';
@@ -11,6 +12,8 @@ export interface ConformanceOptions {
   token: string;
   assistant: string;
   question?: string;
+  /** V1 documents: a question the server answers with a confirmation's buttons (default: the demo's VPN reset). */
+  actionQuestion?: string;
   /** How long a response may take to finish; default 120 s, as the upstream documents. */
   timeoutMs?: number;
   pollMs?: number;
@@ -45,6 +48,16 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
       timeoutMs: opts.timeoutMs ?? 120000,
       pollMs: opts.pollMs ?? 100,
     });
+    if (acceptsCallbacks(runner)) {
+      await actionChecks(runner, {
+        token: opts.token,
+        assistant: opts.assistant,
+        question: opts.question ?? DEFAULT_QUESTION,
+        actionQuestion: opts.actionQuestion ?? DEFAULT_ACTION_QUESTION,
+        timeoutMs: opts.timeoutMs ?? 120000,
+        pollMs: opts.pollMs ?? 100,
+      });
+    }
     if (opts.extensions) {
       await extensionChecks(runner, { token: opts.token, assistant: opts.assistant, question: opts.question ?? DEFAULT_QUESTION, timeoutMs: opts.timeoutMs ?? 120000 });
     }

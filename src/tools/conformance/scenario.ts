@@ -51,7 +51,7 @@ function tamper(token: string): string {
 }
 
 /** Polls GET response until it is terminal; every answer is validated; one check is recorded. */
-async function pollResponse(r: Runner, o: ScenarioOptions, conv: string, resp: string): Promise<Obj> {
+export async function pollResponse(r: Runner, o: ScenarioOptions, conv: string, resp: string): Promise<Obj> {
   const auth = { token: o.token, assistant: o.assistant };
   const path = `/conversations/${conv}/responses/${resp}`;
   const started = Date.now();
