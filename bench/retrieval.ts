@@ -51,7 +51,7 @@ const GROUPS = ['hr', 'finance', 'security', 'executives'];
 const ASKER: AskingUser = { id: 'bench-user', email: 'bench.user@bench.example', groups: ['employees', 'engineering'] };
 
 /** Small deterministic PRNG (mulberry32), so every run measures the same corpus and queries. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -65,7 +65,7 @@ function rng(seed: number): () => number {
 const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'ta', 'vo', 'shi', 'pel', 'dra', 'nu', 'gar', 'ben', 'sol', 'qui', 'zan', 'tor', 'mek', 'fa', 'lis', 'or'];
 
 /** A vocabulary with Zipf-like frequencies: a few very common words, a long tail of rare ones. */
-class Vocabulary {
+export class Vocabulary {
   readonly words: string[] = [];
   private readonly cumulative: number[] = [];
   constructor(size: number, random: () => number) {
@@ -104,7 +104,7 @@ function sentence(v: Vocabulary, random: () => number): string {
   return words[0]![0]!.toUpperCase() + words[0]!.slice(1) + ' ' + words.slice(1).join(' ') + '.';
 }
 
-function makeDocs(v: Vocabulary, random: () => number, from: number, count: number): SourceDocument[] {
+export function makeDocs(v: Vocabulary, random: () => number, from: number, count: number): SourceDocument[] {
   const docs: SourceDocument[] = [];
   for (let i = from; i < from + count; i++) {
     const sections: string[] = [];
@@ -144,7 +144,7 @@ function makePeople(count: number, random: () => number): SourcePerson[] {
 }
 
 /** Queries built from words of the corpus: most match with AND, some carry a word no passage has (OR stage). */
-function makeQueries(docs: SourceDocument[], v: Vocabulary, random: () => number, n: number): { q: string; kind: 'and' | 'or' }[] {
+export function makeQueries(docs: SourceDocument[], v: Vocabulary, random: () => number, n: number): { q: string; kind: 'and' | 'or' }[] {
   const out: { q: string; kind: 'and' | 'or' }[] = [];
   const common = new Set(v.words.slice(0, 100));
   for (let i = 0; i < n; i++) {
@@ -161,7 +161,7 @@ function makeQueries(docs: SourceDocument[], v: Vocabulary, random: () => number
   return out;
 }
 
-function percentile(xs: number[], p: number): number {
+export function percentile(xs: number[], p: number): number {
   if (!xs.length) return 0;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;

@@ -246,17 +246,29 @@ async function runDatasetCli(args: readonly string[]): Promise<number> {
   const db = await openDatabase({ url, dataDir: 'memory://', vector: Boolean(cfg.embeddings) });
   try {
     await migrate(db);
-    const knowledge = createKnowledge(db, { embeddings: cfg.embeddings });
+    // Embedding failures (endpoint down, malformed vectors) are reported, never fatal: full text still answers.
+    const knowledge = createKnowledge(db, { embeddings: cfg.embeddings, log: (m) => console.error(`warning: ${m}`) });
     const makeEngine = (k: ParleyKnowledge): Engine =>
       engineKind === 'offline'
         ? createOfflineEngine({ knowledge: k })
-        : createLlmEngine({ baseUrl: cfg.engine.baseUrl!, model: cfg.engine.model!, apiKey: cfg.engine.apiKey, knowledge: k, timeoutMs: cfg.engine.timeoutMs });
+        : createLlmEngine({
+            baseUrl: cfg.engine.baseUrl!,
+            model: cfg.engine.model!,
+            apiKey: cfg.engine.apiKey,
+            knowledge: k,
+            timeoutMs: cfg.engine.timeoutMs,
+            maxToolRounds: cfg.engine.maxToolRounds,
+            maxSearches: cfg.engine.maxSearches,
+          });
     const { outcomes, errors, assistant } = await runDataset(db, dir, makeEngine, knowledge);
-    const md = datasetReport(outcomes, { dataset: basename(resolve(dir)), engine: engineKind, db: db.kind, errors });
+    const engineName =
+      (engineKind === 'offline' ? 'offline' : `openai-compatible (${cfg.engine.model})`) +
+      (cfg.embeddings ? ` + embeddings (${cfg.embeddings.model}, ${db.hasVector ? 'pgvector' : 'plain column'})` : '');
+    const md = datasetReport(outcomes, { dataset: basename(resolve(dir)), engine: engineName, db: db.kind, errors });
     const out = flag(args, '--out');
     if (out) writeFileSync(out, md);
     console.log(args.includes('--verbose') || out ? md : md.split('\n## Misses')[0]);
-    if (url) for (const t of ['kb_documents', 'kb_people', 'kb_terms', 'kb_state']) await db.query(`DELETE FROM ${t} WHERE assistant = $1`, [assistant]);
+    if (url) for (const t of ['kb_documents', 'kb_people', 'kb_terms', 'kb_state', 'kb_vector_state']) await db.query(`DELETE FROM ${t} WHERE assistant = $1`, [assistant]);
     return 0;
   } finally {
     await db.close();

@@ -201,14 +201,28 @@ const schema = z.strictObject({
       model: z.string().optional(),
       apiKey: z.string().optional(),
       timeoutMs: positiveInt.default(60000),
+      /** Rounds of tool calls the model may make before it must answer. */
+      maxToolRounds: positiveInt.max(10).default(4),
+      /** Knowledge searches and directory lookups per answer, over all rounds. */
+      maxSearches: positiveInt.max(32).default(8),
     })
-    .default({ kind: 'offline', timeoutMs: 60000 })
+    .default({ kind: 'offline', timeoutMs: 60000, maxToolRounds: 4, maxSearches: 8 })
     .refine((e) => e.kind === 'offline' || (e.baseUrl && e.model), {
       message: 'engine.baseUrl and engine.model are required for openai-compatible',
       path: ['baseUrl'],
     }),
   embeddings: z
-    .strictObject({ baseUrl: httpUrl, model: z.string().min(1), apiKey: z.string().optional() })
+    .strictObject({
+      baseUrl: httpUrl,
+      model: z.string().min(1),
+      apiKey: z.string().optional(),
+      /** Texts per request at ingest. */
+      batchSize: positiveInt.max(2048).optional(),
+      /** One request at ingest. */
+      timeoutMs: positiveInt.optional(),
+      /** Embedding a question at search time; past it the search is full-text only. */
+      queryTimeoutMs: positiveInt.optional(),
+    })
     .optional(),
   responses: z
     .strictObject({
@@ -297,6 +311,11 @@ const ENV_FIELDS: [string, string[]][] = [
   ['LLM_MODEL', ['engine', 'model']],
   ['LLM_API_KEY', ['engine', 'apiKey']],
   ['LLM_TIMEOUT_MS', ['engine', 'timeoutMs']],
+  ['LLM_MAX_TOOL_ROUNDS', ['engine', 'maxToolRounds']],
+  ['LLM_MAX_SEARCHES', ['engine', 'maxSearches']],
+  ['EMBEDDINGS_BASE_URL', ['embeddings', 'baseUrl']],
+  ['EMBEDDINGS_MODEL', ['embeddings', 'model']],
+  ['EMBEDDINGS_API_KEY', ['embeddings', 'apiKey']],
   ['RESPONSE_TIMEOUT_SECONDS', ['responses', 'timeoutSeconds']],
   ['RESPONSE_CONCURRENCY', ['responses', 'concurrency']],
   ['PARLEY_WORKER', ['worker']],

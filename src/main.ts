@@ -132,7 +132,11 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   const deps: CoreDeps = makeDeps(db, keys, config);
 
   const directoryUrls = Object.fromEntries(config.assistants.flatMap((a) => (a.directoryUrl ? [[a.name, a.directoryUrl]] : [])));
-  const knowledge = createKnowledge(db, { directoryUrls, ...(config.embeddings ? { embeddings: config.embeddings } : {}) });
+  const knowledge = createKnowledge(db, {
+    directoryUrls,
+    ...(config.embeddings ? { embeddings: config.embeddings } : {}),
+    log: (msg) => logger.warn(msg),
+  });
   if (config.demoData && config.assistants.some((a) => a.name === DEFAULT_ASSISTANT)) {
     const loaded = await loadDemoData(db, DEFAULT_ASSISTANT);
     if (loaded) logger.info({ assistant: DEFAULT_ASSISTANT }, 'demo data loaded');
@@ -236,6 +240,8 @@ async function loadEngine(config: Config, knowledge: Knowledge): Promise<Engine>
       apiKey: config.engine.apiKey,
       knowledge,
       timeoutMs: config.engine.timeoutMs,
+      maxToolRounds: config.engine.maxToolRounds,
+      maxSearches: config.engine.maxSearches,
     });
   }
   const { createOfflineEngine } = await import('./assistant/offline/index.ts');

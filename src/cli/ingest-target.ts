@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { historyLine, listIngests } from '../knowledge/ingest-history.ts';
 import { unknownAssistant } from '../knowledge/known-assistant.ts';
 import { parseColumnMap } from '../knowledge/parse-people.ts';
+import { createEmbedder } from '../knowledge/embeddings.ts';
 
 export interface IngestCliOptions {
   assistant: string;
@@ -95,5 +96,6 @@ export async function ingestCommand(cfg: Config, path: string, opts: IngestCliOp
     const token = await mintToken(cfg, { user: 'parley-cli', groups: [cfg.auth.adminGroup], ttl: 600 });
     return runIngestCommand({ ...common, target: { kind: 'remote', baseUrl: serverUrl.replace(/\/$/, ''), token } });
   }
-  return withDatabase(cfg, (deps) => runIngestCommand({ ...common, target: { kind: 'db', db: deps.db } }));
+  const embedder = cfg.embeddings ? createEmbedder(cfg.embeddings) : undefined;
+  return withDatabase(cfg, (deps) => runIngestCommand({ ...common, target: { kind: 'db', db: deps.db, embedder } }));
 }

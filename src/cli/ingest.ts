@@ -5,6 +5,7 @@ import { parseSources, type ParseOptions } from '../knowledge/parse.ts';
 import { crawlSite, siteCacheFile } from '../knowledge/site.ts';
 import type { IngestChange, IngestPayload, IngestSummary, ParsedSources, SourceDocument, SourcePerson } from '../knowledge/sources.ts';
 import type { Db } from '../store/db.ts';
+import type { Embedder } from '../knowledge/embeddings.ts';
 
 /** Request size per batch when sending to a server: well under the 1 MiB body limit, JSON overhead included. */
 const BATCH_BYTES = 512 * 1024;
@@ -27,7 +28,7 @@ export interface IngestCommandOptions {
   siteAccess?: readonly { prefix: string; access: readonly string[] }[] | undefined;
   /** How files are read: the assistant's document base URL, people column mappings (`--map`). */
   parse?: ParseOptions | undefined;
-  target: { kind: 'db'; db: Db } | { kind: 'remote'; baseUrl: string; token: string };
+  target: { kind: 'db'; db: Db; embedder?: Embedder | undefined } | { kind: 'remote'; baseUrl: string; token: string };
   out: NodeJS.WritableStream;
   isTTY: boolean;
 }
@@ -63,7 +64,11 @@ export async function runIngestCommand(opts: IngestCommandOptions): Promise<numb
       sum = await applyIngest(
         opts.target.db,
         { ...common(opts), root: parsed.root, documents: parsed.documents, people: parsed.people, errors: parsed.errors },
-        { onProgress: (done) => bar?.update(done, { what: parsed.documents[done - 1]?.path ?? '' }) },
+        {
+          onProgress: (done) => bar?.update(done, { what: parsed.documents[done - 1]?.path ?? '' }),
+          embedder: opts.target.embedder,
+          log: (msg) => process.stderr.write(`warning: ${msg}\n`),
+        },
       );
     } else {
       sum = { added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, peopleRemoved: 0, visibility: {}, errors: [], ...(opts.dryRun ? { changes: [] } : {}) };

@@ -1,8 +1,10 @@
 /**
- * Optional dense retrieval: an OpenAI-compatible `/embeddings` endpoint plus pgvector. The vector table is made at
- * runtime and only where pgvector exists (Debian's PostgreSQL 15 has none), so the migrations stay portable.
+ * Optional dense retrieval: an OpenAI-compatible `/embeddings` endpoint, with vectors stored either in pgvector's
+ * `kb_chunk_vectors` (made at runtime, only where the extension exists) or, where it does not (Debian's
+ * PostgreSQL 15), in the plain `kb_chunk_embeddings` table scanned in process (dense.ts).
  */
 import type { Db, Queryable } from '../store/db.ts';
+import { normalized, writePlainVectors } from './dense.ts';
 
 export interface EmbeddingsConfig {
   /** e.g. `http://127.0.0.1:11434/v1`; requests go to `${baseUrl}/embeddings`. */
@@ -11,14 +13,28 @@ export interface EmbeddingsConfig {
   apiKey?: string | undefined;
   /** Texts per request (default 64). */
   batchSize?: number | undefined;
+  /** One request at ingest (default 30 000). */
   timeoutMs?: number | undefined;
+  /** Embedding the question at search time (default 5000); past it the search is full-text only. */
+  queryTimeoutMs?: number | undefined;
   fetch?: typeof fetch | undefined;
 }
 
 export interface Embedder {
   readonly model: string;
+  /** Budget for embedding one question at search time, ms. */
+  readonly queryTimeoutMs?: number | undefined;
+  /** Texts per request. */
+  readonly batchSize?: number | undefined;
   embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
 }
+
+/** Longest vector accepted from an endpoint (the largest common models have 4096 dimensions). */
+export const MAX_DIMS = 8192;
+/** Characters of a passage sent to be embedded (models truncate or refuse past their context anyway). */
+const MAX_EMBED_CHARS = 8000;
+/** Failed requests in a row after which one ingest stops embedding (the endpoint is down, not one bad passage). */
+const MAX_CONSECUTIVE_FAILURES = 3;
 
 /** A client for `POST ${baseUrl}/embeddings` (`{model, input}` → `{data: [{embedding, index}]}`). */
 export function createEmbedder(cfg: EmbeddingsConfig): Embedder {
@@ -28,6 +44,8 @@ export function createEmbedder(cfg: EmbeddingsConfig): Embedder {
   const timeoutMs = cfg.timeoutMs ?? 30_000;
   return {
     model: cfg.model,
+    queryTimeoutMs: cfg.queryTimeoutMs ?? 5000,
+    batchSize: batch,
     async embed(texts, signal) {
       const out: number[][] = [];
       for (let i = 0; i < texts.length; i += batch) {
@@ -47,11 +65,17 @@ export function createEmbedder(cfg: EmbeddingsConfig): Embedder {
         const vectors: number[][] = new Array(input.length);
         body.data.forEach((d, j) => {
           const idx = typeof d.index === 'number' ? d.index : j;
-          if (!Array.isArray(d.embedding) || !d.embedding.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+          if (
+            !Number.isInteger(idx) || idx < 0 || idx >= input.length ||
+            !Array.isArray(d.embedding) || d.embedding.length === 0 || d.embedding.length > MAX_DIMS ||
+            !d.embedding.every((x) => typeof x === 'number' && Number.isFinite(x))
+          ) {
             throw new Error('embeddings endpoint returned a malformed vector');
           }
           vectors[idx] = d.embedding as number[];
         });
+        const dims = vectors[0]?.length;
+        if (vectors.some((v) => !v || v.length !== dims)) throw new Error('embeddings endpoint returned vectors of different sizes');
         out.push(...vectors);
       }
       return out;
@@ -84,26 +108,72 @@ export function vectorLiteral(v: readonly number[]): string {
   return '[' + v.join(',') + ']';
 }
 
-/** Embeds every chunk of the assistant that has no vector for this model yet; returns how many were embedded. */
-export async function embedMissingChunks(db: Db, assistant: string, embedder: Embedder, batch = 64): Promise<number> {
-  await ensureVectorTable(db);
-  let done = 0;
+export type VectorStore = 'pgvector' | 'plain';
+
+export interface EmbedReport {
+  embedded: number;
+  /** Passages left without a vector (they stay searchable by full text; the next ingest retries them). */
+  failed: number;
+  errors: string[];
+}
+
+/**
+ * Embeds every passage of the assistant that has no vector for this model yet, a batch per request. A failed batch
+ * is skipped (reported, retried by the next ingest); after a few failures in a row the rest waits for the next
+ * ingest too. Never throws for the endpoint's sake: the passages and their full-text index are already committed.
+ */
+export async function embedMissingChunks(
+  db: Db,
+  assistant: string,
+  embedder: Embedder,
+  opts: { store?: VectorStore | undefined; batch?: number | undefined; log?: ((msg: string) => void) | undefined } = {},
+): Promise<EmbedReport> {
+  const store = opts.store ?? (db.hasVector ? 'pgvector' : 'plain');
+  const batch = opts.batch ?? embedder.batchSize ?? 64;
+  if (store === 'pgvector') await ensureVectorTable(db);
+  const table = store === 'pgvector' ? 'kb_chunk_vectors' : 'kb_chunk_embeddings';
+  const report: EmbedReport = { embedded: 0, failed: 0, errors: [] };
+  // One pass in id order (keyset): each passage is looked at once per ingest, however many the assistant holds.
+  const missing = `c.assistant = $1 AND c.id > $3
+          AND NOT EXISTS (SELECT 1 FROM ${table} v WHERE v.chunk_id = c.id AND v.model = $2)`;
+  let after = '';
+  let inARow = 0;
   for (;;) {
     const rows = await db.query<{ id: string; title: string; heading: string; body: string }>(
-      `SELECT c.id, c.title, c.heading, c.body FROM kb_chunks c
-        WHERE c.assistant = $1
-          AND NOT EXISTS (SELECT 1 FROM kb_chunk_vectors v WHERE v.chunk_id = c.id AND v.model = $2)
-        ORDER BY c.id LIMIT $3`,
-      [assistant, embedder.model, batch],
+      `SELECT c.id, c.title, c.heading, c.body FROM kb_chunks c WHERE ${missing} ORDER BY c.id LIMIT $4`,
+      [assistant, embedder.model, after, batch],
     );
-    if (!rows.length) return done;
-    const vectors = await embedder.embed(rows.map(passageForEmbedding));
-    await db.tx(async (q) => {
-      for (let i = 0; i < rows.length; i++) await upsertVector(q, rows[i]!.id, assistant, embedder.model, vectors[i]!);
-    });
-    done += rows.length;
-    if (rows.length < batch) return done;
+    if (!rows.length) break;
+    after = rows[rows.length - 1]!.id;
+    try {
+      const vectors = await embedder.embed(rows.map(passageForEmbedding));
+      const unit = vectors.map((v) => normalized(v));
+      if (unit.some((v) => v === null)) throw new Error('embeddings endpoint returned a zero vector');
+      await db.tx(async (q) => {
+        if (store === 'plain') {
+          await writePlainVectors(q, assistant, embedder.model, rows.map((r, i) => ({ id: r.id, vector: unit[i]! })));
+        } else {
+          for (let i = 0; i < rows.length; i++) await upsertVector(q, rows[i]!.id, assistant, embedder.model, vectors[i]!);
+        }
+      });
+      report.embedded += rows.length;
+      inARow = 0;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      inARow++;
+      report.errors.push(reason);
+      opts.log?.(`embedding ${rows.length} passages of ${assistant} failed: ${reason}`);
+      report.failed += rows.length;
+      if (inARow >= MAX_CONSECUTIVE_FAILURES) {
+        const [left] = await db.query<{ n: number | string }>(`SELECT count(*) AS n FROM kb_chunks c WHERE ${missing}`, [assistant, embedder.model, after]);
+        report.failed += Number(left?.n ?? 0);
+        opts.log?.(`embedding stopped after ${inARow} failed requests in a row; ${report.failed} passages wait for the next ingest`);
+        break;
+      }
+    }
+    if (rows.length < batch) break;
   }
+  return report;
 }
 
 async function upsertVector(q: Queryable, chunkId: string, assistant: string, model: string, v: number[]): Promise<void> {
@@ -118,5 +188,9 @@ async function upsertVector(q: Queryable, chunkId: string, assistant: string, mo
 
 /** What gets embedded for a passage: its title and heading give the body its context. */
 export function passageForEmbedding(c: { title: string; heading: string; body: string }): string {
-  return [c.title, c.heading, c.body].filter(Boolean).join('\n');
+  const text = [c.title, c.heading, c.body].filter(Boolean).join('\n');
+  if (text.length <= MAX_EMBED_CHARS) return text;
+  // Never cut a surrogate pair in two (a lone surrogate is not valid UTF-8 on the wire).
+  const end = /[\uD800-\uDBFF]/.test(text[MAX_EMBED_CHARS - 1]!) ? MAX_EMBED_CHARS - 1 : MAX_EMBED_CHARS;
+  return text.slice(0, end);
 }

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { yieldToEventLoop } from '../store/yield.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
-import { embedMissingChunks, type Embedder } from './embeddings.ts';
+import { embedMissingChunks, type Embedder, type VectorStore } from './embeddings.ts';
 import { SLICE_DOCS, sliceIds, sliceWrites, withAssistantLock } from './ingest-slices.ts';
 import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
@@ -67,8 +67,12 @@ const CHECK_SLICE = 25;
 const AUDIT_IDS = 10_000;
 
 export interface ApplyOptions {
-  /** When set (and the database has pgvector), new passages are embedded after the transaction. */
+  /** When set, new passages are embedded after the transaction (batched; failures are reported, never fatal). */
   embedder?: Embedder | undefined;
+  /** Where vectors go: pgvector's table when the database has it, else the plain one (default: by the database). */
+  vectorStore?: VectorStore | undefined;
+  /** Warnings (embedding failures). */
+  log?: ((msg: string) => void) | undefined;
   /** Called after each document is handled. */
   onProgress?: ((done: number, total: number) => void) | undefined;
 }
@@ -276,12 +280,19 @@ export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOpt
     await db.query('VACUUM (ANALYZE) kb_chunks, kb_documents, kb_terms, kb_term_sets, kb_people').catch(() => undefined);
   }
 
-  if (!dryRun && opts.embedder && db.hasVector) {
+  if (!dryRun && opts.embedder) {
+    // Passages are committed: whatever the endpoint does, they stay searchable by full text, and the ones left
+    // without a vector are embedded by the next ingest.
     try {
-      await embedMissingChunks(db, assistant, opts.embedder);
+      const report = await embedMissingChunks(db, assistant, opts.embedder, { store: opts.vectorStore, log: opts.log });
+      if (report.failed) {
+        summary.errors.push({ path: '(embeddings)', reason: `${report.failed} passages not embedded (kept for full-text search): ${report.errors[0] ?? 'unknown error'}` });
+      }
     } catch (err) {
-      // Full-text search still works; missing vectors are filled in by the next ingest.
-      summary.errors.push({ path: '(embeddings)', reason: err instanceof Error ? err.message : String(err) });
+      // The database failed while embedding (not the endpoint): the same holds.
+      const reason = err instanceof Error ? err.message : String(err);
+      opts.log?.(`embedding passages of ${assistant} failed: ${reason}`);
+      summary.errors.push({ path: '(embeddings)', reason });
     }
   }
   return summary;

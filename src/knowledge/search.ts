@@ -4,7 +4,8 @@
  * two, …; optionally fused with dense vectors by reciprocal rank fusion.
  */
 import type { Db } from '../store/db.ts';
-import { ensureVectorTable, vectorLiteral, type Embedder } from './embeddings.ts';
+import { plainIndexFor, normalized } from './dense.ts';
+import { ensureVectorTable, vectorLiteral, type Embedder, type VectorStore } from './embeddings.ts';
 import { allLexemes, analyzeQuery, isSituationWord, termPresent, termQuery, tsqueryOf, type QueryTerm } from './query.ts';
 import type { KnowledgeHit } from './types.ts';
 
@@ -14,7 +15,10 @@ export interface SearchParams {
   query: string;
   limit: number;
   embedder?: Embedder | undefined;
-  hasVector: boolean;
+  /** Where passage vectors are (see embeddings.ts); dense retrieval runs whenever an embedder is given. */
+  vectorStore: VectorStore;
+  /** Dense retrieval failures (endpoint down, malformed vector); the search goes on with full text. */
+  log?: ((msg: string) => void) | undefined;
 }
 
 interface Row {
@@ -80,17 +84,26 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   const analyzed = await analyzeQuery(db, p.assistant, principals, p.query);
   // Words no visible passage uses cannot find anything; they only tell how much of the question is unknown here.
   const terms = analyzed.filter((t) => t.seen);
-  if (!terms.length) return [];
+  // With embeddings, a question in words no passage uses can still be found by meaning (dense side alone).
+  if (!analyzed.length || (!terms.length && !p.embedder)) return [];
   const unseen = round((analyzed.length - terms.length) / analyzed.length);
   const unseenWords = analyzed.filter((t) => !t.seen).map((t) => t.text);
   const lexemes = allLexemes(terms);
   const fetch = Math.max(p.limit, 10);
   // ts_rank_cd knows nothing of rarity: partial matches rank by the summed weight of the terms they contain.
   // (Term queries hold only validated lexemes and the quotes added around them.)
+  // The dense side (embedding the question over HTTP, the in-process scan) runs while PostgreSQL runs the full-text
+  // stages. An unreachable embeddings endpoint costs recall, not the answer: full text still works.
+  const densePending = p.embedder
+    ? denseSearch(db, p, principals, lexemes, fetch).catch((err: unknown) => {
+        p.log?.(`dense retrieval failed, full text only: ${err instanceof Error ? err.message : String(err)}`);
+        return [] as DenseRow[];
+      })
+    : null;
   const weighted = terms.map((t) => `(CASE WHEN k.tsv @@ '${termQuery(t).replace(/'/g, "''")}'::tsquery THEN ${t.idf.toFixed(4)} ELSE 0 END)`).join(' + ') || '0';
   let rows: Row[] = [];
   const seen = new Set<string>();
-  for (const stage of searchStages(terms)) {
+  for (const stage of terms.length ? searchStages(terms) : []) {
     const rank = stage.all ? 'ts_rank_cd(k.tsv, $3::tsquery)' : `${weighted} + 0.1 * ts_rank_cd(k.tsv, $3::tsquery)`;
     const found = await db.query<Row>(SELECT_HITS(rank), [p.assistant, principals, stage.query, lexemes, fetch * (stage.all ? 1 : 2), stage.cap]);
     // Ranks of different stages are on different scales: keep each relative to its stage's best.
@@ -141,9 +154,8 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
     hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(coverage([...docMatched.get(r.document_id)!])), unseen, unseenWords });
   }
 
-  if (p.embedder && p.hasVector) {
-    // An unreachable embeddings endpoint costs recall, not the answer: full text still works.
-    const dense = await denseSearch(db, p, principals, lexemes, fetch).catch(() => []);
+  if (densePending) {
+    const dense = await densePending;
     // Reciprocal rank fusion (k = 60): robust to the two scores having nothing in common.
     const fused = new Map<string, number>();
     [...hits.values()]
@@ -160,10 +172,33 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   return [...hits.values()].sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId)).slice(0, p.limit);
 }
 
-async function denseSearch(db: Db, p: SearchParams, principals: string[], lexemes: string[], limit: number) {
-  await ensureVectorTable(db);
-  const [vector] = await p.embedder!.embed([p.query]);
+type DenseRow = Row & { similarity: number };
+
+async function denseSearch(db: Db, p: SearchParams, principals: string[], lexemes: string[], limit: number): Promise<DenseRow[]> {
+  const embedder = p.embedder!;
+  const [vector] = await embedder.embed([p.query], AbortSignal.timeout(embedder.queryTimeoutMs ?? 5000));
   if (!vector) return [];
+  if (p.vectorStore === 'plain') {
+    const unit = normalized(vector);
+    if (!unit) return [];
+    // Access filter first, then exact cosine top-k (dense.ts); the passages are then read with the same filter.
+    const top = await plainIndexFor(db).search(p.assistant, embedder.model, principals, unit, limit);
+    if (!top.length) return [];
+    const similarity = new Map(top.map((t) => [t.id, t.similarity]));
+    const rows = await db.query<Row>(
+      `SELECT k.id, k.document_id, k.title, k.heading, k.body, d.url, d.updated_at, 0 AS rank,
+              ARRAY(SELECT unnest(tsvector_to_array(k.tsv)) INTERSECT SELECT unnest($4::text[])) AS matched
+         FROM unnest($3::text[]) AS t(id)
+         JOIN kb_chunks k ON k.id = t.id
+         JOIN kb_documents d ON d.id = k.document_id
+        WHERE k.assistant = $1 AND k.access && $2::text[]`,
+      [p.assistant, principals, top.map((t) => t.id), lexemes],
+    );
+    return rows
+      .map((r) => ({ ...r, similarity: similarity.get(r.id) ?? 0 }))
+      .sort((a, b) => b.similarity - a.similarity || a.id.localeCompare(b.id));
+  }
+  await ensureVectorTable(db);
   return db.query<Row & { similarity: number }>(
     `SELECT c.id, c.document_id, c.title, c.heading, c.body, d.url, d.updated_at, 0 AS rank, c.similarity,
             ARRAY(SELECT unnest(tsvector_to_array(c.tsv)) INTERSECT SELECT unnest($4::text[])) AS matched

@@ -7,6 +7,7 @@ import './search.test.ts';
 import './people.test.ts';
 import './role-search.test.ts';
 import './embeddings.test.ts';
+import './dense.test.ts';
 import './demo.test.ts';
 import './cli-ingest.test.ts';
 import './ingest-security.test.ts';

@@ -2,3 +2,4 @@
 import './markers.test.ts';
 import './sources.test.ts';
 import './llm-engine.test.ts';
+import './multi-search.test.ts';

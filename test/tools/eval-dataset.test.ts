@@ -8,6 +8,7 @@ import { datasetLayout, datasetReport, readQuestions, runDataset, summarizeDatas
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startFakeOpenAI } from '../llm/fake-openai.ts';
+import { startFakeEmbeddings } from '../support/fake-embeddings.ts';
 import { testDb } from '../support/db.ts';
 
 const SET = fileURLToPath(new URL('./fixtures/eval-set/', import.meta.url));
@@ -79,7 +80,7 @@ describe('eval --dataset', () => {
       const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake-model' };
       const run = promisify(execFile);
       const { stdout } = await run(process.execPath, ['--import', 'tsx', 'eval/run.ts', '--dataset', SET, '--engine', 'openai-compatible', '--verbose'], { env, cwd: fileURLToPath(new URL('../../', import.meta.url)) });
-      assert.match(stdout, /openai-compatible engine/);
+      assert.match(stdout, /openai-compatible \(fake-model\) engine/);
       assert.match(stdout, /\| knowledge .* \| 1\/2 = 50\.0% \|/, stdout);
       assert.match(stdout, /\| none .* \| 1\/1 = 100\.0% \|/);
       assert.match(stdout, /\| forbidden .* \| 1\/1 = 100\.0% \|/);
@@ -89,6 +90,38 @@ describe('eval --dataset', () => {
       assert.match(toolResult, /500 kilometres/);
     } finally {
       await fake.close();
+    }
+  });
+
+  it('--engine openai-compatible with embeddings configured: passages and the model’s queries are embedded, end to end', async () => {
+    const nothing = { type: 'text' as const, chunks: ["I couldn't find anything about that."] };
+    const fake = await startFakeOpenAI([
+      { type: 'tool_calls', calls: [{ name: 'search_knowledge', arguments: '{"query":"cargo bike brakes"}' }] },
+      { type: 'tool_calls', calls: [{ name: 'search_knowledge', arguments: '{"query":"cargo bike brake inspection"}' }] },
+      { type: 'text', chunks: ['Every cargo bike gets a brake inspection every 500 kilometres.[1]'] },
+      nothing, nothing, nothing, nothing,
+    ]);
+    const emb = await startFakeEmbeddings();
+    try {
+      const env = {
+        PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '',
+        LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake-model',
+        EMBEDDINGS_BASE_URL: emb.baseUrl, EMBEDDINGS_MODEL: 'fake-embed', EMBEDDINGS_API_KEY: 'emb-key',
+      };
+      const run = promisify(execFile);
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'eval/run.ts', '--dataset', SET, '--engine', 'openai-compatible'], { env, cwd: fileURLToPath(new URL('../../', import.meta.url)) });
+      assert.match(stdout, /openai-compatible \(fake-model\) \+ embeddings \(fake-embed, (pgvector|plain column)\) engine/, stdout);
+      assert.match(stdout, /\| knowledge .* \| 1\/2 = 50\.0% \|/, stdout);
+      assert.match(stdout, /\| forbidden .* \| 1\/1 = 100\.0% \|/);
+      assert.doesNotMatch(stderr, /warning/);
+      assert.equal(fake.pending(), 0);
+      const inputs = emb.requests.flatMap((r) => r.input);
+      assert.ok(emb.requests.every((r) => r.model === 'fake-embed' && r.auth === 'Bearer emb-key'));
+      assert.ok(inputs.some((t) => /500 kilometres/.test(t)), 'passages were embedded at ingest');
+      assert.ok(inputs.includes('cargo bike brakes') && inputs.includes('cargo bike brake inspection'), 'each of the model’s queries was embedded');
+    } finally {
+      await fake.close();
+      await emb.close();
     }
   });
 });

@@ -23,7 +23,14 @@ export interface LlmEngineOptions {
   knowledge: Knowledge;
   /** Whole-answer budget, tool calls included; a stalled stream is cut off by it. Default 60 000. */
   timeoutMs?: number | undefined;
-  /** Model calls per answer (tool rounds + the final answer). Default 5. */
+  /**
+   * Rounds in which the model may call tools (each round may hold several calls, run in parallel); one more model
+   * call then has to answer, with tools off. Default 4.
+   */
+  maxToolRounds?: number | undefined;
+  /** Knowledge searches and directory lookups per answer, over all rounds; past it a tool says so. Default 8. */
+  maxSearches?: number | undefined;
+  /** Older spelling: model calls per answer (tool rounds + the answer), i.e. `maxToolRounds + 1`. */
   maxSteps?: number | undefined;
   temperature?: number | undefined;
   /** Injectable fetch (tests, proxies). */
@@ -52,7 +59,8 @@ function endsSentence(text: string): boolean {
 /** Creates the engine that answers through an OpenAI-compatible language model. */
 export function createLlmEngine(opts: LlmEngineOptions): Engine {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const maxSteps = Math.max(1, opts.maxSteps ?? 5);
+  const maxSteps = Math.max(1, opts.maxToolRounds !== undefined ? opts.maxToolRounds + 1 : (opts.maxSteps ?? 5));
+  const maxSearches = Math.max(1, opts.maxSearches ?? 8);
   const interval = opts.snapshotIntervalMs ?? 50;
   const now = opts.now ?? (() => new Date());
   const provider = createOpenAICompatible({
@@ -89,15 +97,18 @@ export function createLlmEngine(opts: LlmEngineOptions): Engine {
         assistant: req.assistant,
         principals: principalsOf(user),
         sources,
+        budget: { left: maxSearches, max: maxSearches },
         actions: req.actionTools,
       });
       const result = streamText({
         model,
-        system: systemPrompt(req.assistant, user, now()),
+        system: systemPrompt(req.assistant, user, now(), { searches: maxSearches, rounds: maxSteps - 1 }),
         messages: conversationMessages(req.history, req.input),
         tools,
         stopWhen: stepCountIs(maxSteps),
-        // The last step must answer: a model still calling tools there would leave the user with nothing.
+        // The last step must answer: a model still calling tools there would leave the user with nothing. (The
+        // tools stay declared: some servers cannot render earlier tool calls without them. A server that ignores
+        // tool_choice still gets no further round: stopWhen ends the loop, and an empty answer is an error.)
         prepareStep: ({ stepNumber }) => (stepNumber >= maxSteps - 1 ? { toolChoice: 'none' as const } : undefined),
         ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
         // The worker owns retries; an SDK back-off here would only eat the timeout.

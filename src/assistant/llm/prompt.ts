@@ -8,7 +8,7 @@ const MAX_HISTORY_MESSAGES = 20;
 const MAX_HISTORY_TEXT = 4000;
 
 /** Instructions: answer from tool results only, cite as [n], say so when nothing is found. */
-export function systemPrompt(assistant: string, user: AskingUser, now: Date): string {
+export function systemPrompt(assistant: string, user: AskingUser, now: Date, limits: { searches: number; rounds: number } = { searches: 8, rounds: 4 }): string {
   const who = [user.name, user.email && `<${user.email}>`].filter(Boolean).join(' ');
   return [
     `You are ${assistant}, the company's internal assistant. You answer employees' questions about the company: ` +
@@ -17,7 +17,12 @@ export function systemPrompt(assistant: string, user: AskingUser, now: Date): st
     '',
     'Rules:',
     '- Use the tools to find facts: search_knowledge for documents and policies, lookup_person for people ' +
-      '(role, department, email, manager, reports). Call them before answering; you may call them more than once.',
+      '(role, department, email, manager, reports). Call them before answering.',
+    '- Write your own search queries: short, in the words a policy or document would use. If a search finds ' +
+      'nothing or only passages that do not answer the question, search again with different words (synonyms, ' +
+      'the formal term, the likely title of the policy), or split a question about several things into several ' +
+      `searches (you may make several tool calls at once). At most ${limits.searches} searches and lookups in ` +
+      `all, over at most ${limits.rounds} rounds; then answer.`,
     '- Answer only from what the tools returned in this conversation. Do not use outside knowledge and do not guess.',
     '- Every tool result numbers its sources [1], [2], …. Cite the source of each statement by writing its number ' +
       'in square brackets right after the sentence or clause it supports, for example: ' +

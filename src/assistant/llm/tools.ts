@@ -19,8 +19,44 @@ export interface ToolContext {
   assistant: string;
   principals: readonly string[];
   sources: SourceRegistry;
+  /** Searches and directory lookups this answer may still run (shared by both tools, across all rounds). */
+  budget: { left: number; max: number };
   /** The actions this user may ask for (issue 10), each offered as `action_<name>`. */
   actions?: ActionTools | undefined;
+}
+
+/** Per answer: the tail of its tool runs. */
+const queues = new WeakMap<ToolContext, Promise<unknown>>();
+
+/**
+ * Runs an answer's tool calls one after another in the order the model wrote them (the SDK starts a step's calls
+ * together): sources are numbered in that order, so the same answer always gets the same [n].
+ */
+function inOrder<T>(ctx: ToolContext, fn: () => Promise<T>): Promise<T> {
+  const run = (queues.get(ctx) ?? Promise.resolve()).then(fn, fn);
+  queues.set(ctx, run.catch(() => undefined));
+  return run;
+}
+
+/** Per answer: what was already asked (normalised), so a repeated query costs nothing and says so. */
+const asked = new WeakMap<ToolContext, Map<string, string>>();
+
+/**
+ * Takes one unit of the answer's budget, or says why not: a repeat of an earlier query, or the budget spent.
+ * Synchronous, so parallel tool calls of one step cannot overspend it.
+ */
+function admit(ctx: ToolContext, kind: string, value: string): string | null {
+  let seen = asked.get(ctx);
+  if (!seen) asked.set(ctx, (seen = new Map()));
+  const key = `${kind}\u0000${value.toLowerCase().replace(/\s+/g, ' ').trim()}`;
+  const earlier = seen.get(key);
+  if (earlier !== undefined) return `Already ${earlier} in this answer: use those results, or try different words.`;
+  if (ctx.budget.left <= 0) {
+    return `Search limit reached (${ctx.budget.max} per answer): answer from the results you already have, or say that you could not find it.`;
+  }
+  ctx.budget.left--;
+  seen.set(key, kind === 'search' ? `searched for “${value}”` : `looked up “${value}”`);
+  return null;
 }
 
 const ACTION_PREFIX = 'action_';
@@ -53,7 +89,7 @@ export function buildTools(ctx: ToolContext) {
       inputSchema: z.object({
         query: z.string().trim().min(1).max(500).describe('What to look for, in a few keywords or a short question'),
       }),
-      execute: async ({ query }) => searchKnowledge(ctx, query),
+      execute: async ({ query }) => inOrder(ctx, () => searchKnowledge(ctx, query)),
     }),
     lookup_person: tool({
       description:
@@ -62,7 +98,7 @@ export function buildTools(ctx: ToolContext) {
       inputSchema: z.object({
         name: z.string().trim().min(1).max(200).describe("The person's name (full or partial) or email"),
       }),
-      execute: async ({ name }) => lookupPerson(ctx, name),
+      execute: async ({ name }) => inOrder(ctx, () => lookupPerson(ctx, name)),
     }),
     ...actionTools(ctx.actions),
   };
@@ -80,10 +116,24 @@ export function reasoningFor(toolName: string, input: unknown): string | null {
   return null;
 }
 
+/** Below this share of the query's (rarity-weighted) words, a best passage is a weak match. */
+const WEAK_COVERAGE = 0.5;
+
 async function searchKnowledge(ctx: ToolContext, query: string): Promise<string> {
+  const refused = admit(ctx, 'search', query);
+  if (refused) return refused;
   const hits = await ctx.knowledge.search(ctx.assistant, ctx.principals, query, { limit: SEARCH_LIMIT });
-  if (hits.length === 0) return `No documents matched “${query}”.`;
-  return hits.map((hit) => formatHit(ctx.sources.addHit(hit), hit)).join('\n\n');
+  const left = ctx.budget.left > 0 ? ` (${ctx.budget.left} more ${ctx.budget.left === 1 ? 'search' : 'searches'} allowed)` : '';
+  if (hits.length === 0) {
+    return `No documents matched “${query}”.${left ? ` Try again with other words: synonyms, the likely name of the policy or document${left}.` : ''}`;
+  }
+  const body = hits.map((hit) => formatHit(ctx.sources.addHit(hit), hit)).join('\n\n');
+  // Full-text coverage tells when the passages share only some words with the query: the model may then rephrase.
+  const best = Math.max(...hits.map((h) => h.coverage ?? h.similarity ?? 1));
+  if (best < WEAK_COVERAGE && left) {
+    return `${body}\n\n(These passages match only part of “${query}”. If they do not answer the question, search again with other words${left}.)`;
+  }
+  return body;
 }
 
 function formatHit(n: number, hit: KnowledgeHit): string {
@@ -94,6 +144,8 @@ function formatHit(n: number, hit: KnowledgeHit): string {
 }
 
 async function lookupPerson(ctx: ToolContext, name: string): Promise<string> {
+  const refused = admit(ctx, 'lookup', name);
+  if (refused) return refused;
   const matches = await ctx.knowledge.findPeople(ctx.assistant, name, { limit: PEOPLE_LIMIT });
   if (matches.length === 0) return `Nobody in the directory matched “${name}”.`;
   const entries: string[] = [];
