@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import { EmbeddedWorkerDb } from './embedded.ts';
 import { DatabaseUnavailableError, failedBeforeSending, isUnavailable } from './unavailable.ts';
 
 export { DatabaseUnavailableError, isDatabaseUnavailable } from './unavailable.ts';
@@ -66,56 +65,16 @@ export async function openDatabase(opts: OpenOptions): Promise<Db> {
 
 // ---------------------------------------------------------------- embedded
 
-class EmbeddedDb implements Db {
-  readonly kind = 'embedded' as const;
-  // PGlite runs every query on one thread; a transaction holds it, so queries issued by other
-  // async tasks while a transaction is open simply wait their turn inside PGlite.
-  constructor(
-    private readonly pg: PGlite,
-    readonly hasVector: boolean,
-  ) {}
-
-  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const res = await this.pg.query<T>(sql, params as unknown[]);
-    return res.rows;
-  }
-
-  tx<T>(fn: (q: Queryable) => Promise<T>, _opts?: { retry?: boolean }): Promise<T> {
-    return this.pg.transaction(async (t: Transaction) => {
-      const q: Queryable = {
-        query: async <R>(sql: string, params: readonly unknown[] = []) => (await t.query<R>(sql, params as unknown[])).rows,
-      };
-      return fn(q);
-    });
-  }
-
-  async listen(channel: string, onPayload: (payload: string) => void, _onReconnect?: () => void): Promise<() => Promise<void>> {
-    // In-process: the listener cannot be disconnected, so there is never anything to catch up on.
-    const off = await this.pg.listen(channel, onPayload);
-    return async () => off();
-  }
-
-  async close(): Promise<void> {
-    if (!this.pg.closed) await this.pg.close();
-  }
-}
-
+/** PGlite on a worker thread (see embedded.ts): the event loop never waits for a statement. */
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const extensions: Record<string, unknown> = {};
-  if (opts.vector) {
-    const { vector } = await import('@electric-sql/pglite-pgvector');
-    extensions['vector'] = vector;
-  }
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const db = new PGlite(dataDir, { extensions: extensions as Record<string, never> });
-  await db.waitReady;
-  let hasVector = false;
-  if (opts.vector) {
-    await db.exec('CREATE EXTENSION IF NOT EXISTS vector');
-    hasVector = true;
-  }
-  return new EmbeddedDb(db, hasVector);
+  const db = new EmbeddedWorkerDb({
+    dataDir,
+    vector: Boolean(opts.vector),
+    statementMs: opts.timeouts?.statementMs ?? DEFAULT_DB_TIMEOUTS.statementMs,
+    onError: opts.onError ?? (() => undefined),
+  });
+  await db.open();
+  return db;
 }
 
 // ---------------------------------------------------------------- postgres

@@ -1,0 +1,19 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * Which work may wait. On the embedded database every statement shares one connection; a request's statements
+ * (create, get, list) go ahead of background work — answering and ingestion — that was queued before them.
+ * Background work marks itself with `inBackground`; everything else counts as a request. PostgreSQL ignores it
+ * (its pool runs statements side by side).
+ */
+const store = new AsyncLocalStorage<'background'>();
+
+/** Runs `fn` (and everything it starts, timers and promise continuations included) as background work. */
+export function inBackground<T>(fn: () => T): T {
+  return store.run('background', fn);
+}
+
+/** True when the current async context was started by `inBackground`. */
+export function isBackground(): boolean {
+  return store.getStore() === 'background';
+}
