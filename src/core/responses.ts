@@ -42,6 +42,7 @@ export async function createResponse(deps: CoreDeps, caller: Caller, conversatio
      SELECT 1 AS ok, pg_notify($11::text, $5::text || ':1'), pg_notify($12::text, $5::text)
        FROM conv, ev, msg`,
     [conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline, text, event, CHANNEL_EVENTS, CHANNEL_JOBS, traceId ?? null],
+    { name: 'create-response' },
   );
   if (rows.length === 0) throw notFound('conversation');
   return response;

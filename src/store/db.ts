@@ -4,9 +4,19 @@ import { DatabaseUnavailableError, failedBeforeSending, isUnavailable } from './
 
 export { DatabaseUnavailableError, isDatabaseUnavailable } from './unavailable.ts';
 
+/**
+ * A hot statement's name: on PostgreSQL it is prepared once per connection and then only bound and executed (its
+ * parse and plan, ≈ 0.5 ms of server CPU for the create-response statement, are not repeated). Only for constant
+ * SQL whose plan does not depend on the values (primary-key and keyset lookups, inserts). The embedded database
+ * ignores it.
+ */
+export interface QueryOptions {
+  name?: string;
+}
+
 /** Anything that runs parameterised SQL (`$1`, `$2`, ...): the database or an open transaction. */
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
 }
 
 /**
@@ -114,10 +124,12 @@ class PostgresDb implements Db {
   ) {}
 
   /** Reads are retried when their connection was lost; anything else that cannot reach the database is 503. */
-  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  async query<T>(sql: string, params: readonly unknown[] = [], opts?: QueryOptions): Promise<T[]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.pool.query(sql, params as unknown[]);
+        const res = opts?.name
+          ? await this.pool.query({ name: opts.name, text: sql, values: params as unknown[] })
+          : await this.pool.query(sql, params as unknown[]);
         return res.rows as T[];
       } catch (err) {
         if (!isUnavailable(err)) throw err;
@@ -158,8 +170,8 @@ class PostgresDb implements Db {
     try {
       await client.query('BEGIN');
       const q: Queryable = {
-        query: async <R>(sql: string, params: readonly unknown[] = []) =>
-          (await client.query(sql, params as unknown[])).rows as R[],
+        query: async <R>(sql: string, params: readonly unknown[] = [], o?: QueryOptions) =>
+          (o?.name ? await client.query({ name: o.name, text: sql, values: params as unknown[] }) : await client.query(sql, params as unknown[])).rows as R[],
       };
       const out = await fn(q);
       onCommit();

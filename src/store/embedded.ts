@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Db, Queryable } from './db.ts';
-import { isBackground } from './priority.ts';
+import { asRequest, isBackground } from './priority.ts';
 import { DatabaseUnavailableError } from './unavailable.ts';
 
 /**
@@ -91,7 +91,20 @@ export class EmbeddedWorkerDb implements Db {
   /** Counters for the bench and diagnostics. */
   readonly stats = { statements: 0, restarts: 0 };
 
-  constructor(private readonly opts: EmbeddedOptions) {}
+  constructor(private readonly opts: EmbeddedOptions) {
+    if (process.env['PARLEY_DB_TRACE']) {
+      // Diagnostics: every 5 s, anything that has waited longer than that.
+      setInterval(() => {
+        const now = performance.now();
+        const old = (ops: Op[]) => ops.filter((o) => now - o.at > 5000).map((o) => `${o.role}:${o.tx}:${(o.msg.sql ?? o.msg.op).slice(0, 60)}`);
+        const flying = [...this.inflight.values()].filter((e) => now - e.op.at > 5000).map((e) => (e.op.msg.sql ?? e.op.msg.op).slice(0, 60));
+        const waiting = { requests: old(this.requests), background: old(this.background), held: old(this.held), flying };
+        if (Object.values(waiting).some((a) => a.length)) {
+          process.stderr.write(`embedded db: holder ${this.holder}, worker ${this.worker ? 'up' : 'down'}, waiting > 5 s: ${JSON.stringify(waiting)}\n`);
+        }
+      }, 5000).unref();
+    }
+  }
 
   /** Starts the thread and opens the database (running initdb first when the data dir is new). */
   async open(): Promise<void> {
@@ -119,7 +132,8 @@ export class EmbeddedWorkerDb implements Db {
   /** A thread with the database open in it (ready), or the reason it could not open it. */
   private spawn(): Promise<Worker> {
     return new Promise((resolve, reject) => {
-      const w = new Worker(WORKER_URL, { workerData: { dataDir: this.opts.dataDir, vector: this.opts.vector, sharedBuffers: this.opts.sharedBuffers } });
+      // Outside any background context: what the thread's messages trigger (notifications) counts as request work.
+      const w = asRequest(() => new Worker(WORKER_URL, { workerData: { dataDir: this.opts.dataDir, vector: this.opts.vector, sharedBuffers: this.opts.sharedBuffers } }));
       const onExit = (code: number) => reject(new DatabaseUnavailableError(new Error(`the embedded database thread exited (${code}) while opening`)));
       const onError = (err: Error) => reject(err);
       w.once('exit', onExit);

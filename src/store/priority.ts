@@ -17,3 +17,8 @@ export function inBackground<T>(fn: () => T): T {
 export function isBackground(): boolean {
   return store.getStore() === 'background';
 }
+
+/** Runs `fn` outside any background context (what it starts counts as request work). */
+export function asRequest<T>(fn: () => T): T {
+  return store.exit(fn);
+}
