@@ -186,18 +186,11 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
     logger,
     close() {
       closing ??= (async () => {
-        const trace = process.env['PARLEY_DB_TRACE'] ? (s: string) => process.stderr.write(`close: ${s}\n`) : () => undefined;
-        trace('app');
         await app.close();
-        trace('worker');
         await worker.stop();
-        trace('webhooks');
         await webhooks.stop();
-        trace('events');
         await events.stop();
-        trace('jobs');
         await jobs.stop();
-        trace('done');
         redis?.disconnect();
         if (!opts.db) await db.close();
       })();

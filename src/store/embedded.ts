@@ -24,6 +24,8 @@ import { DatabaseUnavailableError } from './unavailable.ts';
 
 const PIPELINE = 2;
 const BACKGROUND_AGING_MS = 200;
+/** How much longer than the statement timeout a statement may run before the thread is taken for stuck. */
+const HANG_GRACE_MS = 5000;
 const RESTART_DELAYS_MS = [100, 500, 2000, 5000];
 
 interface Msg {
@@ -68,6 +70,10 @@ export interface EmbeddedOptions {
   vector: boolean;
   /** A statement running longer than this (+5 s) is taken for a stuck thread. */
   statementMs: number;
+  /** A background statement that has waited this long counts as a request's (default 200 ms). */
+  backgroundAgingMs?: number | undefined;
+  /** Added to statementMs before a statement is taken for a stuck thread (default 5 s). */
+  hangGraceMs?: number | undefined;
   /** PostgreSQL's shared_buffers inside PGlite (default 32MB; part of the WASM heap, which never shrinks). */
   sharedBuffers?: string | undefined;
   onError: (err: Error) => void;
@@ -258,17 +264,22 @@ export class EmbeddedWorkerDb implements Db {
         op = this.held.shift();
       } else {
         const bg = this.background[0];
-        const bgDue = bg !== undefined && performance.now() - bg.at > BACKGROUND_AGING_MS;
+        const bgDue = bg !== undefined && performance.now() - bg.at > (this.opts.backgroundAgingMs ?? BACKGROUND_AGING_MS);
         if (bgDue && (this.requests.length === 0 || bg.at < this.requests[0]!.at)) op = this.background.shift();
         else if (this.requests.length) op = this.requests.shift();
         else if (bg && this.inflight.size === 0) op = this.background.shift();
       }
       if (!op) break;
+      if (op.msg.op === 'close' && this.inflight.size > 0) {
+        // Closing waits for the statements in the thread to finish.
+        this.requests.unshift(op);
+        break;
+      }
       if (op.role === 'begin') this.holder = op.tx;
       // The thread runs statements in order: once COMMIT/ROLLBACK is sent, whatever follows runs after it.
       if (op.role === 'end') this.holder = 0;
       const id = ++this.msgSeq;
-      const timer = setTimeout(() => this.hung(id), this.opts.statementMs + 5000);
+      const timer = setTimeout(() => this.hung(id), this.opts.statementMs + (this.opts.hangGraceMs ?? HANG_GRACE_MS));
       timer.unref();
       this.inflight.set(id, { op, timer });
       this.stats.statements++;
@@ -283,7 +294,7 @@ export class EmbeddedWorkerDb implements Db {
     if (!entry || !w) return;
     this.worker = null;
     void w.terminate();
-    this.lost(new Error(`the embedded database did not answer within ${this.opts.statementMs + 5000} ms; restarting it`));
+    this.lost(new Error(`the embedded database did not answer within ${this.opts.statementMs + (this.opts.hangGraceMs ?? HANG_GRACE_MS)} ms; restarting it`));
   }
 
   /** The thread keeps the process alive only while it has work (a CLI that forgets to close still exits). */
@@ -335,6 +346,11 @@ export class EmbeddedWorkerDb implements Db {
         if (!this.closed) await this.enqueue({ op: 'unlisten', channel }, 0, 'plain').catch(() => undefined);
       }
     };
+  }
+
+  /** Ends the thread as a crash would (operations and tests): what it held fails, and it is started again. */
+  async terminateThread(): Promise<void> {
+    await this.worker?.terminate();
   }
 
   /** The thread's memory (for diagnostics and the bench). */
