@@ -8,7 +8,7 @@
 //        | { t: 'notify', channel, payload } | { t: 'memory', ... }
 // Statements run strictly in the order they arrive; the main thread decides that order (priorities, transactions).
 import { parentPort, workerData } from 'node:worker_threads';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const { dataDir, vector, mode } = workerData;
@@ -45,9 +45,14 @@ async function initDir() {
   const { PGlite } = await import('@electric-sql/pglite');
   const db = new PGlite('memory://', { startParams, initDbStartParams });
   await db.waitReady;
-  // Straight from PGlite's in-memory file system to disk, a file at a time (what its dumpDataDir tars).
-  copyTree(db.Module.FS, '/pglite/data', dataDir);
+  // Straight from PGlite's in-memory file system to disk, a file at a time (what its dumpDataDir tars), into a
+  // side directory renamed into place at the end: a start cut short leaves no half-written data dir behind.
+  const side = `${dataDir}.creating`;
+  rmSync(side, { recursive: true, force: true });
+  copyTree(db.Module.FS, '/pglite/data', side);
   await db.close();
+  if (existsSync(dataDir)) rmdirSync(dataDir); // only an empty directory (a data dir would have had PG_VERSION)
+  renameSync(side, dataDir);
 }
 
 function copyTree(fs, from, to) {
