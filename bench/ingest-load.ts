@@ -47,12 +47,14 @@ function du(dir: string): number {
 
 const rss = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
 const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const max = (xs: number[]) => xs.reduce((m, x) => Math.max(m, x), -Infinity);
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 };
 
 const started = performance.now();
+process.on('exit', () => child.kill('SIGKILL'));
 const child = spawn(process.execPath, [join(REPO, 'bin/parley.mjs'), 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
 for (;;) {
   const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
@@ -119,6 +121,7 @@ try {
     if (r.status !== 200) throw new Error(`ingest: ${r.status} ${(await r.text()).slice(0, 300)}`);
     await r.arrayBuffer();
     batchTimes.push(performance.now() - t);
+    if (batchTimes.length % 10 === 0) console.log(`  ${batchTimes.length} calls, ${mb(bytes)}, data dir ${mb(du(dataDir))}`);
   }
 } finally {
   ingesting = false;
@@ -127,9 +130,9 @@ try {
 const ingestSeconds = (performance.now() - t0) / 1000;
 const after = du(dataDir);
 const rssAfter = rss(child.pid!);
-console.log(`ingested ${mb(bytes)} (${docs} documents, ${batchTimes.length} calls) in ${ingestSeconds.toFixed(0)} s; batch p50 ${pct(batchTimes, 50).toFixed(0)} ms, max ${Math.max(...batchTimes).toFixed(0)} ms`);
-console.log(`/healthz during the ingest: ${probes.length} probes, p50 ${pct(probes, 50).toFixed(1)} ms, p99 ${pct(probes, 99).toFixed(0)} ms, max ${Math.max(...probes).toFixed(0)} ms`);
-console.log(`questions during the ingest: ${asks.length}, p50 ${pct(asks, 50).toFixed(0)} ms, max ${Math.max(...asks).toFixed(0)} ms`);
+console.log(`ingested ${mb(bytes)} (${docs} documents, ${batchTimes.length} calls) in ${ingestSeconds.toFixed(0)} s; batch p50 ${pct(batchTimes, 50).toFixed(0)} ms, max ${max(batchTimes).toFixed(0)} ms`);
+console.log(`/healthz during the ingest: ${probes.length} probes, p50 ${pct(probes, 50).toFixed(1)} ms, p99 ${pct(probes, 99).toFixed(0)} ms, max ${max(probes).toFixed(0)} ms`);
+console.log(`questions during the ingest: ${asks.length}, p50 ${pct(asks, 50).toFixed(0)} ms, max ${max(asks).toFixed(0)} ms`);
 console.log(`data dir ${mb(before)} → ${mb(after)}; server RSS peak ${peakRss.toFixed(0)} MB, after ${rssAfter.toFixed(0)} MB`);
 
 // Remove the whole source again (prune with nothing kept; force, as it is more than half of it).

@@ -15,17 +15,19 @@ import { inBackground } from '../../src/store/priority.ts';
 describe('embedded database thread', () => {
   let db: EmbeddedWorkerDb;
   const errors: Error[] = [];
+  // Generous until the hang test lowers it (a loaded machine must not make an ordinary statement look stuck).
+  const opts = {
+    dataDir: join(mkdtempSync(join(tmpdir(), 'parley-embedded-thread-')), 'db'),
+    vector: false,
+    statementMs: 60_000,
+    hangGraceMs: 0,
+    // Ordering below is asserted by the scheduler's rules, not by timing: no background statement is promoted.
+    backgroundAgingMs: 600_000,
+    onError: (err: Error) => errors.push(err),
+  };
 
   before(async () => {
-    db = new EmbeddedWorkerDb({
-      dataDir: join(mkdtempSync(join(tmpdir(), 'parley-embedded-thread-')), 'db'),
-      vector: false,
-      statementMs: 1000,
-      hangGraceMs: 0,
-      // Ordering below is asserted by the scheduler's rules, not by timing: no background statement is promoted.
-      backgroundAgingMs: 600_000,
-      onError: (err) => errors.push(err),
-    });
+    db = new EmbeddedWorkerDb(opts);
     await db.open();
     await db.query('CREATE TABLE t (id int PRIMARY KEY, note text)');
   });
@@ -109,7 +111,9 @@ describe('embedded database thread', () => {
   });
 
   it('takes a statement that outlives the statement timeout for a stuck thread: error, then a fresh thread', async () => {
-    await assert.rejects(db.query('SELECT pg_sleep(5)'), (err) => isDatabaseUnavailable(err));
+    opts.statementMs = 2000;
+    await assert.rejects(db.query('SELECT pg_sleep(30)'), (err) => isDatabaseUnavailable(err));
+    opts.statementMs = 60_000;
     assert.ok(errors.some((e) => /did not answer within/.test(e.message)));
     assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }]);
     assert.equal(db.stats.restarts, 2);
