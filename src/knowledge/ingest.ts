@@ -14,7 +14,7 @@ import { yieldToEventLoop } from '../store/yield.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder } from './embeddings.ts';
-import { inBackground } from '../store/priority.ts';
+import { inBulk } from '../store/priority.ts';
 import { SLICE_DOCS, sliceIds, sliceWrites, withAssistantLock } from './ingest-slices.ts';
 import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
@@ -107,8 +107,8 @@ interface ExistingDoc {
 
 /** Applies parsed documents and people for one assistant. Invalid entries are reported in `errors`, not thrown. */
 export function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOptions = {}): Promise<IngestSummary> {
-  // Background work: on the embedded database, requests' statements go ahead of an ingest's.
-  return inBackground(() => applyIngestNow(db, payload, opts));
+  // Bulk work: on the embedded database, requests' and answers' statements go ahead of an ingest's.
+  return inBulk(() => applyIngestNow(db, payload, opts));
 }
 
 async function applyIngestNow(db: Db, payload: IngestPayload, opts: ApplyOptions): Promise<IngestSummary> {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Db, Queryable } from './db.ts';
-import { asRequest, isBackground } from './priority.ts';
+import { asRequest, priority, type Priority } from './priority.ts';
 import { DatabaseUnavailableError } from './unavailable.ts';
 
 /**
@@ -12,8 +12,9 @@ import { DatabaseUnavailableError } from './unavailable.ts';
  * loop for every query. Here the thread only posts messages, and a scheduler decides what the connection runs next:
  *
  * - a transaction holds the connection from BEGIN to COMMIT/ROLLBACK (only its statements are sent meanwhile);
- * - otherwise request statements go first, background ones (`inBackground`: answering, ingestion) when no request
- *   statement waits; a background statement that has waited `BACKGROUND_AGING_MS` counts as a request (no starvation);
+ * - otherwise request statements go first, then background ones (`inBackground`: answering), then bulk ones
+ *   (`inBulk`: ingestion); a background statement that has waited `BACKGROUND_AGING_MS` (bulk: `BULK_AGING_MS`)
+ *   goes first if it is the oldest (no starvation);
  * - at most `PIPELINE` statements are in the thread at once (the next is ready when one finishes), and a background
  *   one is only sent to an idle thread, so a request waits behind at most one background statement.
  *
@@ -24,6 +25,14 @@ import { DatabaseUnavailableError } from './unavailable.ts';
 
 const PIPELINE = 2;
 const BACKGROUND_AGING_MS = 200;
+/** Bulk work (ingestion) waits for background work (answers) up to this long. */
+const BULK_AGING_MS = 2000;
+/**
+ * A bulk transaction is not begun within this long after another statement finished: the code that issued that one
+ * is usually about to issue its next (an answer is ≈ 35 statements in a row), and a slice of an ingest, once begun,
+ * holds the connection until it commits.
+ */
+const BULK_GAP_MS = 15;
 /** How much longer than the statement timeout a statement may run before the thread is taken for stuck. */
 const HANG_GRACE_MS = 5000;
 const RESTART_DELAYS_MS = [100, 500, 2000, 5000];
@@ -40,7 +49,7 @@ interface Op {
   /** Transaction id (0 = none). */
   tx: number;
   role: 'plain' | 'begin' | 'end';
-  background: boolean;
+  priority: Priority;
   at: number;
   resolve: (rows: unknown[]) => void;
   reject: (err: unknown) => void;
@@ -85,9 +94,12 @@ export class EmbeddedWorkerDb implements Db {
   private worker: Worker | null = null;
   private readonly requests: Op[] = [];
   private readonly background: Op[] = [];
+  private readonly bulk: Op[] = [];
   private readonly held: Op[] = [];
   private readonly inflight = new Map<number, { op: Op; timer: NodeJS.Timeout }>();
   private holder = 0;
+  private lastOtherDone = 0;
+  private bulkTimer: NodeJS.Timeout | null = null;
   private txSeq = 0;
   private msgSeq = 0;
   private closed = false;
@@ -104,7 +116,7 @@ export class EmbeddedWorkerDb implements Db {
         const now = performance.now();
         const old = (ops: Op[]) => ops.filter((o) => now - o.at > 5000).map((o) => `${o.role}:${o.tx}:${(o.msg.sql ?? o.msg.op).slice(0, 60)}`);
         const flying = [...this.inflight.values()].filter((e) => now - e.op.at > 5000).map((e) => (e.op.msg.sql ?? e.op.msg.op).slice(0, 60));
-        const waiting = { requests: old(this.requests), background: old(this.background), held: old(this.held), flying };
+        const waiting = { requests: old(this.requests), background: old(this.background), bulk: old(this.bulk), held: old(this.held), flying };
         if (Object.values(waiting).some((a) => a.length)) {
           process.stderr.write(`embedded db: holder ${this.holder}, worker ${this.worker ? 'up' : 'down'}, waiting > 5 s: ${JSON.stringify(waiting)}\n`);
         }
@@ -181,6 +193,7 @@ export class EmbeddedWorkerDb implements Db {
     if (!entry) return;
     this.inflight.delete(m.id!);
     clearTimeout(entry.timer);
+    if (entry.op.priority !== 'bulk') this.lastOtherDone = performance.now();
     if (m.t === 'result') entry.op.resolve(m.rows ?? []);
     else entry.op.reject(rebuild(m.error));
     this.pump();
@@ -200,7 +213,7 @@ export class EmbeddedWorkerDb implements Db {
     if (this.opts.dataDir.startsWith('memory://')) {
       // Its data lived in that thread: nothing to reopen.
       this.closed = true;
-      for (const op of [...this.requests.splice(0), ...this.background.splice(0)]) op.reject(err);
+      for (const op of [...this.requests.splice(0), ...this.background.splice(0), ...this.bulk.splice(0)]) op.reject(err);
       return;
     }
     this.restart();
@@ -227,7 +240,7 @@ export class EmbeddedWorkerDb implements Db {
           this.opts.onError(err as Error);
           // Statements waiting for the thread fail rather than hang; later ones wait for the next attempt.
           const failure = new DatabaseUnavailableError(err);
-          for (const op of [...this.requests.splice(0), ...this.background.splice(0)]) op.reject(failure);
+          for (const op of [...this.requests.splice(0), ...this.background.splice(0), ...this.bulk.splice(0)]) op.reject(failure);
           await new Promise((r) => setTimeout(r, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]));
         }
       }
@@ -242,14 +255,15 @@ export class EmbeddedWorkerDb implements Db {
         reject(new DatabaseUnavailableError(new Error('the embedded database is closed')));
         return;
       }
-      const op: Op = { msg, tx, role, background: isBackground(), at: performance.now(), resolve, reject };
+      const op: Op = { msg, tx, role, priority: priority(), at: performance.now(), resolve, reject };
       if (tx !== 0 && role !== 'begin') {
         if (this.holder !== tx) {
           reject(new Error('statement on a transaction that has ended'));
           return;
         }
         this.held.push(op);
-      } else if (op.background) this.background.push(op);
+      } else if (op.priority === 'background') this.background.push(op);
+      else if (op.priority === 'bulk') this.bulk.push(op);
       else this.requests.push(op);
       this.pump();
     });
@@ -263,11 +277,26 @@ export class EmbeddedWorkerDb implements Db {
       if (this.holder !== 0) {
         op = this.held.shift();
       } else {
+        const now = performance.now();
         const bg = this.background[0];
-        const bgDue = bg !== undefined && performance.now() - bg.at > (this.opts.backgroundAgingMs ?? BACKGROUND_AGING_MS);
-        if (bgDue && (this.requests.length === 0 || bg.at < this.requests[0]!.at)) op = this.background.shift();
+        const bulk = this.bulk[0];
+        const bgDue = bg !== undefined && now - bg.at > (this.opts.backgroundAgingMs ?? BACKGROUND_AGING_MS);
+        const bulkDue = bulk !== undefined && now - bulk.at > (this.opts.backgroundAgingMs ?? BULK_AGING_MS);
+        if (bulkDue && (this.requests.length === 0 || bulk.at < this.requests[0]!.at) && (!bg || bulk.at < bg.at)) op = this.bulk.shift();
+        else if (bgDue && (this.requests.length === 0 || bg.at < this.requests[0]!.at)) op = this.background.shift();
         else if (this.requests.length) op = this.requests.shift();
         else if (bg && this.inflight.size === 0) op = this.background.shift();
+        else if (bulk && this.inflight.size === 0) {
+          const wait = this.lastOtherDone + BULK_GAP_MS - now;
+          if (bulk.role === 'begin' && wait > 0 && !bulkDue) {
+            this.bulkTimer ??= setTimeout(() => {
+              this.bulkTimer = null;
+              this.pump();
+            }, Math.ceil(wait));
+            break;
+          }
+          op = this.bulk.shift();
+        }
       }
       if (!op) break;
       if (op.msg.op === 'close' && this.inflight.size > 0) {
@@ -299,7 +328,7 @@ export class EmbeddedWorkerDb implements Db {
 
   /** The thread keeps the process alive only while it has work (a CLI that forgets to close still exits). */
   private refresh(): void {
-    const busy = this.inflight.size + this.requests.length + this.background.length + this.held.length > 0 || this.holder !== 0;
+    const busy = this.inflight.size + this.requests.length + this.background.length + this.bulk.length + this.held.length > 0 || this.holder !== 0;
     if (busy) this.worker?.ref();
     else this.worker?.unref();
   }
@@ -366,7 +395,7 @@ export class EmbeddedWorkerDb implements Db {
       await this.enqueue({ op: 'close' }, 0, 'plain').catch(() => undefined);
     }
     this.closed = true;
-    for (const op of [...this.requests.splice(0), ...this.background.splice(0), ...this.held.splice(0)]) {
+    for (const op of [...this.requests.splice(0), ...this.background.splice(0), ...this.bulk.splice(0), ...this.held.splice(0)]) {
       op.reject(new DatabaseUnavailableError(new Error('the embedded database is closed')));
     }
     this.worker = null;

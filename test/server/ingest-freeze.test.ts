@@ -110,8 +110,8 @@ describe('a large ingest does not freeze the node', () => {
     assert.equal(added, BATCHES * 190, 'every document was ingested');
     assert.ok(bytes > 3_000_000, `ingested ${bytes} bytes`);
     assert.ok(probes.length > 4, 'probed while ingesting');
-    const slowest = Math.max(...probes);
-    const slowestAsk = Math.max(...asks);
+    const slowest = probes.reduce((m, x) => Math.max(m, x), 0);
+    const slowestAsk = asks.reduce((m, x) => Math.max(m, x), 0);
     if (process.env['INGEST_FREEZE_REPORT']) console.log(`ingest ${bytes} bytes: ${probes.length} probes, slowest /healthz ${slowest.toFixed(0)} ms; ${asks.length} questions, slowest ${slowestAsk.toFixed(0)} ms`);
     assert.ok(slowest < 1000, `/healthz took ${slowest.toFixed(0)} ms during the ingest`);
     // Generous (the target is < 2 s, measured in docs/benchmarks.md): a question must not wait out the ingest.
