@@ -33,16 +33,28 @@ export interface Verdict {
 
 /** The targets (on PostgreSQL): GET ≥ 30% of raw; first SSE byte p50 < 5 ms, p99 < 25 ms. */
 export function verdicts(results: DatabaseResult[]): Verdict[] {
-  const pg = results.find((r) => r.database === 'postgres');
-  if (!pg) return [];
   const out: Verdict[] = [];
-  const get = pg.scenarios.find((s) => s.key === 'get');
-  if (get) out.push({ met: get.ratio >= 0.3, text: `GET response ≥ 30% of raw node:http req/s: ${pct(get.ratio)}` });
-  const stream = pg.scenarios.find((s) => s.key === 'stream');
+  const pg = results.find((r) => r.database === 'postgres');
+  const emb = results.find((r) => r.database === 'embedded');
+  const find = (r: DatabaseResult | undefined, key: string) => r?.scenarios.find((s) => s.key === key);
+  const ratio = (r: DatabaseResult | undefined, key: string, min: number, label: string) => {
+    const s = find(r, key);
+    if (s) out.push({ met: s.ratio >= min, text: `${label} ≥ ${Math.round(min * 100)}% of raw node:http req/s: ${pct(s.ratio)} (${n0(s.parley.rps)} vs ${n0(s.raw.rps)} req/s)` });
+  };
+  ratio(pg, 'get', 0.3, 'PostgreSQL: GET response');
+  const stream = find(pg, 'stream');
   if (stream) {
-    out.push({ met: stream.parley.p50 < 5, text: `first SSE byte p50 < 5 ms: ${n2(stream.parley.p50)} ms` });
-    out.push({ met: stream.parley.p99 < 25, text: `first SSE byte p99 < 25 ms: ${n2(stream.parley.p99)} ms` });
+    out.push({ met: stream.parley.p50 < 5, text: `PostgreSQL: first SSE byte p50 < 5 ms: ${n2(stream.parley.p50)} ms (raw ${n2(stream.raw.p50)} ms)` });
+    out.push({ met: stream.parley.p99 < 25, text: `PostgreSQL: first SSE byte p99 < 25 ms: ${n2(stream.parley.p99)} ms (raw ${n2(stream.raw.p99)} ms)` });
   }
+  ratio(pg, 'list', 0.15, 'PostgreSQL: list conversation messages');
+  ratio(pg, 'create', 0.08, 'PostgreSQL: create response');
+  const embStream = find(emb, 'stream');
+  if (embStream) {
+    out.push({ met: embStream.parley.p50 < 100, text: `embedded: first SSE byte p50 < 100 ms: ${n2(embStream.parley.p50)} ms (raw ${n2(embStream.raw.p50)} ms)` });
+    out.push({ met: embStream.parley.p99 < 400, text: `embedded: first SSE byte p99 < 400 ms: ${n2(embStream.parley.p99)} ms (raw ${n2(embStream.raw.p99)} ms)` });
+  }
+  ratio(emb, 'list', 0.08, 'embedded: list conversation messages');
   return out;
 }
 
@@ -89,7 +101,7 @@ export function serverMarkdown(results: DatabaseResult[], o: ServerBenchOptions,
   ];
   const v = verdicts(results);
   if (v.length) {
-    lines.push('## Targets (PostgreSQL)', '');
+    lines.push('## Targets', '');
     for (const x of v) lines.push(`- ${x.met ? '✅' : '❌'} ${x.text}`);
     lines.push('');
   }

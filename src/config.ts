@@ -135,6 +135,8 @@ const schema = z.strictObject({
   /** `postgres://…`: run on PostgreSQL instead of the embedded database. */
   databaseUrl: urlOf(['postgres', 'postgresql'], 'postgres://user@db.internal:5432/parley').optional(),
   databasePoolSize: positiveInt.default(10),
+  /** Embedded database on a worker thread (experimental, off by default: docs/decisions/embedded-worker-thread.md). */
+  embeddedThread: bool.default(false),
   /** PostgreSQL: opening a connection, one statement, a transaction left idle (ms). Past them, clients get 503. */
   databaseConnectTimeoutMs: positiveInt.default(5000),
   databaseStatementTimeoutMs: positiveInt.default(30_000),
@@ -291,6 +293,7 @@ const ENV_FIELDS: [string, string[]][] = [
   ['PORT', ['port']],
   ['PARLEY_DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
+  ['PARLEY_EMBEDDED_THREAD', ['embeddedThread']],
   ['PARLEY_DB_POOL_SIZE', ['databasePoolSize']],
   ['PARLEY_DB_CONNECT_TIMEOUT_MS', ['databaseConnectTimeoutMs']],
   ['PARLEY_DB_STATEMENT_TIMEOUT_MS', ['databaseStatementTimeoutMs']],

@@ -96,6 +96,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
       dataDir: embeddedDbDir(config.dataDir),
       vector: Boolean(config.embeddings),
       poolSize: config.databasePoolSize,
+      thread: config.embeddedThread,
       timeouts: {
         connectMs: config.databaseConnectTimeoutMs,
         statementMs: config.databaseStatementTimeoutMs,

@@ -78,6 +78,7 @@ export async function listConversationMessages(
      ) m ON true
      WHERE c.id = $1 AND c.user_id = $2 AND c.assistant = $3`,
     [conversationId, caller.user.id, caller.assistant, before, limit + 1, known],
+    { name: 'list-conversation-messages' },
   );
   if (joined.length === 0) throw notFound('conversation');
   const cache = ownedCache(deps, caller, conversationId, found);

@@ -66,6 +66,8 @@ export async function createResponse(
       callback ? CHOICE_LABELS[callback.choice] : text, event, CHANNEL_EVENTS, CHANNEL_JOBS, traceId ?? null,
       ...(callback ? [callback.callId, callback.choice === 'confirm' ? 'CONFIRMED' : 'CANCELLED', callback.callbackId] : []),
     ],
+    // Prepared once per connection, but only in its one constant form (a callback's SQL differs).
+    callback ? {} : { name: 'create-response' },
   );
   if (rows.length === 0) {
     if (!callback) throw notFound('conversation');

@@ -8,6 +8,7 @@ import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts'
 import { derivedId, newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
 import { isDatabaseUnavailable, type Queryable } from '../store/db.ts';
+import { inBackground } from '../store/priority.ts';
 import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
 import { CANCEL_TAG } from './cancel.ts';
 import { describeCause, failResponse, toClientError } from './failure.ts';
@@ -71,6 +72,11 @@ export class Worker {
   start(opts: { claim?: boolean } = {}): void {
     if (this.running) return;
     this.running = true;
+    // Answering and reaping are background work: on the embedded database a request's statements go first.
+    inBackground(() => this.startLoops(opts));
+  }
+
+  private startLoops(opts: { claim?: boolean }): void {
     if (opts.claim !== false) {
       this.offJobs = this.jobs.onAny(() => this.wakeAll());
       for (let i = 0; i < (this.deps.config.responses.concurrency ?? 2); i++) this.loops.push(this.loop());

@@ -14,6 +14,7 @@ import { yieldToEventLoop } from '../store/yield.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder, type VectorStore } from './embeddings.ts';
+import { inBulk } from '../store/priority.ts';
 import { SLICE_DOCS, sliceIds, sliceWrites, withAssistantLock } from './ingest-slices.ts';
 import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
@@ -109,7 +110,12 @@ interface ExistingDoc {
 }
 
 /** Applies parsed documents and people for one assistant. Invalid entries are reported in `errors`, not thrown. */
-export async function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOptions = {}): Promise<IngestSummary> {
+export function applyIngest(db: Db, payload: IngestPayload, opts: ApplyOptions = {}): Promise<IngestSummary> {
+  // Bulk work: on the embedded database, requests' and answers' statements go ahead of an ingest's.
+  return inBulk(() => applyIngestNow(db, payload, opts));
+}
+
+async function applyIngestNow(db: Db, payload: IngestPayload, opts: ApplyOptions): Promise<IngestSummary> {
   const summary: IngestSummary = {
     added: 0, updated: 0, unchanged: 0, removed: 0, people: 0, peopleRemoved: 0, visibility: {}, errors: [...(payload.errors ?? [])],
   };

@@ -1,13 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
+import { EmbeddedWorkerDb } from './embedded.ts';
 import { DatabaseUnavailableError, failedBeforeSending, isUnavailable } from './unavailable.ts';
 
 export { DatabaseUnavailableError, isDatabaseUnavailable } from './unavailable.ts';
 
+/**
+ * A hot statement's name: on PostgreSQL it is prepared once per connection and then only bound and executed (its
+ * parse and plan, ≈ 0.5 ms of server CPU for the create-response statement, are not repeated). Only for constant
+ * SQL whose plan does not depend on the values (primary-key and keyset lookups, inserts). The embedded database
+ * ignores it.
+ */
+export interface QueryOptions {
+  name?: string;
+}
+
 /** Anything that runs parameterised SQL (`$1`, `$2`, ...): the database or an open transaction. */
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
 }
 
 /**
@@ -44,6 +55,8 @@ export interface OpenOptions {
   /** Connect, statement and idle-in-transaction timeouts for the server (defaults: DEFAULT_DB_TIMEOUTS). */
   timeouts?: Partial<DbTimeouts> | undefined;
   onError?: ((err: Error) => void) | undefined;
+  /** Embedded only: run PGlite on a worker thread (experimental; config `embeddedThread`). */
+  thread?: boolean | undefined;
 }
 
 /** Timeouts that turn a frozen or unreachable server into errors (503 to clients) instead of hung requests. */
@@ -100,7 +113,23 @@ class EmbeddedDb implements Db {
   }
 }
 
+/**
+ * The embedded database. By default PGlite runs in this process (on the event loop's thread). With
+ * `embeddedThread` (`PARLEY_EMBEDDED_THREAD=true`, experimental) it runs on a worker thread (see embedded.ts), so
+ * the event loop never waits for a statement; it is opt-in until an intermittent hang at shutdown in the test
+ * suite is understood (docs/decisions/embedded-worker-thread.md).
+ */
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
+  if (opts.thread) {
+    const db = new EmbeddedWorkerDb({
+      dataDir,
+      vector: Boolean(opts.vector),
+      statementMs: opts.timeouts?.statementMs ?? DEFAULT_DB_TIMEOUTS.statementMs,
+      onError: opts.onError ?? (() => undefined),
+    });
+    await db.open();
+    return db;
+  }
   const { PGlite } = await import('@electric-sql/pglite');
   const extensions: Record<string, unknown> = {};
   if (opts.vector) {
@@ -155,10 +184,12 @@ class PostgresDb implements Db {
   ) {}
 
   /** Reads are retried when their connection was lost; anything else that cannot reach the database is 503. */
-  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  async query<T>(sql: string, params: readonly unknown[] = [], opts?: QueryOptions): Promise<T[]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.pool.query(sql, params as unknown[]);
+        const res = opts?.name
+          ? await this.pool.query({ name: opts.name, text: sql, values: params as unknown[] })
+          : await this.pool.query(sql, params as unknown[]);
         return res.rows as T[];
       } catch (err) {
         if (!isUnavailable(err)) throw err;
@@ -199,8 +230,8 @@ class PostgresDb implements Db {
     try {
       await client.query('BEGIN');
       const q: Queryable = {
-        query: async <R>(sql: string, params: readonly unknown[] = []) =>
-          (await client.query(sql, params as unknown[])).rows as R[],
+        query: async <R>(sql: string, params: readonly unknown[] = [], o?: QueryOptions) =>
+          (o?.name ? await client.query({ name: o.name, text: sql, values: params as unknown[] }) : await client.query(sql, params as unknown[])).rows as R[],
       };
       const out = await fn(q);
       onCommit();

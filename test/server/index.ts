@@ -10,6 +10,7 @@ import './ops.test.ts';
 import './recovery.test.ts';
 import './retry-ids.test.ts';
 import './db-faults.test.ts';
+import './embedded-thread.test.ts';
 import './admin.test.ts';
 import './shared-limits.test.ts';
 import './cors-shutdown.test.ts';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { onPostgres, uniq } from '../support/db.ts';
+import { uniq } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /** Generated Markdown articles: varied words so the term statistics have many lexemes, as real documents do. */
@@ -81,7 +81,10 @@ describe('a large ingest does not freeze the node', () => {
         assert.equal(posted.status, 202);
         const id = ((await posted.json()) as Record<string, string>)['response_id']!;
         for (;;) {
-          const r = (await (await fetch(`${base}/rest/v1beta1/conversations/${convId}/responses/${id}`, { headers })).json()) as Record<string, string>;
+          const polled = await fetch(`${base}/rest/v1beta1/conversations/${convId}/responses/${id}`, { headers });
+          // Anything but 200 (a 429 from the rate limit) would read as "not finished yet" and look like a slow answer.
+          assert.equal(polled.status, 200);
+          const r = (await polled.json()) as Record<string, string>;
           if (r['status'] === 'COMPLETED' || r['status'] === 'FAILED') break;
           await new Promise((res) => setTimeout(res, 20));
         }
@@ -107,16 +110,17 @@ describe('a large ingest does not freeze the node', () => {
     assert.equal(added, BATCHES * 190, 'every document was ingested');
     assert.ok(bytes > 3_000_000, `ingested ${bytes} bytes`);
     assert.ok(probes.length > 4, 'probed while ingesting');
-    const slowest = Math.max(...probes);
-    const slowestAsk = Math.max(...asks);
+    const slowest = probes.reduce((m, x) => Math.max(m, x), 0);
+    const slowestAsk = asks.reduce((m, x) => Math.max(m, x), 0);
     if (process.env['INGEST_FREEZE_REPORT']) console.log(`ingest ${bytes} bytes: ${probes.length} probes, slowest /healthz ${slowest.toFixed(0)} ms; ${asks.length} questions, slowest ${slowestAsk.toFixed(0)} ms`);
     // A freeze guard, not the speed target: before slicing, /healthz waited out whole batches (minutes at 50 MB). The
     // < 1 s target is measured by the bench (docs/benchmarks.md); on a loaded 2-core machine this test saw 1–2.5 s.
     assert.ok(slowest < 5000, `/healthz took ${slowest.toFixed(0)} ms during the ingest`);
     // Generous (the target is < 2 s, measured in docs/benchmarks.md): a question must not wait out the ingest.
     assert.ok(asks.length > 0, 'asked while ingesting');
-    // Embedded only: on PostgreSQL a batch is still one transaction per call, and in CI a question was seen waiting
-    // 48 s behind the ingest there. That is an open finding (issue 7), not a bound this test can hold yet.
-    if (!onPostgres()) assert.ok(slowestAsk < 8000, `a question took ${slowestAsk.toFixed(0)} ms during the ingest`);
+    // Both databases. The 48 s once seen on PostgreSQL in CI was this loop polling into the per-user rate limit (600
+    // requests a minute; a 429 has no status, so the loop kept polling until the window reset), not a wait in the
+    // database: a batch's one transaction holds no lock an answer needs (docs/benchmarks.md).
+    assert.ok(slowestAsk < 8000, `a question took ${slowestAsk.toFixed(0)} ms during the ingest`);
   });
 });

@@ -1,0 +1,149 @@
+/**
+ * A large ingest into a running embedded server (docs/benchmarks.md, "Serving during a large ingest").
+ *
+ *   node --import tsx bench/ingest-load.ts [--mb 50] [--port 18990]
+ *
+ * Starts `parley serve` (as `npm start` does: embedded database, demo data, offline engine) on a fresh data dir,
+ * posts generated Markdown articles to POST /admin/v1/ingest in the CLI's batch shape (190 documents a call) while
+ * two clients probe /healthz back to back and a third asks questions one after another (posting to the final state),
+ * then removes the whole source again (prune) and reports latencies, the data dir's size and the server's RSS.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO } from './child.ts';
+
+const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, port: { type: 'string', default: '18990' } } });
+const TARGET_BYTES = Number(values.mb) * 1_000_000;
+const port = Number(values.port);
+const base = `http://127.0.0.1:${port}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'parley-ingest-load-'));
+const env = { ...process.env, PARLEY_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '1000000' };
+
+function article(n: number, bytes: number): string {
+  const parts: string[] = [`# Article ${n}`, ''];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    if (i % 12 === 0) parts.push(`## Section ${n}-${i}`, '');
+    const words: string[] = [];
+    for (let w = 0; w < 40; w++) words.push(`term${(n * 7919 + i * 104729 + w * 31) % 20000}x`);
+    const line = `Paragraph ${i} of article ${n}: ${words.join(' ')}.`;
+    parts.push(line, '');
+    size += line.length + 2;
+  }
+  return parts.join('\n');
+}
+
+function du(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? du(p) : statSync(p).size;
+  }
+  return total;
+}
+
+const rss = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
+const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const max = (xs: number[]) => xs.reduce((m, x) => Math.max(m, x), -Infinity);
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+};
+
+const started = performance.now();
+process.on('exit', () => child.kill('SIGKILL'));
+const child = spawn(process.execPath, [join(REPO, 'bin/parley.mjs'), 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+for (;;) {
+  const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+  if (ok) break;
+  if (performance.now() - started > 180_000) throw new Error('server did not start');
+  await new Promise((r) => setTimeout(r, 200));
+}
+console.log(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${rss(child.pid!).toFixed(0)} MB, data dir ${mb(du(dataDir))}`);
+const token = (args: string[]) => execFileSync(process.execPath, [join(REPO, 'bin/parley.mjs'), 'token', ...args], { env, encoding: 'utf8' }).trim();
+const admin = token(['--user', 'ops@acme.example', '--groups', 'parley-admins']);
+const user = token(['--user', 'maya.chen@acme.example']);
+const assistant = 'acmecorp-conversations-rest-api';
+const headers = { authorization: `Bearer ${user}`, 'assistant-name': assistant, 'content-type': 'application/json' };
+
+let ingesting = true;
+let peakRss = 0;
+const probes: number[] = [];
+const asks: number[] = [];
+const probe = async () => {
+  while (ingesting) {
+    const t = performance.now();
+    const r = await fetch(`${base}/healthz`);
+    await r.arrayBuffer();
+    probes.push(performance.now() - t);
+    peakRss = Math.max(peakRss, rss(child.pid!));
+  }
+};
+const ask = async () => {
+  while (ingesting) {
+    const t = performance.now();
+    const conv = (await (await fetch(`${base}/rest/v1beta1/conversations`, { method: 'POST', headers, body: '{}' })).json()) as Record<string, string>;
+    const posted = await fetch(`${base}/rest/v1beta1/conversations/${conv['conversation_id']}/responses`, {
+      method: 'POST', headers, body: JSON.stringify({ input: { text: 'How do I reset my VPN password?' } }),
+    });
+    const id = ((await posted.json()) as Record<string, string>)['response_id'];
+    for (;;) {
+      const res = await fetch(`${base}/rest/v1beta1/conversations/${conv['conversation_id']}/responses/${id}`, { headers });
+      if (res.status !== 200) throw new Error(`poll: ${res.status}`);
+      const r = (await res.json()) as Record<string, string>;
+      if (r['status'] === 'COMPLETED' || r['status'] === 'FAILED') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    asks.push(performance.now() - t);
+  }
+};
+
+const root = '/bench/ingest-load';
+const before = du(dataDir);
+const probing = [probe(), probe(), ask()];
+let bytes = 0;
+let docs = 0;
+const batchTimes: number[] = [];
+const t0 = performance.now();
+try {
+  while (bytes < TARGET_BYTES) {
+    const documents = Array.from({ length: 190 }, () => {
+      const n = docs++;
+      return { path: `a${n}.md`, format: 'markdown', title: `Article ${n}`, url: `https://kb.example.test/a/${n}`, updatedAt: null, access: ['*'], body: article(n, 2600) };
+    });
+    const body = JSON.stringify({ assistant, root, documents, people: [] });
+    bytes += body.length;
+    const t = performance.now();
+    const r = await fetch(`${base}/admin/v1/ingest`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body });
+    if (r.status !== 200) throw new Error(`ingest: ${r.status} ${(await r.text()).slice(0, 300)}`);
+    await r.arrayBuffer();
+    batchTimes.push(performance.now() - t);
+    if (batchTimes.length % 10 === 0) console.log(`  ${batchTimes.length} calls, ${mb(bytes)}, data dir ${mb(du(dataDir))}`);
+  }
+} finally {
+  ingesting = false;
+  await Promise.allSettled(probing);
+}
+const ingestSeconds = (performance.now() - t0) / 1000;
+const after = du(dataDir);
+const rssAfter = rss(child.pid!);
+console.log(`ingested ${mb(bytes)} (${docs} documents, ${batchTimes.length} calls) in ${ingestSeconds.toFixed(0)} s; batch p50 ${pct(batchTimes, 50).toFixed(0)} ms, max ${max(batchTimes).toFixed(0)} ms`);
+console.log(`/healthz during the ingest: ${probes.length} probes, p50 ${pct(probes, 50).toFixed(1)} ms, p99 ${pct(probes, 99).toFixed(0)} ms, max ${max(probes).toFixed(0)} ms`);
+console.log(`questions during the ingest: ${asks.length}, p50 ${pct(asks, 50).toFixed(0)} ms, max ${max(asks).toFixed(0)} ms`);
+console.log(`data dir ${mb(before)} → ${mb(after)}; server RSS peak ${peakRss.toFixed(0)} MB, after ${rssAfter.toFixed(0)} MB`);
+
+// Remove the whole source again (prune with nothing kept; force, as it is more than half of it).
+const t1 = performance.now();
+const removed = await fetch(`${base}/admin/v1/ingest`, {
+  method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ assistant, root, documents: [], people: [], prune: true, force: true, keepPaths: [] }),
+});
+const summary = (await removed.json()) as { removed?: number };
+console.log(`removed ${summary.removed} documents in ${((performance.now() - t1) / 1000).toFixed(1)} s; data dir ${mb(du(dataDir))}; RSS ${rss(child.pid!).toFixed(0)} MB`);
+
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
+rmSync(dataDir, { recursive: true, force: true });
