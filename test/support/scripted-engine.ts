@@ -19,6 +19,8 @@ export class ScriptedEngine implements Engine {
     if (input === 'fail') throw new EngineError('PROVIDER_ERROR', 'The language model provider returned an error.');
     if (input === 'crash') throw new Error('secret internal detail /etc/passwd SELECT * FROM users');
     if (input === 'hang') {
+      // An abort that came before this point (a cancel that beat the claim) fires no event: check first.
+      req.signal.throwIfAborted();
       await new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }));
       return;
     }
