@@ -116,8 +116,8 @@ class EmbeddedDb implements Db {
 /**
  * The embedded database. By default PGlite runs in this process (on the event loop's thread). With
  * `embeddedThread` (`PARLEY_EMBEDDED_THREAD=true`, experimental) it runs on a worker thread (see embedded.ts), so
- * the event loop never waits for a statement; it is opt-in until an intermittent hang at shutdown in the test
- * suite is understood (docs/decisions/embedded-worker-thread.md).
+ * the event loop never waits for a statement; it is opt-in until the large-ingest test's run time with it is
+ * understood (docs/decisions/embedded-worker-thread.md).
  */
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
   if (opts.thread) {
