@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { pluginSchema, resolvePluginSecrets, type PluginConfig } from './actions/config.ts';
-import { AccessListError, parseAccessList } from './knowledge/principals.ts';
+import { accessListSchema } from './knowledge/principals.ts';
 
 /** The default assistant: the name the upstream docs' examples use. */
 export const DEFAULT_ASSISTANT = 'acmecorp-conversations-rest-api';
@@ -45,18 +45,7 @@ const urlOf = (schemes: string[], example: string) =>
 const assistantSchema = z.strictObject({
   name: z.string().min(1).max(128),
   /** Typed principals (`group:`, `user:`, `email:`, `*`; a plain name is a group) allowed to use this assistant. */
-  allow: z
-    .array(z.string())
-    .default(['*'])
-    .transform((list, ctx) => {
-      try {
-        return parseAccessList(list);
-      } catch (err) {
-        if (!(err instanceof AccessListError)) throw err;
-        ctx.addIssue({ code: 'custom', message: err.message });
-        return z.NEVER;
-      }
-    }),
+  allow: accessListSchema,
   /** Base of document URLs for ingested files that give none (base + path in the folder). */
   documentBaseUrl: httpUrl.optional(),
   /** Directory entry URL of a person whose data gives none: a template with `{id}` or `{email}`, or a base + id. */

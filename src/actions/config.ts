@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AccessListError, parseAccessList } from '../knowledge/principals.ts';
+import { accessListSchema } from '../knowledge/principals.ts';
 import { placeholdersOf } from './template.ts';
 
 /** `${env:NAME}` in a header value: the secret comes from the environment, never from the file. */
@@ -60,18 +60,7 @@ export const pluginSchema = z
     /** The question shown before a confirmed call, e.g. "Reset the VPN password of {{email}}?". */
     confirmText: z.string().max(500).optional(),
     /** Typed principals who may use it (as for assistants; `[]` = admins only). */
-    allow: z
-      .array(z.string())
-      .default(['*'])
-      .transform((list, ctx) => {
-        try {
-          return parseAccessList(list);
-        } catch (err) {
-          if (!(err instanceof AccessListError)) throw err;
-          ctx.addIssue({ code: 'custom', message: err.message });
-          return z.NEVER;
-        }
-      }),
+    allow: accessListSchema,
     /** Only these assistants offer it (default: all). */
     assistants: z.array(z.string().min(1)).optional(),
     /** Permit loopback, private and link-local addresses (a service on this machine or network). Default: refused. */

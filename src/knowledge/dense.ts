@@ -210,16 +210,21 @@ async function loadNewRows(db: Db, assistant: string, model: string, old: Slab):
     }
     readVector(r.embedding, dims, block.vectors, i * block.stride); // sizes checked above
     seqs[i] = Number(r.seq);
-    const listKey = JSON.stringify(r.access);
-    let li = listIndex.get(listKey);
-    if (li === undefined) {
-      li = lists.length;
-      lists.push(r.access);
-      listIndex.set(listKey, li);
-    }
-    access[i] = li;
+    access[i] = internList(lists, listIndex, r.access);
   }
   return { dims, ids, seqs, access, lists, block };
+}
+
+/** The index of `list` in `lists` (added once): rows share their access lists by index. */
+function internList(lists: string[][], index: Map<string, number>, list: string[]): number {
+  const key = JSON.stringify(list);
+  let at = index.get(key);
+  if (at === undefined) {
+    at = lists.length;
+    lists.push(list);
+    index.set(key, at);
+  }
+  return at;
 }
 
 /** Reads the row list, then only the vectors `old` does not already hold (same chunk, same seq). */
@@ -250,14 +255,7 @@ async function loadAll(db: Db, assistant: string, model: string, old: Slab): Pro
     const seq = Number(r.seq);
     ids[i] = r.chunk_id;
     seqs[i] = seq;
-    const listKey = JSON.stringify(r.access);
-    let li = listIndex.get(listKey);
-    if (li === undefined) {
-      li = lists.length;
-      lists.push(r.access);
-      listIndex.set(listKey, li);
-    }
-    access[i] = li;
+    access[i] = internList(lists, listIndex, r.access);
     const at = oldAt.get(`${r.chunk_id}\u0000${seq}`);
     if (at !== undefined) vectors.set(old.block.vectors.subarray(at * stride, (at + 1) * stride), i * stride);
     else missing.set(seq, i);

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * Typed principals (contract §8): who an access list (a document's, an assistant's) names, and who a user is.
  *
@@ -140,3 +141,18 @@ export async function withDirectoryGroups(knowledge: Knowledge, assistant: strin
   if (!person || !person.groups.length) return user;
   return { ...user, groups: [...new Set([...user.groups, ...person.groups])] };
 }
+
+/** A configured access list (assistants' and plugins' `allow`): typed principals, default everyone; a bad entry is a
+ * configuration error naming it. */
+export const accessListSchema = z
+  .array(z.string())
+  .default(['*'])
+  .transform((list, ctx) => {
+    try {
+      return parseAccessList(list);
+    } catch (err) {
+      if (!(err instanceof AccessListError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+      return z.NEVER;
+    }
+  });
