@@ -92,6 +92,12 @@ describe('offline engine: sentence choice', () => {
     for (const u of units) if (u.stems.has(contentStems('summons')[0]!)) for (const s of contentStems('jury duty')) u.stems.add(s);
     scoreUnits(units, q, stemWeights(q, units));
     assert.ok(units[1]!.score > units[0]!.score, `${units[0]!.score} vs ${units[1]!.score}`);
+    // The half alone earns nothing; the same word asked on its own does earn the sentence credit.
+    assert.equal(units[0]!.score, 0);
+    const plain = unitsOf('The duty manager opens the building at 7.');
+    const q2 = 'Who is the duty manager next month?';
+    scoreUnits(plain, q2, stemWeights(q2, plain));
+    assert.ok(plain[0]!.score > 0);
   });
 
   it('damps a list of links: it points elsewhere and answers nothing', () => {
