@@ -49,6 +49,8 @@ export interface Unit {
   score: number;
   /** A table row: `text` is the header plus this row; the row alone is what holds (or lacks) the fact. */
   row?: string;
+  /** Question stems the unit holds only as another way of saying them (thesaurus; see `bridgeUnits`). */
+  bridged?: Set<string>;
   /** Holds the kind of fact the question asks for (set by `scoreUnits`). */
   typed?: boolean;
 }
@@ -107,7 +109,13 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   for (const u of units) {
     for (const c of concepts) {
       if (c.own.every((s) => u.stems.has(s))) continue;
-      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) for (const s of c.own) u.stems.add(s);
+      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) {
+        for (const s of c.own) {
+          if (u.stems.has(s)) continue;
+          u.stems.add(s);
+          (u.bridged ??= new Set()).add(s);
+        }
+      }
     }
   }
 }
@@ -199,6 +207,8 @@ export function answerType(question: string): AnswerType | null {
 export function hasAnswerType(text: string, type: AnswerType): boolean {
   // "When": a duration ("within 24 hours") or a frequency ("every Monday") answers it too; "how long": a time.
   if (type === 'time') return HAS.time.test(text) || HAS.duration.test(text) || HAS.frequency.test(text);
+  // "How long / what's the cutoff": a date or a time limit ("by October 15", "before 07:00") answers it too.
+  if (type === 'duration') return HAS.duration.test(text) || HAS.time.test(text);
   if (type === 'contact') return HAS.contact.test(text);
   if (type === 'person') return HAS.person.test(text) || HAS.contact.test(text);
   return HAS[type].test(text);
@@ -225,6 +235,15 @@ function mostlyLinks(text: string): boolean {
   return linked > 0.5 * text.length;
 }
 
+/** Share of a question word's weight a sentence earns by saying it another way (thesaurus): a synonym is weaker
+ * evidence than the word itself, and keeps a sentence that merely shares a broad synonym from outranking the one
+ * that uses the asker's own word. */
+const BRIDGED = 0.7;
+/** Sentences scoring below this share of the best one are not quoted. */
+const KEEP_RATIO = 0.35;
+/** Share of its neighbour's score a sentence that matches nothing itself inherits (see `scoreUnits`). */
+const NEIGHBOUR = 0.5;
+
 /** Scores units against the question: weighted shared stems, plus a bonus when a unit has the kind of answer asked for. */
 export function scoreUnits(units: Unit[], question: string, weight: Map<string, number> = stemWeights(question, units), opts: { heading?: number; proper?: Set<string> } = {}): void {
   const avg = weight.size ? [...weight.values()].reduce((a, b) => a + b, 0) / weight.size : 1;
@@ -233,13 +252,20 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
   const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
   const phrases = phraseStems(question);
-  for (const u of units) {
+  const base = units.map((u) => {
     let score = 0;
-    for (const [s, w] of weight) if (u.stems.has(s)) score += w;
+    for (const [s, w] of weight) if (u.stems.has(s)) score += u.bridged?.has(s) ? BRIDGED * w : w;
     for (const ph of phrases) {
       const held = ph.filter((s) => u.stems.has(s));
       if (held.length && held.length < ph.length) for (const s of new Set(held)) score -= weight.get(s) ?? 0;
     }
+    return score;
+  });
+  for (const [i, u] of units.entries()) {
+    let score = base[i]!;
+    // A sentence right after (or before) one that matches continues its point ("… ask for an exemption.
+    // Requests must be submitted by October 15."): it shares part of that sentence's relevance.
+    if (score <= 0 && ![...weight.keys()].some((s) => u.stems.has(s))) score = NEIGHBOUR * Math.max(base[i - 1] ?? 0, base[i + 1] ?? 0);
     u.typed = false;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
@@ -300,7 +326,7 @@ export function selectUnits(units: Unit[], question: string, max = 3, leading = 
     const top = ranked[0]!.score;
     for (const u of ranked) {
       if (chosen.size >= max) break;
-      if (u.score < top * 0.5) break;
+      if (u.score < top * KEEP_RATIO) break;
       // Rows of a table share its header's words: another row joins only when it is nearly as good.
       if (u.row !== undefined && u.score < top * 0.9) continue;
       chosen.add(u);
