@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { askedStems, bridgeUnits, contentStems, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
+import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
 import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
 import { askClause, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import type { EngineEvent } from '../../src/assistant/engine.ts';
@@ -122,6 +122,30 @@ describe('offline engine: sentence choice', () => {
     scoreUnits(units, q, stemWeights(q, units));
     assert.ok(units[1]!.bridged?.size, 'the thesaurus bridged "annual leave" to "vacation"');
     assert.ok(units[1]!.score > 0 && units[0]!.score > units[1]!.score, `${units[0]!.score} vs ${units[1]!.score}`);
+  });
+
+  it('reads an acronym by the initials of the words a passage spells out, and a clipped word by its start', () => {
+    const units = unitsOf('| Role | Badge colour |\n|---|---|\n| Field technicians | Orange |\n| Office staff | Grey |\n\nRadiology scheduling opens at 8.');
+    const q = 'What badge colour do FTs get?';
+    bridgeUnits(q, units);
+    const ft = contentStems('ft')[0]!;
+    assert.ok(units[0]!.stems.has(ft) && units[0]!.bridged?.has(ft), 'field technicians spell FT');
+    assert.ok(!units[1]!.stems.has(ft), 'office staff do not');
+    const q2 = 'when does radiol scheduling open?';
+    const fresh = unitsOf('Radiology scheduling opens at 8. Cardiology opens at 9.');
+    bridgeUnits(q2, fresh);
+    const clip = contentStems('radiol')[0]!;
+    assert.ok(fresh[0]!.bridged?.has(clip) && !fresh[1]!.stems.has(clip));
+    // A word some candidate sentence uses as written is not a clipped form of anything.
+    const plain = unitsOf('The park opens at 8. Parking opens at 9.');
+    bridgeUnits('when does the park open?', plain);
+    assert.ok(!plain[1]!.bridged?.size);
+  });
+
+  it('asks "how much" of time off for hours or days, and of pay for money', () => {
+    assert.equal(answerType('How much leave do I get after five years?'), 'quantity');
+    assert.equal(answerType('How much does the parking permit cost?'), 'amount');
+    assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
   });
 
   it('damps a list of links: it points elsewhere and answers nothing', () => {
