@@ -145,6 +145,8 @@ describe('offline engine: sentence choice', () => {
   it('asks "how much" of time off for hours or days, and of pay for money', () => {
     assert.equal(answerType('How much leave do I get after five years?'), 'quantity');
     assert.equal(answerType('How much does the parking permit cost?'), 'amount');
+    assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
+    assert.equal(answerType('How much is the parking permit?'), 'amount');
     assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
   });
 

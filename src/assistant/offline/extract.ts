@@ -245,13 +245,16 @@ const ASKS: [RegExp, AnswerType][] = [
 /** A question about money: its "how much" wants an amount of money, not of time. */
 const MONEY = /[$€£¥]|\b(pay|paid|pays|cost|costs|price|fee|fees|charge|charged|money|dollars?|euros?|pounds?|cents?|reimburs\w*|allowance|stipend|rate|salary|wages?|budget|spend|spent|per diem|differential|premium|bonus|refund|fine|owe)\b/i;
 
+/** "How much leave / time / notice": how much of a thing, not "how much is it" (a price). */
+const QUANTITY_OF = /\bhow much(?!\s+(is|are|was|were|will|would|does|do|did|can|could|should|it|that|this)\b)(\s+\p{L}+|\s*[?.!,]|\s*$)/iu;
+
 /** The kind of fact the question asks for, if it asks for one. */
 export function answerType(question: string): AnswerType | null {
   const q = question.length > 2000 ? question.slice(0, 2000) : question;
   for (const [re, type] of ASKS) {
     if (!re.test(q)) continue;
     // "How much" of something that is not money (leave, time off, notice) is answered in hours or days.
-    if (type === 'amount' && !MONEY.test(q)) return 'quantity';
+    if (type === 'amount' && QUANTITY_OF.test(q) && !MONEY.test(q)) return 'quantity';
     return type;
   }
   return null;
