@@ -188,7 +188,8 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   const df = new Map(stats.map((r) => [r.lexeme ?? '', Number(r.df ?? 0)]));
   const n = Number(stats[0]?.n ?? 0);
   const idf = (d: number) => Math.log(1 + (n - Math.min(d, n) + 0.5) / (Math.min(d, n) + 0.5));
-  // A phrase is about as frequent as its rarest word; a term as frequent as its most frequent way of being said.
+  // A phrase is about as frequent as its rarest word; a term the passages never use as written is as frequent as
+  // its most frequent other way of being said.
   const termDf = (alts: string[][]) => Math.max(0, ...alts.map((a) => Math.min(...a.map((l) => df.get(l) ?? 0))));
 
   const out: QueryTerm[] = [];
@@ -196,7 +197,10 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
     if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) * (isLightWord(t.text) ? LIGHT_WEIGHT : 1) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
   };
   for (const t of terms) {
-    const d = termDf(t.alts);
+    // A term is as rare as the asker's own word when the passages use it: its other ways of being said find more
+    // passages but do not make the asked-for word a common one (a broad synonym would otherwise drown it).
+    const own = termDf([t.alts[0]!]);
+    const d = own > 0 ? own : termDf(t.alts);
     if (d > 0 || n === 0) {
       push(t, d);
       continue;
