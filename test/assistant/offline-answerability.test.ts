@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
 import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
-import { askClause, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
+import { askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import type { EngineEvent } from '../../src/assistant/engine.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
@@ -24,6 +24,7 @@ const doc = (path: string, title: string, body: string): SourceDocument => ({
 const DOCS = [
   doc('office/hours', 'Office opening hours', '# Office opening hours\n\nThe Riverside office is open from 07:30 to 19:00 on weekdays. Reception closes at 18:00.\n\nOn public holidays the office is closed.'),
   doc('it/printing', 'Printing', '# Printing\n\nPrinters on every floor release your job when you tap your badge. Colour printing is limited to 200 pages a month.\n\n## Related pages\n\n- [Office opening hours](https://intranet.example.test/office/hours)\n- [Badge policy](https://intranet.example.test/security/badges)'),
+  doc('hr/boots', 'Safety boots', '# Safety boots\n\nWarehouse staff receive a safety boot allowance of $120 a year. Boots must have steel toe caps and slip-resistant soles. Buy them from any shop and keep the receipt. Staff on the loading dock must wear them at all times, and visitors to the dock are lent a pair at the gate. Worn or damaged boots should be replaced before they stop protecting you; your supervisor can tell you whether a pair still passes. Claims go through the expenses tool with a photo of the receipt.\n\nThe allowance is added to the March payslip.'),
   doc('hr/timeclock', 'Time clock', '# Time clock\n\nHourly staff clock in and out at the time clock by the staff entrance.'),
   doc('security/badges', 'Badge policy', '# Badge policy\n\nA replacement badge costs $10 after the first one.\n\n## Day passes\n\nVisitors collect a day pass from reception and return it when they leave.'),
 ];
@@ -55,6 +56,16 @@ describe('offline engine: deciding whether a passage answers', () => {
     const m = await ask(assistant, 'What time does the Riverside office open on weekdays?');
     assert.equal(m.citations[0]?.url, 'https://intranet.example.test/office/hours');
     assert.match(m.text, /07:30 to 19:00/);
+  });
+
+  it('answers each ask of a message that asks two things', async () => {
+    assert.deepEqual(askingParts('Is there a boot allowance? When does it show up on my payslip?'), ['Is there a boot allowance?', 'When does it show up on my payslip?']);
+    assert.deepEqual(askingParts('who signs it off, and how much can we spend?'), ['who signs it off', 'how much can we spend?']);
+    assert.deepEqual(askingParts('Where do I park?'), []);
+    const m = await ask(assistant, 'My old boots are worn out. Is there a safety boot allowance for warehouse staff? And when does it show up on my payslip?');
+    assert.equal(m.citations[0]?.url, 'https://intranet.example.test/hr/boots');
+    assert.match(m.text, /\$120 a year/);
+    assert.match(m.text, /March payslip/);
   });
 
   it('counts unknown words used as nouns, not unknown verbs', () => {

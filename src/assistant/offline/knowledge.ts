@@ -128,6 +128,27 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     if (units.length) picks.push({ hit: runnerUp.hit, units });
   }
 
+  // A message that asks two things ("is there an allowance? when is it paid?") gets the best sentence of the lead's
+  // article for each of the other asks too, when one holds what that ask wants.
+  if (picks.length) {
+    const pool = scored.filter((c) => c.hit.documentId === lead.hit.documentId);
+    for (const part of askingParts(ask.question).slice(1, 3)) {
+      const wanted = answerType(part);
+      const copies = pool.map((c) => ({ c, units: c.units.map((u) => ({ ...u })) }));
+      const all = copies.flatMap((x) => x.units);
+      const w = stemWeights(part, all);
+      let best: { hit: KnowledgeHit; unit: Unit } | null = null;
+      for (const x of copies) {
+        scoreUnits(x.units, part, w, { proper });
+        for (const u of x.units) if (u.score > 0 && (!wanted || u.typed) && u.score > (best?.unit.score ?? 0)) best = { hit: x.c.hit, unit: u };
+      }
+      if (!best || picks.some((p) => p.units.some((u) => u.text === best.unit.text))) continue;
+      const pick = picks.find((p) => p.hit.chunkId === best.hit.chunkId);
+      if (pick) pick.units = [...pick.units, best.unit].sort((a, b) => a.order - b.order);
+      else picks.push({ hit: best.hit, units: [best.unit] });
+    }
+  }
+
   // One citation per document; when two passages of it are quoted, its body holds both.
   const citations = new Map<string, EngineCitation>();
   for (const p of picks) {
@@ -229,6 +250,19 @@ function askMissing(question: string, lead: Lead, bestOnly = false): number {
   const have = new Set(contentStems(`${lead.hit.title} ${lead.hit.heading}`));
   for (const u of bestOnly ? (lead.bestUnit ? [lead.bestUnit] : []) : lead.units) for (const st of u.stems) have.add(st);
   return round(stems.filter((st) => !have.has(st)).length / stems.length);
+}
+
+/**
+ * The separate asks of a message, when it has more than one: its sentences that end in a question mark, or one
+ * question joined by "and" to another question word ("who approves it, and how much can we pay?").
+ */
+export function askingParts(question: string): string[] {
+  const text = question.slice(0, 2000);
+  const asks = text.split(/(?<=\?)\s+/).filter((p) => p.includes('?'));
+  if (asks.length >= 2) return asks;
+  const one = asks[0] ?? text;
+  const parts = one.split(/,?\s+and\s+(?=(?:what|when|where|who|how|which|is|are|do|does|can|will)\b)/i).filter((p) => /[\p{L}\p{N}]/u.test(p));
+  return parts.length >= 2 ? parts : [];
 }
 
 /** Unknown (topic) and known content words of the asking sentence, light words left out. */
