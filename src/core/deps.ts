@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../store/db.ts';
 import type { Keys } from '../store/secrets.ts';
 import type { Message, Response } from '../protocol/schemas.ts';
+import { DeletionWatch } from './deletion-watch.ts';
 import { Lru } from './lru.ts';
 
 /** What core functions need, passed in from main.ts (no module-level singletons). */
@@ -22,6 +23,8 @@ export interface CoreDeps {
    * database on every conversation list (messages.ts). Whoever deletes a conversation must evict its entry.
    */
   messages: Lru<string, ConversationCache>;
+  /** Conversation deletions heard by this node: whether a cache hit may be served from memory alone. */
+  deletions: DeletionWatch;
 }
 
 export interface ConversationCache {
@@ -60,5 +63,6 @@ export function makeDeps(db: Db, keys: Keys, config: Config): CoreDeps {
     now: () => new Date(),
     finished: new Lru(5000),
     messages: new Lru(500),
+    deletions: new DeletionWatch(() => db.notificationsLive()),
   };
 }

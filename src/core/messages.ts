@@ -62,6 +62,7 @@ export async function listConversationMessages(
     .map(([id]) => id);
   // Ownership and the page in one round trip: no row means not the caller's conversation (404); a row with a
   // null message id means an empty page.
+  const epoch = deps.deletions.epoch();
   const joined = await deps.db.query<PageRow>(
     `SELECT m.id, m.pos, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at,
             m.callback_id, m.actions
@@ -81,7 +82,10 @@ export async function listConversationMessages(
     { name: 'list-conversation-messages' },
   );
   if (joined.length === 0) throw notFound('conversation');
-  const cache = ownedCache(deps, caller, conversationId, found);
+  // A deletion heard while the page was read: serve what was read, cache nothing of it.
+  const cache = deps.deletions.mayStore(epoch, conversationId)
+    ? ownedCache(deps, caller, conversationId, found)
+    : (found ?? { messages: new Map(), responses: new Map() });
   const rows = joined.filter((r) => r.id !== null);
   const page = rows.slice(0, limit);
   const messages = page.map((r) => {
@@ -111,17 +115,21 @@ export async function listResponseMessages(
   if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
   const found = deps.messages.get(cacheKey(caller, conversationId));
   const cached = found?.responses.get(responseId);
-  // Memory is per node: the conversation may have been deleted through another one since.
+  // Memory is per node: the conversation may have been deleted through another one since. Every node hears
+  // deletions (core/deletion-watch.ts); only while it cannot is the database asked.
   if (cached) {
-    if (await conversationStillThere(deps.db, caller, conversationId)) return { messages: cached };
+    if (deps.deletions.servesFromMemory(conversationId)) return { messages: cached };
+    if (!deps.deletions.isDeleted(conversationId) && (await conversationStillThere(deps.db, caller, conversationId))) return { messages: cached };
     forgetConversation(deps, caller, conversationId);
     throw notFound('response');
   }
+  const epoch = deps.deletions.epoch();
   const response = await requireResponse(deps.db, caller, conversationId, responseId);
   const rows = await deps.db.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE response_id = $1 ORDER BY actor = 'USER', pos`, [
     responseId,
   ]);
   const messages = rows.map((r) => renderMessage(deps.keys, r));
+  if (!deps.deletions.mayStore(epoch, conversationId)) return { messages };
   const cache = ownedCache(deps, caller, conversationId, found);
   // Read after the status: the messages of a finished response were committed with (or before) its status.
   if ((response.status === 'COMPLETED' || response.status === 'FAILED') && cache.responses.size < MAX_CACHED_RESPONSES) {

@@ -99,12 +99,15 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
   const key = `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}\u0000${responseId}`;
   const cached = deps.finished.get(key);
-  // Memory is per node: the conversation may have been deleted through another one since.
+  // Memory is per node: the conversation may have been deleted through another one since. Every node hears
+  // deletions (core/deletion-watch.ts); only while it cannot is the database asked.
   if (cached) {
-    if (await conversationStillThere(deps.db, caller, conversationId)) return cached;
+    if (deps.deletions.servesFromMemory(conversationId)) return cached;
+    if (!deps.deletions.isDeleted(conversationId) && (await conversationStillThere(deps.db, caller, conversationId))) return cached;
     deps.finished.delete(key);
     throw notFound('response');
   }
+  const epoch = deps.deletions.epoch();
   // One round trip: the row and its outputs together.
   const rows = await deps.db.query<ResponseRow & { outputs: OutputItem[] | null }>(
     `SELECT r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error,
@@ -115,7 +118,7 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   const row = rows[0];
   if (!row) throw notFound('response');
   const response = renderResponse(row, row.outputs ?? []);
-  if (row.status === 'COMPLETED' || row.status === 'FAILED') deps.finished.set(key, response);
+  if ((row.status === 'COMPLETED' || row.status === 'FAILED') && deps.deletions.mayStore(epoch, conversationId)) deps.finished.set(key, response);
   return response;
 }
 
