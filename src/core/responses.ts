@@ -5,11 +5,13 @@ import type { OutputItem, Response } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
 import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
 import { conversationStillThere } from './conversations.ts';
+import { createBatcher } from './create-batch.ts';
 import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts';
 
 /**
  * Stores the user message, the response (which is the job) and its RESPONSE_CREATED event in one
- * transaction, then wakes the workers. Never waits for the assistant (contract §4).
+ * transaction, then wakes the workers. Never waits for the assistant (contract §4). Questions asked at the same
+ * moment share that statement and its commit (create-batch.ts).
  */
 export async function createResponse(
   deps: CoreDeps,
@@ -42,6 +44,15 @@ export async function createResponse(
          RETURNING id
        ), `
     : '';
+  if (!callback) {
+    // Stored together with the questions asked at the same moment (one statement, one commit: create-batch.ts).
+    const stored = await createBatcher(deps.db).store({
+      conversationId, userId: caller.user.id, assistant: caller.assistant, at: now, responseId, messageId,
+      claims: JSON.stringify(caller.user), deadline, text: text ?? '', event, traceId: traceId ?? null,
+    });
+    if (!stored) throw notFound('conversation');
+    return response;
+  }
   const rows = await deps.db.query<{ ok: number }>(
     `WITH ${claim}conv AS (
        UPDATE conversations SET updated_at = $4::timestamptz
@@ -66,8 +77,8 @@ export async function createResponse(
       callback ? CHOICE_LABELS[callback.choice] : text, event, CHANNEL_EVENTS, CHANNEL_JOBS, traceId ?? null,
       ...(callback ? [callback.callId, callback.choice === 'confirm' ? 'CONFIRMED' : 'CANCELLED', callback.callbackId] : []),
     ],
-    // Prepared once per connection, but only in its one constant form (a callback's SQL differs).
-    callback ? {} : { name: 'create-response' },
+    // Only a callback's question comes here (a plain one goes through the batcher above).
+    {},
   );
   if (rows.length === 0) {
     if (!callback) throw notFound('conversation');
