@@ -1,6 +1,6 @@
 import type { Db } from '../store/db.ts';
 import { isDatabaseUnavailable } from '../store/db.ts';
-import { CHANNEL_EVENTS, CHANNEL_JOBS } from './deps.ts';
+import { CHANNEL_EVENTS, CHANNEL_JOBS, MESSAGES_TAG } from './deps.ts';
 
 /** One question to store: its user message, its response (the job) and its RESPONSE_CREATED event. */
 export interface NewResponse {
@@ -55,8 +55,9 @@ const SQL = `WITH i AS (
   SELECT resp.id, 1, 'RESPONSE_CREATED', conv.event FROM resp JOIN conv ON conv.resp_id = resp.id
   RETURNING response_id
 )
-SELECT ev.response_id AS id, pg_notify($12::text, ev.response_id || ':1'), pg_notify($13::text, ev.response_id)
-  FROM ev`;
+SELECT ev.response_id AS id, pg_notify($12::text, ev.response_id || ':1'), pg_notify($13::text, ev.response_id),
+       pg_notify($12::text, conv.conv_id || ':${MESSAGES_TAG}')
+  FROM ev JOIN conv ON conv.resp_id = ev.response_id`;
 
 /**
  * Group commit for new questions (issue 9): while a statement storing questions is in flight, further ones wait and

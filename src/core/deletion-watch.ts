@@ -15,6 +15,11 @@
 export class DeletionWatch {
   private readonly tombstones = new Map<string, number>();
   private epochNo = 0;
+  /** Per conversation, the counter's value when its messages last changed (bounded; see `changed`). */
+  private readonly changes = new Map<string, number>();
+  private counter = 0;
+  /** At least the change value of every conversation no longer in `changes`. */
+  private floor = 0;
 
   constructor(
     private readonly live: () => boolean,
@@ -24,6 +29,7 @@ export class DeletionWatch {
 
   /** A conversation was deleted (heard through a notification, or deleted by this node). */
   deleted(conversationId: string): void {
+    this.changed(conversationId);
     const now = performance.now();
     this.tombstones.delete(conversationId);
     this.tombstones.set(conversationId, now);
@@ -36,6 +42,31 @@ export class DeletionWatch {
   /** Notifications may have been missed: no fill begun before now may store, and cached entries must go (caller). */
   lost(): void {
     this.epochNo++;
+    this.floor = ++this.counter;
+  }
+
+  /**
+   * A conversation's messages changed (the `<id>:messages` notification: a question stored, an answer finished).
+   * Remembered for the last 50,000 conversations; older ones count as changed at the latest forgotten value.
+   */
+  changed(conversationId: string): void {
+    this.changes.delete(conversationId);
+    this.changes.set(conversationId, ++this.counter);
+    if (this.changes.size > 50_000) {
+      const [oldest, value] = this.changes.entries().next().value as [string, number];
+      this.changes.delete(oldest);
+      this.floor = Math.max(this.floor, value);
+    }
+  }
+
+  /** Taken before reading what will be cached; compared by `unchangedSince`. */
+  stamp(): number {
+    return this.counter;
+  }
+
+  /** Whether nothing was heard of this conversation's messages (nor notifications missed) since `stamp`. */
+  unchangedSince(conversationId: string, stamp: number): boolean {
+    return (this.changes.get(conversationId) ?? this.floor) <= stamp;
   }
 
   /** Taken by a cache fill before it reads the database. */

@@ -32,6 +32,11 @@ export interface ConversationCache {
   messages: Map<string, CachedMessage>;
   /** The message list of each finished response, by response id (it never changes once the response is finished). */
   responses: Map<string, Message[]>;
+  /**
+   * Whole pages of the conversation's message list by `<before>:<limit>`, with the watch's stamp taken before they
+   * were read (embedded database only; dropped when the conversation's messages change: core/messages.ts).
+   */
+  pages?: Map<string, { stamp: number; page: { messages: Message[]; metadata: { next_cursor: string | null } } }>;
 }
 
 export interface CachedMessage {
@@ -49,6 +54,11 @@ export interface Caller {
 /** NOTIFY channels. */
 export const CHANNEL_JOBS = 'parley_jobs';
 export const CHANNEL_EVENTS = 'parley_events';
+/**
+ * The events-channel tag sent (at commit) whenever messages are added to a conversation (`<conversation id>:messages`):
+ * a question stored, an answer finished. Nodes drop cached message pages of that conversation (core/messages.ts).
+ */
+export const MESSAGES_TAG = 'messages';
 
 export function iso(v: Date | string): string {
   return (v instanceof Date ? v : new Date(v)).toISOString();

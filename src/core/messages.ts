@@ -14,6 +14,20 @@ import { requireResponse } from './responses.ts';
  */
 const MAX_CACHED_MESSAGES = 60;
 const MAX_CACHED_RESPONSES = 20;
+/** Whole pages kept per conversation (embedded database only: see `pagesFromMemory`). */
+const MAX_CACHED_PAGES = 4;
+
+/**
+ * Whether whole message pages may be served from memory. A page goes stale when messages are added, which every node
+ * hears through `<id>:messages` (and `:deleted`) notifications. The embedded database delivers a notification before
+ * the statement or COMMIT that sent it returns (one process; test/server/embedded-thread.test.ts), so nothing that
+ * reads a newer state can run before the page is dropped. A PostgreSQL listener's connection is another socket: a
+ * node could read an answer's COMPLETED status and still serve the page without it, so there pages come from the
+ * database (rendered messages are still reused).
+ */
+function pagesFromMemory(deps: CoreDeps, conversationId: string): boolean {
+  return deps.db.kind === 'embedded' && deps.deletions.servesFromMemory(conversationId);
+}
 
 const cacheKey = (caller: Caller, conversationId: string) => `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}`;
 
@@ -53,6 +67,13 @@ export async function listConversationMessages(
     before = pos;
   }
   const found = deps.messages.get(cacheKey(caller, conversationId));
+  const pageKey = `${before}:${limit}`;
+  const fromMemory = pagesFromMemory(deps, conversationId);
+  if (found && fromMemory) {
+    const cachedPage = found.pages?.get(pageKey);
+    if (cachedPage && deps.deletions.unchangedSince(conversationId, cachedPage.stamp)) return cachedPage.page;
+  }
+  const stamp = deps.deletions.stamp();
   // Only cached messages among the newest limit + 1 before the cursor can be on this page: name those, so the
   // database leaves their columns out (a bounded list, whatever the cache holds).
   const known = [...(found?.messages.entries() ?? [])]
@@ -83,9 +104,10 @@ export async function listConversationMessages(
   );
   if (joined.length === 0) throw notFound('conversation');
   // A deletion heard while the page was read: serve what was read, cache nothing of it.
-  const cache = deps.deletions.mayStore(epoch, conversationId)
+  const storing = deps.deletions.mayStore(epoch, conversationId);
+  const cache = storing
     ? ownedCache(deps, caller, conversationId, found)
-    : (found ?? { messages: new Map(), responses: new Map() });
+    : (found ?? ({ messages: new Map(), responses: new Map() } as ConversationCache));
   const rows = joined.filter((r) => r.id !== null);
   const page = rows.slice(0, limit);
   const messages = page.map((r) => {
@@ -98,7 +120,14 @@ export async function listConversationMessages(
   });
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? encodeCursor(deps.keys, scope, [Number(last.pos)]) : null;
-  return { messages, metadata: { next_cursor: next } };
+  const result = { messages, metadata: { next_cursor: next } };
+  if (fromMemory && storing && deps.deletions.unchangedSince(conversationId, stamp)) {
+    const pages = (cache.pages ??= new Map());
+    pages.delete(pageKey);
+    pages.set(pageKey, { stamp, page: result });
+    if (pages.size > MAX_CACHED_PAGES) pages.delete(pages.keys().next().value as string);
+  }
+  return result;
 }
 
 /**

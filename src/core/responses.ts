@@ -3,7 +3,7 @@ import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId, newId } from '../protocol/ids.ts';
 import type { OutputItem, Response } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
-import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
+import { CHANNEL_EVENTS, CHANNEL_JOBS, MESSAGES_TAG, type Caller, type CoreDeps } from './deps.ts';
 import { conversationStillThere } from './conversations.ts';
 import { createBatcher } from './create-batch.ts';
 import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts';
@@ -70,7 +70,7 @@ export async function createResponse(
        SELECT resp.id, 1, 'RESPONSE_CREATED', $10::text FROM resp
        RETURNING response_id
      )
-     SELECT 1 AS ok, pg_notify($11::text, $5::text || ':1'), pg_notify($12::text, $5::text)
+     SELECT 1 AS ok, pg_notify($11::text, $5::text || ':1'), pg_notify($12::text, $5::text), pg_notify($11::text, conv.id || ':${MESSAGES_TAG}')
        FROM conv, ev, msg`,
     [
       conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline,

@@ -77,6 +77,30 @@ describe('cached reads of finished things', () => {
     assert.deepEqual(statements.filter((q) => /\bconversations\b|\bresponses\b|\bmessages\b/.test(q)), [], statements.join('\n'));
   });
 
+  it('serves a repeated message page from memory on the embedded database, and a new question and answer show at once, through any node', async () => {
+    const sub = `watch-pages-${Date.now()}`;
+    const { t, conv } = await finishedResponse(sub);
+    const other = await startTestServer();
+    try {
+      const list = (srv: TestServer) => srv.parley.app.inject({ method: 'GET', url: `${BASE}/conversations/${conv}/messages?limit=20`, headers: srv.headers(t) });
+      const first = (await list(s)).json();
+      assert.equal(first.messages.length, 2);
+      assert.equal((await list(other)).json().messages.length, 2, 'the other node has the page cached too');
+      const { out, statements } = await counting(async () => (await list(s)).json());
+      assert.deepEqual(out, first);
+      const core = statements.filter((q) => /\bmessages\b/.test(q));
+      if (s.parley.db.kind === 'embedded') assert.deepEqual(core, [], 'from memory');
+      else assert.equal(core.length, 1, 'PostgreSQL: the page comes from the database');
+      // A question asked and answered through the other node: both nodes list it at once.
+      const asked = await other.parley.app.inject({ method: 'POST', url: `${BASE}/conversations/${conv}/responses`, headers: other.headers(t), payload: { input: { text: 'and again' } } });
+      assert.equal((await list(s)).json().messages.length, 3, 'the question shows as soon as it is stored');
+      await waitTerminal(s, t, conv, asked.json().response_id as string);
+      for (const srv of [s, other]) assert.equal((await list(srv)).json().messages.length, 4, 'the answer shows as soon as it is final');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('does not cache what a read fetched for a conversation heard deleted while it read', async () => {
     const sub = `watch-race-${Date.now()}`;
     const { conv, resp } = await finishedResponse(sub);

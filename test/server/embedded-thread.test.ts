@@ -115,6 +115,23 @@ describe('embedded database thread', () => {
     assert.deepEqual(await db.query('SELECT count(*)::int AS n FROM bulk_t'), [{ n: 500 }]);
   });
 
+  it('delivers a NOTIFY before the statement or COMMIT that sent it returns (cached message pages rely on it)', async () => {
+    let heard = 0;
+    const off = await db.listen('order_check', () => heard++);
+    for (let i = 0; i < 20; i++) {
+      const plain = heard;
+      await db.query(`SELECT pg_notify('order_check', 'x')`);
+      assert.equal(heard, plain + 1, 'heard before the statement returned');
+      const inTx = heard;
+      await db.tx(async (q) => {
+        await q.query(`SELECT pg_notify('order_check', 'y')`);
+        assert.equal(heard, inTx, 'not before COMMIT');
+      });
+      assert.equal(heard, inTx + 1, 'heard before COMMIT returned');
+    }
+    await off();
+  });
+
   it('delivers NOTIFY to listeners, also after the thread died and was started again', async () => {
     const got: string[] = [];
     let reconnects = 0;
