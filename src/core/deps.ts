@@ -34,9 +34,9 @@ export interface ConversationCache {
   responses: Map<string, Message[]>;
   /**
    * Whole pages of the conversation's message list by `<before>:<limit>`, with the watch's stamp taken before they
-   * were read (embedded database only; dropped when the conversation's messages change: core/messages.ts).
+   * were read (embedded database) or the conversation row's version they were read with (PostgreSQL; core/messages.ts).
    */
-  pages?: Map<string, { stamp: number; page: { messages: Message[]; metadata: { next_cursor: string | null } } }>;
+  pages?: Map<string, { stamp: number; version: string | undefined; page: { messages: Message[]; metadata: { next_cursor: string | null } } }>;
 }
 
 export interface CachedMessage {

@@ -18,12 +18,12 @@ const MAX_CACHED_RESPONSES = 20;
 const MAX_CACHED_PAGES = 4;
 
 /**
- * Whether whole message pages may be served from memory. A page goes stale when messages are added, which every node
+ * Whether whole message pages may be served from memory alone (else, on PostgreSQL, after a version check). A page goes stale when messages are added, which every node
  * hears through `<id>:messages` (and `:deleted`) notifications. The embedded database delivers a notification before
  * the statement or COMMIT that sent it returns (one process; test/server/embedded-thread.test.ts), so nothing that
  * reads a newer state can run before the page is dropped. A PostgreSQL listener's connection is another socket: a
  * node could read an answer's COMPLETED status and still serve the page without it, so there pages come from the
- * database (rendered messages are still reused).
+ * database's conversation row: a cached page is served when the row's version (xmin) is the one it was read with.
  */
 function pagesFromMemory(deps: CoreDeps, conversationId: string): boolean {
   return deps.db.kind === 'embedded' && deps.deletions.servesFromMemory(conversationId);
@@ -44,12 +44,14 @@ export function forgetConversation(deps: CoreDeps, caller: Caller, conversationI
   deps.messages.delete(cacheKey(caller, conversationId));
 }
 
-type PageRow = { pos: number | string | null } & { [K in keyof MessageRow]: MessageRow[K] | null };
+type PageRow = { pos: number | string | null; version: string | null } & { [K in keyof MessageRow]: MessageRow[K] | null };
 
 /**
  * User and assistant messages of a conversation, newest first, keyset-paginated (contract §4, §7).
- * Messages are immutable once stored, so rendered ones are kept in memory (deps.messages); the database still
- * checks ownership and chooses the page on every call, but sends only ids for messages already rendered.
+ * Messages are immutable once stored, so rendered ones are kept in memory (deps.messages), and whole pages: on the
+ * embedded database served from memory alone until the conversation's messages change (`pagesFromMemory`); on
+ * PostgreSQL after one primary-key lookup of the conversation's row version (ownership included). Otherwise the
+ * database checks ownership and chooses the page, but sends only ids for messages already rendered.
  */
 export async function listConversationMessages(
   deps: CoreDeps,
@@ -69,9 +71,18 @@ export async function listConversationMessages(
   const found = deps.messages.get(cacheKey(caller, conversationId));
   const pageKey = `${before}:${limit}`;
   const fromMemory = pagesFromMemory(deps, conversationId);
-  if (found && fromMemory) {
-    const cachedPage = found.pages?.get(pageKey);
-    if (cachedPage && deps.deletions.unchangedSince(conversationId, cachedPage.stamp)) return cachedPage.page;
+  const cachedPage = found?.pages?.get(pageKey);
+  if (cachedPage && fromMemory && deps.deletions.unchangedSince(conversationId, cachedPage.stamp)) return cachedPage.page;
+  if (cachedPage?.version !== undefined) {
+    // PostgreSQL: every statement that adds messages to a conversation updates its row in the same transaction, so
+    // the row's version (xmin) is the version of its message list. One primary-key lookup instead of the page query.
+    const current = await deps.db.query<{ v: string }>(
+      `SELECT xmin::text AS v FROM conversations WHERE id = $1 AND user_id = $2 AND assistant = $3`,
+      [conversationId, caller.user.id, caller.assistant],
+      { name: 'conversation-version' },
+    );
+    if (!current[0]) throw notFound('conversation');
+    if (current[0].v === cachedPage.version) return cachedPage.page;
   }
   const stamp = deps.deletions.stamp();
   // Only cached messages among the newest limit + 1 before the cursor can be on this page: name those, so the
@@ -86,7 +97,7 @@ export async function listConversationMessages(
   const epoch = deps.deletions.epoch();
   const joined = await deps.db.query<PageRow>(
     `SELECT m.id, m.pos, m.conversation_id, m.response_id, m.actor, m.text, m.citations, m.content_references, m.created_at,
-            m.callback_id, m.actions
+            m.callback_id, m.actions, c.xmin::text AS version
      FROM conversations c
      LEFT JOIN LATERAL (
        SELECT id, pos, conversation_id, response_id, actor, created_at,
@@ -121,10 +132,11 @@ export async function listConversationMessages(
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? encodeCursor(deps.keys, scope, [Number(last.pos)]) : null;
   const result = { messages, metadata: { next_cursor: next } };
-  if (fromMemory && storing && deps.deletions.unchangedSince(conversationId, stamp)) {
+  const version = deps.db.kind === 'postgres' ? (joined[0]?.version ?? undefined) : undefined;
+  if (storing && ((fromMemory && deps.deletions.unchangedSince(conversationId, stamp)) || version !== undefined)) {
     const pages = (cache.pages ??= new Map());
     pages.delete(pageKey);
-    pages.set(pageKey, { stamp, page: result });
+    pages.set(pageKey, { stamp, version, page: result });
     if (pages.size > MAX_CACHED_PAGES) pages.delete(pages.keys().next().value as string);
   }
   return result;
