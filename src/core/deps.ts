@@ -31,7 +31,7 @@ export interface ConversationCache {
   /** By message id. */
   messages: Map<string, CachedMessage>;
   /** The message list of each finished response, by response id (it never changes once the response is finished). */
-  responses: Map<string, Message[]>;
+  responses: Map<string, { messages: Message[] }>;
   /**
    * Whole pages of the conversation's message list by `<before>:<limit>`, with the watch's stamp taken before they
    * were read (embedded database) or the conversation row's version they were read with (PostgreSQL; core/messages.ts).

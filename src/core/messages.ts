@@ -1,4 +1,5 @@
 import { ApiError, notFound } from '../protocol/errors.ts';
+import { immutableBody } from '../http/json-cache.ts';
 import { isId } from '../protocol/ids.ts';
 import type { Message } from '../protocol/schemas.ts';
 import { conversationStillThere } from './conversations.ts';
@@ -136,7 +137,7 @@ export async function listConversationMessages(
   if (storing && ((fromMemory && deps.deletions.unchangedSince(conversationId, stamp)) || version !== undefined)) {
     const pages = (cache.pages ??= new Map());
     pages.delete(pageKey);
-    pages.set(pageKey, { stamp, version, page: result });
+    pages.set(pageKey, { stamp, version, page: immutableBody(result) });
     if (pages.size > MAX_CACHED_PAGES) pages.delete(pages.keys().next().value as string);
   }
   return result;
@@ -159,8 +160,8 @@ export async function listResponseMessages(
   // Memory is per node: the conversation may have been deleted through another one since. Every node hears
   // deletions (core/deletion-watch.ts); only while it cannot is the database asked.
   if (cached) {
-    if (deps.deletions.servesFromMemory(conversationId)) return { messages: cached };
-    if (!deps.deletions.isDeleted(conversationId) && (await conversationStillThere(deps.db, caller, conversationId))) return { messages: cached };
+    if (deps.deletions.servesFromMemory(conversationId)) return cached;
+    if (!deps.deletions.isDeleted(conversationId) && (await conversationStillThere(deps.db, caller, conversationId))) return cached;
     forgetConversation(deps, caller, conversationId);
     throw notFound('response');
   }
@@ -174,7 +175,9 @@ export async function listResponseMessages(
   const cache = ownedCache(deps, caller, conversationId, found);
   // Read after the status: the messages of a finished response were committed with (or before) its status.
   if ((response.status === 'COMPLETED' || response.status === 'FAILED') && cache.responses.size < MAX_CACHED_RESPONSES) {
-    cache.responses.set(responseId, messages);
+    const body = immutableBody({ messages });
+    cache.responses.set(responseId, body);
+    return body;
   }
   return { messages };
 }

@@ -1,4 +1,5 @@
 import { CHOICE_LABELS, type ActionCallback } from '../actions/tokens.ts';
+import { immutableBody } from '../http/json-cache.ts';
 import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId, newId } from '../protocol/ids.ts';
 import type { OutputItem, Response } from '../protocol/schemas.ts';
@@ -129,7 +130,7 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   const row = rows[0];
   if (!row) throw notFound('response');
   const response = renderResponse(row, row.outputs ?? []);
-  if ((row.status === 'COMPLETED' || row.status === 'FAILED') && deps.deletions.mayStore(epoch, conversationId)) deps.finished.set(key, response);
+  if ((row.status === 'COMPLETED' || row.status === 'FAILED') && deps.deletions.mayStore(epoch, conversationId)) deps.finished.set(key, immutableBody(response));
   return response;
 }
 
