@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createBatcher } from '../../src/core/create-batch.ts';
 import { createResponse } from '../../src/core/responses.ts';
+import { EmbeddedWorkerDb } from '../../src/store/embedded.ts';
 import { ASSISTANT, BASE, startTestServer, waitTerminal, type TestServer } from '../support/server.ts';
 
 /**
@@ -34,7 +35,11 @@ describe('questions stored together', () => {
     );
     for (const { n, r } of asked) assert.equal(r.statusCode, n === 0 ? 404 : 202, r.body);
     assert.equal(stats.stored - before.stored, 18);
-    assert.ok(stats.statements - before.statements < 18, `stored together: ${stats.statements - before.statements} statements for 18 questions`);
+    // PGlite in process (PARLEY_EMBEDDED_THREAD=false) holds the event loop per statement: each question reaches the
+    // batcher after the previous one is stored, so there is nothing to put together.
+    if (s.parley.db.kind === 'postgres' || s.parley.db instanceof EmbeddedWorkerDb) {
+      assert.ok(stats.statements - before.statements < 18, `stored together: ${stats.statements - before.statements} statements for 18 questions`);
+    }
     for (const { r } of asked.filter((a) => a.n > 0)) {
       const body = r.json();
       assert.equal(body.status, 'CREATED');
