@@ -124,8 +124,8 @@ const schema = z.strictObject({
   /** `postgres://…`: run on PostgreSQL instead of the embedded database. */
   databaseUrl: urlOf(['postgres', 'postgresql'], 'postgres://user@db.internal:5432/parley').optional(),
   databasePoolSize: positiveInt.default(10),
-  /** Embedded database on a worker thread (experimental, off by default: docs/decisions/embedded-worker-thread.md). */
-  embeddedThread: bool.default(false),
+  /** Embedded database on a worker thread (default; `false` runs PGlite in process: docs/decisions/embedded-worker-thread.md). */
+  embeddedThread: bool.default(true),
   /** PostgreSQL: opening a connection, one statement, a transaction left idle (ms). Past them, clients get 503. */
   databaseConnectTimeoutMs: positiveInt.default(5000),
   databaseStatementTimeoutMs: positiveInt.default(30_000),

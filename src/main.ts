@@ -5,8 +5,8 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import type { Engine } from './assistant/engine.ts';
 import { DEFAULT_ASSISTANT, type Config } from './config.ts';
-import { CHANNEL_EVENTS, CHANNEL_JOBS, makeDeps, type CoreDeps } from './core/deps.ts';
-import { DELETED_TAG, forgetConversations } from './core/deletion.ts';
+import { CHANNEL_EVENTS, CHANNEL_JOBS, MESSAGES_TAG, makeDeps, type CoreDeps } from './core/deps.ts';
+import { DELETED_TAG, forgetConversations, forgetEverything } from './core/deletion.ts';
 import { TokenVerifier, type TokenSettings } from './core/tokens.ts';
 import { buildApp } from './http/app.ts';
 import { Metrics } from './http/metrics.ts';
@@ -157,6 +157,10 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
   await events.start();
   // A conversation deleted through any node: forget what this node cached for it.
   events.onTag(DELETED_TAG, (conversationId) => forgetConversations(deps, [conversationId]));
+  // Deletion notices sent while the listener was down were missed: nothing cached before can be trusted.
+  events.onCatchUp(() => forgetEverything(deps));
+  // Messages added to a conversation through any node: its cached message pages are stale.
+  events.onTag(MESSAGES_TAG, (conversationId) => deps.deletions.changed(conversationId));
   const runWorker = opts.worker ?? config.worker;
   if (runWorker) await jobs.start();
   const worker = new Worker(deps, engine, jobs, logger, { onFinished: (s, sec) => metrics.finished(s, sec) }, events);

@@ -11,13 +11,15 @@ import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps
 export const DELETED_TAG = 'deleted';
 
 /**
- * Drops what this node has in memory for these conversations: rendered messages and finished responses. Every
- * node does it on the `<id>:deleted` notification; correctness does not rest on it (cache hits re-check that the
- * conversation still exists: `conversationStillThere`), it only frees deleted data from memory.
+ * Drops what this node has in memory for these conversations: rendered messages and finished responses, and
+ * remembers them as deleted (deps.deletions), so a read already under way does not cache them again. Every node
+ * does it on the `<id>:deleted` notification: a cache hit is then served from memory alone
+ * (core/deletion-watch.ts; while notifications are not live, hits re-check the database).
  */
 export function forgetConversations(deps: CoreDeps, ids: Iterable<string>): void {
   const gone = new Set(ids);
   if (gone.size === 0) return;
+  for (const id of gone) deps.deletions.deleted(id);
   // Keys are `user \0 assistant \0 conversation [\0 response]`.
   const match = (key: string) => gone.has(key.split('\u0000')[2] ?? '');
   deps.messages.deleteWhere(match);
@@ -58,6 +60,16 @@ export async function deleteConversationRows(q: Queryable, ids: string[]): Promi
   await notifyAll(q, CHANNEL_EVENTS, [...responses.map((r) => r.id), ...ids.map((id) => `${id}:${DELETED_TAG}`)]);
 }
 
+/**
+ * Notifications may have been missed (the listener was lost and is back): no cached finished response or message
+ * list can be trusted, so all are dropped, and reads begun before now store nothing.
+ */
+export function forgetEverything(deps: CoreDeps): void {
+  deps.deletions.lost();
+  deps.messages.deleteWhere(() => true);
+  deps.finished.deleteWhere(() => true);
+}
+
 /** One NOTIFY per payload, in one statement (delivered at commit). */
 async function notifyAll(q: Queryable, channel: string, payloads: string[]): Promise<void> {
   if (payloads.length > 0) await q.query(`SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, [channel, payloads]);
@@ -83,6 +95,27 @@ export async function deleteConversation(deps: CoreDeps, caller: Caller, convers
   if (!isId('conv', conversationId)) throw notFound('conversation');
   if (!(await conversationStillThere(deps.db, caller, conversationId))) throw notFound('conversation');
   await cancelRunning(deps, [conversationId], local);
+  // Every node drops the conversation from its memory when it hears the deletion; hearing it here too means the
+  // notification went out (other nodes' listeners got it at the same commit) before the caller is told 204.
+  let heard: () => void = () => undefined;
+  const noticed = new Promise<void>((resolve) => (heard = resolve));
+  const off = local && deps.db.notificationsLive() ? local.on(conversationId, (n) => n.tag === DELETED_TAG && heard()) : undefined;
+  try {
+    await deleteAndForgetOne(deps, caller, conversationId);
+    if (off) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([noticed, new Promise((r) => (timer = setTimeout(r, NOTICE_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
+  } finally {
+    off?.();
+  }
+}
+
+/** How long a DELETE waits to hear its own deletion notice (it goes on without it: the listener may be down). */
+const NOTICE_WAIT_MS = 2000;
+
+async function deleteAndForgetOne(deps: CoreDeps, caller: Caller, conversationId: string): Promise<void> {
   const deleted = await deps.db.tx(async (q) => {
     // The lock orders this against a question being asked in it (which updates the row): that question is either
     // deleted with the rest or finds no conversation.

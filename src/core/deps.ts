@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../store/db.ts';
 import type { Keys } from '../store/secrets.ts';
 import type { Message, Response } from '../protocol/schemas.ts';
+import { DeletionWatch } from './deletion-watch.ts';
 import { Lru } from './lru.ts';
 
 /** What core functions need, passed in from main.ts (no module-level singletons). */
@@ -22,13 +23,20 @@ export interface CoreDeps {
    * database on every conversation list (messages.ts). Whoever deletes a conversation must evict its entry.
    */
   messages: Lru<string, ConversationCache>;
+  /** Conversation deletions heard by this node: whether a cache hit may be served from memory alone. */
+  deletions: DeletionWatch;
 }
 
 export interface ConversationCache {
   /** By message id. */
   messages: Map<string, CachedMessage>;
   /** The message list of each finished response, by response id (it never changes once the response is finished). */
-  responses: Map<string, Message[]>;
+  responses: Map<string, { messages: Message[] }>;
+  /**
+   * Whole pages of the conversation's message list by `<before>:<limit>`, with the watch's stamp taken before they
+   * were read (embedded database) or the conversation row's version they were read with (PostgreSQL; core/messages.ts).
+   */
+  pages?: Map<string, { stamp: number; version: string | undefined; page: { messages: Message[]; metadata: { next_cursor: string | null } } }>;
 }
 
 export interface CachedMessage {
@@ -46,6 +54,11 @@ export interface Caller {
 /** NOTIFY channels. */
 export const CHANNEL_JOBS = 'parley_jobs';
 export const CHANNEL_EVENTS = 'parley_events';
+/**
+ * The events-channel tag sent (at commit) whenever messages are added to a conversation (`<conversation id>:messages`):
+ * a question stored, an answer finished. Nodes drop cached message pages of that conversation (core/messages.ts).
+ */
+export const MESSAGES_TAG = 'messages';
 
 export function iso(v: Date | string): string {
   return (v instanceof Date ? v : new Date(v)).toISOString();
@@ -60,5 +73,6 @@ export function makeDeps(db: Db, keys: Keys, config: Config): CoreDeps {
     now: () => new Date(),
     finished: new Lru(5000),
     messages: new Lru(500),
+    deletions: new DeletionWatch(() => db.notificationsLive()),
   };
 }

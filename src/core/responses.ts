@@ -1,15 +1,18 @@
 import { CHOICE_LABELS, type ActionCallback } from '../actions/tokens.ts';
+import { immutableBody } from '../http/json-cache.ts';
 import { ApiError, notFound } from '../protocol/errors.ts';
 import { isId, newId } from '../protocol/ids.ts';
 import type { OutputItem, Response } from '../protocol/schemas.ts';
 import type { Queryable } from '../store/db.ts';
-import { CHANNEL_EVENTS, CHANNEL_JOBS, type Caller, type CoreDeps } from './deps.ts';
+import { CHANNEL_EVENTS, CHANNEL_JOBS, MESSAGES_TAG, type Caller, type CoreDeps } from './deps.ts';
 import { conversationStillThere } from './conversations.ts';
+import { createBatcher } from './create-batch.ts';
 import { RESPONSE_COLUMNS, renderResponse, type ResponseRow } from './render.ts';
 
 /**
  * Stores the user message, the response (which is the job) and its RESPONSE_CREATED event in one
- * transaction, then wakes the workers. Never waits for the assistant (contract §4).
+ * transaction, then wakes the workers. Never waits for the assistant (contract §4). Questions asked at the same
+ * moment share that statement and its commit (create-batch.ts).
  */
 export async function createResponse(
   deps: CoreDeps,
@@ -42,6 +45,15 @@ export async function createResponse(
          RETURNING id
        ), `
     : '';
+  if (!callback) {
+    // Stored together with the questions asked at the same moment (one statement, one commit: create-batch.ts).
+    const stored = await createBatcher(deps.db).store({
+      conversationId, userId: caller.user.id, assistant: caller.assistant, at: now, responseId, messageId,
+      claims: JSON.stringify(caller.user), deadline, text: text ?? '', event, traceId: traceId ?? null,
+    });
+    if (!stored) throw notFound('conversation');
+    return response;
+  }
   const rows = await deps.db.query<{ ok: number }>(
     `WITH ${claim}conv AS (
        UPDATE conversations SET updated_at = $4::timestamptz
@@ -59,15 +71,15 @@ export async function createResponse(
        SELECT resp.id, 1, 'RESPONSE_CREATED', $10::text FROM resp
        RETURNING response_id
      )
-     SELECT 1 AS ok, pg_notify($11::text, $5::text || ':1'), pg_notify($12::text, $5::text)
+     SELECT 1 AS ok, pg_notify($11::text, $5::text || ':1'), pg_notify($12::text, $5::text), pg_notify($11::text, conv.id || ':${MESSAGES_TAG}')
        FROM conv, ev, msg`,
     [
       conversationId, caller.user.id, caller.assistant, now, responseId, messageId, JSON.stringify(caller.user), deadline,
       callback ? CHOICE_LABELS[callback.choice] : text, event, CHANNEL_EVENTS, CHANNEL_JOBS, traceId ?? null,
       ...(callback ? [callback.callId, callback.choice === 'confirm' ? 'CONFIRMED' : 'CANCELLED', callback.callbackId] : []),
     ],
-    // Prepared once per connection, but only in its one constant form (a callback's SQL differs).
-    callback ? {} : { name: 'create-response' },
+    // Only a callback's question comes here (a plain one goes through the batcher above).
+    {},
   );
   if (rows.length === 0) {
     if (!callback) throw notFound('conversation');
@@ -99,12 +111,15 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   if (!isId('conv', conversationId) || !isId('resp', responseId)) throw notFound('response');
   const key = `${caller.user.id}\u0000${caller.assistant}\u0000${conversationId}\u0000${responseId}`;
   const cached = deps.finished.get(key);
-  // Memory is per node: the conversation may have been deleted through another one since.
+  // Memory is per node: the conversation may have been deleted through another one since. Every node hears
+  // deletions (core/deletion-watch.ts); only while it cannot is the database asked.
   if (cached) {
-    if (await conversationStillThere(deps.db, caller, conversationId)) return cached;
+    if (deps.deletions.servesFromMemory(conversationId)) return cached;
+    if (!deps.deletions.isDeleted(conversationId) && (await conversationStillThere(deps.db, caller, conversationId))) return cached;
     deps.finished.delete(key);
     throw notFound('response');
   }
+  const epoch = deps.deletions.epoch();
   // One round trip: the row and its outputs together.
   const rows = await deps.db.query<ResponseRow & { outputs: OutputItem[] | null }>(
     `SELECT r.id, r.conversation_id, r.status, r.created_at, r.completed_at, r.error,
@@ -115,7 +130,7 @@ export async function getResponse(deps: CoreDeps, caller: Caller, conversationId
   const row = rows[0];
   if (!row) throw notFound('response');
   const response = renderResponse(row, row.outputs ?? []);
-  if (row.status === 'COMPLETED' || row.status === 'FAILED') deps.finished.set(key, response);
+  if ((row.status === 'COMPLETED' || row.status === 'FAILED') && deps.deletions.mayStore(epoch, conversationId)) deps.finished.set(key, immutableBody(response));
   return response;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { serializeBody } from './json-cache.ts';
 import fastifyCors from '@fastify/cors';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
@@ -72,7 +73,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built by our renderers from the same schemas' types; validating them again on every reply
   // would cost more than the rest of a GET. The conformance check and tests validate them instead.
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Bodies that never change (finished responses, cached message pages) keep their JSON text (json-cache.ts).
+  app.setSerializerCompiler(() => serializeBody);
   installErrorHandling(app);
 
   // A fresh trace id on every response, errors, 404s and SSE included (contract §2).

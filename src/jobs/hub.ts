@@ -18,6 +18,7 @@ export class NotifyHub {
   private readonly subs = new Map<string, Set<(n: Notice) => void>>();
   private readonly any = new Set<(key: string) => void>();
   private readonly tags = new Map<string, (key: string) => void>();
+  private readonly catchUps = new Set<() => void>();
   private unlisten: (() => Promise<void>) | null = null;
 
   constructor(
@@ -39,6 +40,7 @@ export class NotifyHub {
    * looks for work.
    */
   private catchUp(): void {
+    for (const fn of [...this.catchUps]) fn();
     for (const key of [...this.subs.keys()]) this.deliver(key, {});
     if (this.subs.size === 0) for (const fn of [...this.any]) fn('');
   }
@@ -85,6 +87,12 @@ export class NotifyHub {
     return () => this.tags.delete(tag);
   }
 
+  /** Calls `fn` after the listener was lost and is back (notifications sent meanwhile were missed). */
+  onCatchUp(fn: () => void): () => void {
+    this.catchUps.add(fn);
+    return () => this.catchUps.delete(fn);
+  }
+
   /** Calls `fn` for every notification on the channel. */
   onAny(fn: (key: string) => void): () => void {
     this.any.add(fn);
@@ -98,5 +106,6 @@ export class NotifyHub {
     this.subs.clear();
     this.any.clear();
     this.tags.clear();
+    this.catchUps.clear();
   }
 }

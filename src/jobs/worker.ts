@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EngineError, yieldToEventLoop, type AskingUser, type Engine, type EngineEvent } from '../assistant/engine.ts';
-import { type CoreDeps } from '../core/deps.ts';
+import { CHANNEL_EVENTS, MESSAGES_TAG, type CoreDeps } from '../core/deps.ts';
 import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
@@ -398,10 +398,12 @@ export class Worker {
         row.id,
         completedAt,
       ]);
-      await q.query(`UPDATE conversations SET title = COALESCE(title, $2), updated_at = $3 WHERE id = $1`, [
+      // Its answer's messages are added: every node drops its cached message pages of the conversation (at commit).
+      await q.query(`UPDATE conversations SET title = COALESCE(title, $2), updated_at = $3 WHERE id = $1 RETURNING pg_notify($4::text, $1::text || ':${MESSAGES_TAG}')`, [
         row.conversation_id,
         titleFrom(input),
         completedAt,
+        CHANNEL_EVENTS,
       ]);
     }, { retry: true });
     for (const ev of written) this.local?.publish(row.id, ev);

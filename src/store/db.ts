@@ -40,6 +40,12 @@ export interface Db extends Queryable {
    * connection was lost and re-established: notifications may have been missed, so subscribers read to catch up.
    */
   listen(channel: string, onPayload: (payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>>;
+  /**
+   * Whether a notification sent now would reach this process's listeners: something listens and its connection (or
+   * the embedded database's thread) is up. While it is not, what rests on hearing notifications (per-node caches
+   * evicted by deletion notices) checks the database instead.
+   */
+  notificationsLive(): boolean;
   close(): Promise<void>;
 }
 
@@ -55,7 +61,7 @@ export interface OpenOptions {
   /** Connect, statement and idle-in-transaction timeouts for the server (defaults: DEFAULT_DB_TIMEOUTS). */
   timeouts?: Partial<DbTimeouts> | undefined;
   onError?: ((err: Error) => void) | undefined;
-  /** Embedded only: run PGlite on a worker thread (experimental; config `embeddedThread`). */
+  /** Embedded only: run PGlite on a worker thread (default; `false` runs it in process; config `embeddedThread`). */
   thread?: boolean | undefined;
 }
 
@@ -105,7 +111,17 @@ class EmbeddedDb implements Db {
   async listen(channel: string, onPayload: (payload: string) => void, _onReconnect?: () => void): Promise<() => Promise<void>> {
     // In-process: the listener cannot be disconnected, so there is never anything to catch up on.
     const off = await this.pg.listen(channel, onPayload);
-    return async () => off();
+    this.listening++;
+    return async () => {
+      this.listening--;
+      await off();
+    };
+  }
+
+  private listening = 0;
+
+  notificationsLive(): boolean {
+    return this.listening > 0 && !this.pg.closed;
   }
 
   async close(): Promise<void> {
@@ -114,13 +130,12 @@ class EmbeddedDb implements Db {
 }
 
 /**
- * The embedded database. By default PGlite runs in this process (on the event loop's thread). With
- * `embeddedThread` (`PARLEY_EMBEDDED_THREAD=true`, experimental) it runs on a worker thread (see embedded.ts), so
- * the event loop never waits for a statement; it is opt-in until the large-ingest test's run time with it is
- * understood (docs/decisions/embedded-worker-thread.md).
+ * The embedded database. By default PGlite runs on a worker thread (see embedded.ts), so the event loop never waits
+ * for a statement; with `thread: false` (config `embeddedThread: false`, `PARLEY_EMBEDDED_THREAD=false`) it runs in
+ * this process, on the event loop's thread, as it did before (docs/decisions/embedded-worker-thread.md).
  */
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
-  if (opts.thread) {
+  if (opts.thread !== false) {
     const db = new EmbeddedWorkerDb({
       dataDir,
       vector: Boolean(opts.vector),
@@ -329,6 +344,10 @@ class PostgresDb implements Db {
         await this.listener?.query(`UNLISTEN ${quoteIdent(channel)}`).catch(() => undefined);
       }
     };
+  }
+
+  notificationsLive(): boolean {
+    return this.listener !== null && !this.closed;
   }
 
   async close(): Promise<void> {

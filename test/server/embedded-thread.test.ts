@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EmbeddedWorkerDb } from '../../src/store/embedded.ts';
 import { isDatabaseUnavailable } from '../../src/store/db.ts';
-import { inBackground } from '../../src/store/priority.ts';
+import { inBackground, inBulk } from '../../src/store/priority.ts';
 
 /**
  * The embedded database on its worker thread (src/store/embedded.ts), on a real PGlite data dir: the seam behaves as
@@ -88,6 +88,48 @@ describe('embedded database thread', () => {
     await Promise.all([...background, request]);
     // The first background statement went to the idle thread before the request was issued; the request is next.
     assert.ok(done.indexOf('request') <= 1, `request finished at position ${done.indexOf('request')}: ${done.join(' ')}`);
+  });
+
+  it('gives bulk transactions their turn while request statements keep arriving (no starvation of an ingest)', async () => {
+    await db.query('CREATE TABLE bulk_t (n int)');
+    let bulkDone = false;
+    let requests = 0;
+    // Two clients issuing request statements back to back: the connection is never idle. Before bulk work had a
+    // share of a busy connection, an ingest's slices only ran once aged (here never: aging is set to 10 minutes).
+    const LIMIT = 4000;
+    const client = async () => {
+      while (!bulkDone && requests < LIMIT) {
+        await db.query('SELECT count(*) FROM generate_series(1, 2000)');
+        requests++;
+      }
+    };
+    const clients = [client(), client()];
+    await inBulk(async () => {
+      for (let i = 0; i < 5; i++) await db.tx(async (q) => q.query('INSERT INTO bulk_t SELECT generate_series(1, 100)'));
+    });
+    bulkDone = true;
+    const whileBusy = requests;
+    await Promise.all(clients);
+    assert.ok(whileBusy < LIMIT, `the bulk transactions waited for ${whileBusy} request statements`);
+    assert.ok(whileBusy > 0, 'requests ran meanwhile');
+    assert.deepEqual(await db.query('SELECT count(*)::int AS n FROM bulk_t'), [{ n: 500 }]);
+  });
+
+  it('delivers a NOTIFY before the statement or COMMIT that sent it returns (cached message pages rely on it)', async () => {
+    let heard = 0;
+    const off = await db.listen('order_check', () => heard++);
+    for (let i = 0; i < 20; i++) {
+      const plain = heard;
+      await db.query(`SELECT pg_notify('order_check', 'x')`);
+      assert.equal(heard, plain + 1, 'heard before the statement returned');
+      const inTx = heard;
+      await db.tx(async (q) => {
+        await q.query(`SELECT pg_notify('order_check', 'y')`);
+        assert.equal(heard, inTx, 'not before COMMIT');
+      });
+      assert.equal(heard, inTx + 1, 'heard before COMMIT returned');
+    }
+    await off();
   });
 
   it('delivers NOTIFY to listeners, also after the thread died and was started again', async () => {

@@ -30,6 +30,8 @@ import './message-cache.test.ts';
 import './webhooks.test.ts';
 import './ingest-freeze.test.ts';
 import './retention.test.ts';
+import './deletion-watch.test.ts';
+import './create-batch.test.ts';
 import './webhook-endpoints.test.ts';
 import './user-cli.test.ts';
 import './actions.test.ts';

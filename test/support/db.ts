@@ -13,8 +13,9 @@ export function testDb(): Promise<Db> {
   if (!shared) {
     shared = (async () => {
       const url = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
-      // PARLEY_EMBEDDED_THREAD=true runs the suites with the embedded database on its worker thread (opt-in).
-      const thread = ['true', '1', 'yes'].includes(process.env['PARLEY_EMBEDDED_THREAD'] ?? '');
+      // The embedded database runs on its worker thread, as `npm start` runs it; PARLEY_EMBEDDED_THREAD=false runs the
+      // suites with PGlite in process (the opt-out).
+      const thread = !['false', '0', 'no'].includes(process.env['PARLEY_EMBEDDED_THREAD'] ?? '');
       const db = await openDatabase({ url, dataDir: 'memory://', vector: !url, thread });
       await migrate(db);
       return db;

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { shapeOnce } from '../json-cache.ts';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createConversation, getConversation, listConversations, updateConversation } from '../../core/conversations.ts';
@@ -68,6 +69,11 @@ function acceptsEventStream(req: FastifyRequest): boolean {
  * A dialect only translates shapes (contract §1): V1 events carry `created_at`, and V1 input may be a
  * `callback_id` (an action of an earlier message) instead of text.
  */
+/** A message list's BETA view (one function, so json-cache.ts can keep the view of a cached list). */
+function betaMessages<T extends { messages: Message[] }>(out: T): T {
+  return { ...out, messages: out.messages.map(betaMessage) };
+}
+
 export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app, { deps, events, metrics, open, dialect }) => {
   const createBody = dialect === 'v1' ? S.CreateResponseRequestV1 : S.CreateResponseRequest;
   const v1 = dialect === 'v1';
@@ -75,8 +81,9 @@ export const conversationsApi: FastifyPluginAsyncZod<BetaRouteDeps> = async (app
   const R = v1
     ? { Response: S.ResponseV1, Messages: S.ListConversationMessagesResponseV1, ResponseMessages: S.ListResponseMessagesResponseV1 }
     : { Response: S.Response, Messages: S.ListConversationMessagesResponse, ResponseMessages: S.ListResponseMessagesResponse };
-  const shapeResponse = (r: Response) => (v1 ? r : betaResponse(r));
-  const shapeMessages = <T extends { messages: Message[] }>(out: T) => (v1 ? out : { ...out, messages: out.messages.map(betaMessage) });
+  // A cached (immutable) body's BETA view is made once and kept with it (json-cache.ts).
+  const shapeResponse = (r: Response) => (v1 ? r : shapeOnce(r, betaResponse));
+  const shapeMessages = <T extends { messages: Message[] }>(out: T) => (v1 ? out : shapeOnce(out, betaMessages) as T);
   const frames = v1 ? {} : { transform: betaFrameData };
 
   app.get(
