@@ -15,6 +15,8 @@ import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder, type VectorStore } from './embeddings.ts';
 import { inBulk } from '../store/priority.ts';
+import { checkpointIfWalGrew } from '../store/wal.ts';
+import { compactKnowledge } from './compact.ts';
 import { SLICE_DOCS, sliceIds, sliceWrites, withAssistantLock } from './ingest-slices.ts';
 import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
@@ -60,7 +62,7 @@ export const ingestPayloadSchema = z.object({
   errors: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
-/** Removals (documents, or people) after which the tables are vacuumed, so their space is reused. */
+/** Removals (documents, or people) after which the tables are compacted (compact.ts). */
 const VACUUM_AFTER = 200;
 /** Documents validated and hashed between two yields. */
 const CHECK_SLICE = 25;
@@ -281,9 +283,20 @@ async function applyIngestNow(db: Db, payload: IngestPayload, opts: ApplyOptions
   }
 
   if (!dryRun && (summary.removed >= VACUUM_AFTER || summary.peopleRemoved >= VACUUM_AFTER)) {
-    // A large prune leaves dead rows (passages, statistics) that only VACUUM makes reusable; autovacuum does not run
-    // in the embedded database at all. It cannot run inside a transaction, hence here; failing it only costs space.
-    await db.query('VACUUM (ANALYZE) kb_chunks, kb_documents, kb_terms, kb_term_sets, kb_people').catch(() => undefined);
+    // A large prune leaves dead rows (passages, statistics); autovacuum does not run in the embedded database at
+    // all. compact.ts: on the embedded database the tables that are now mostly waste are rewritten (VACUUM FULL,
+    // bounded by their live size) so the data dir shrinks; on PostgreSQL a plain VACUUM makes the space reusable.
+    // It cannot run inside a transaction, hence here; failing it only costs space.
+    try {
+      const report = await compactKnowledge(db);
+      const skipped = report.tables.filter((t) => t.action === 'skipped-too-large').map((t) => t.table);
+      if (skipped.length) opts.log?.(`not compacted while serving (too large to rewrite now): ${skipped.join(', ')}; \`parley compact\` with the server stopped gives that space back`);
+    } catch (err) {
+      opts.log?.(`compaction after the prune failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } else if (!dryRun) {
+    // The embedded database never checkpoints on its own: without this its WAL grows for as long as it runs.
+    await checkpointIfWalGrew(db).catch(() => undefined);
   }
 
   if (!dryRun && opts.embedder) {
