@@ -16,7 +16,8 @@
 import type { Db } from '../store/db.ts';
 import { checkpointIfWalGrew } from '../store/wal.ts';
 
-export const KNOWLEDGE_TABLES = ['kb_chunks', 'kb_documents', 'kb_terms', 'kb_term_sets', 'kb_people', 'kb_chunk_embeddings'] as const;
+/** The knowledge tables; `kb_chunk_vectors` (pgvector) exists only where it was created (embeddings.ts). */
+export const KNOWLEDGE_TABLES = ['kb_chunks', 'kb_documents', 'kb_terms', 'kb_term_sets', 'kb_people', 'kb_chunk_embeddings', 'kb_chunk_vectors'] as const;
 
 /** Automatic compaction: largest estimated live size of a table it rewrites (bounds the wait it imposes). */
 export const AUTO_MAX_LIVE_BYTES = 48 * 1024 * 1024;
@@ -76,14 +77,15 @@ function quoteIdent(name: string): string {
 export async function compactKnowledge(db: Db, opts: CompactOptions = {}): Promise<CompactReport> {
   const started = performance.now();
   const tables: CompactTable[] = [];
+  const present = (await db.query<{ t: string }>('SELECT t FROM unnest($1::text[]) WITH ORDINALITY AS x(t, n) WHERE to_regclass(t) IS NOT NULL ORDER BY n', [[...KNOWLEDGE_TABLES]])).map((r) => r.t);
   if (db.kind !== 'embedded' && !opts.full) {
-    const before = await Promise.all(KNOWLEDGE_TABLES.map((t) => sizes(db, t)));
-    await db.query(`VACUUM (ANALYZE) ${KNOWLEDGE_TABLES.join(', ')}`);
-    for (const [i, t] of KNOWLEDGE_TABLES.entries()) tables.push({ table: t, bytesBefore: before[i]!.total, bytesAfter: (await sizes(db, t)).total, action: 'vacuumed' });
+    const before = await Promise.all(present.map((t) => sizes(db, t)));
+    await db.query(`VACUUM (ANALYZE) ${present.join(', ')}`);
+    for (const [i, t] of present.entries()) tables.push({ table: t, bytesBefore: before[i]!.total, bytesAfter: (await sizes(db, t)).total, action: 'vacuumed' });
   } else {
     const maxLive = opts.maxLiveBytes ?? AUTO_MAX_LIVE_BYTES;
     let rewrote = false;
-    for (const t of KNOWLEDGE_TABLES) {
+    for (const t of present) {
       const before = await sizes(db, t);
       const live = await liveBytes(db, t);
       const waste = before.table - live;
