@@ -19,3 +19,4 @@ import './site.test.ts';
 import './identity-migration.test.ts';
 import './compact.test.ts';
 import './wal.test.ts';
+import './compact-cli.test.ts';
