@@ -4,7 +4,6 @@
  * `npm run eval -- --dataset <dir> [--engine offline|openai-compatible] [--out report.md] [--verbose]`: another
  * company's set (see eval/dataset.ts), scored by that set's rules.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, resolve } from 'node:path';
@@ -59,7 +58,8 @@ export async function runEval(opts: { db?: Db; questionsPath?: string } = {}): P
   const db = opts.db ?? (await openDatabase({ url, dataDir: 'memory://' }));
   try {
     if (ownDb) await migrate(db);
-    const assistant = `eval-${randomBytes(4).toString('hex')}`;
+    // A fixed name: document ids derive from it and ranking ties break by id (a random one made runs differ).
+    const assistant = 'eval-demo';
     const load = await loadDemoData(db, assistant);
     if (!load) throw new Error('demo data not found (demo/knowledge)');
     const knowledge = createKnowledge(db);

@@ -128,9 +128,42 @@ const MAX_WORDS = 32;
 
 const LEXEME = /^[\p{L}\p{N}_]+$/u;
 
+/**
+ * Lexemes of a `phraseto_tsquery` text in order, a stop word between two of them kept as '' ("leave of absence" →
+ * 'leav', '', 'absenc'), so the phrase still matches with the gap the stop word leaves in a passage.
+ */
+export function phraseLexemes(tsquery: string): string[] {
+  const out: string[] = [];
+  for (const m of tsquery.matchAll(/'((?:[^']|'')+)'|<(\d+)>/g)) {
+    if (m[2] !== undefined) {
+      if (out.length) for (let i = 1; i < Math.min(Number(m[2]), 4); i++) out.push('');
+    } else {
+      const l = m[1]!.replace(/''/g, "'");
+      if (LEXEME.test(l)) out.push(l);
+    }
+  }
+  while (out.length && out[out.length - 1] === '') out.pop();
+  return out;
+}
+
+/** One alternative as tsquery text: `'unit' <-> 'kingdom'`, `'leav' <2> 'absenc'`. */
+function phraseQuery(a: readonly string[]): string {
+  let text = '';
+  let gap = 1;
+  for (const l of a) {
+    if (!l) {
+      gap++;
+      continue;
+    }
+    text += text ? ` <${gap === 1 ? '-' : gap}> '${l}'` : `'${l}'`;
+    gap = 1;
+  }
+  return text;
+}
+
 /** The tsquery text of one term: `'vpn'` or `('fli' | 'flight')` or `('uk' | 'unit' <-> 'kingdom')`. */
 export function termQuery(t: QueryTerm): string {
-  const parts = t.alts.map((a) => a.map((l) => `'${l}'`).join(' <-> '));
+  const parts = t.alts.map(phraseQuery);
   return parts.length === 1 && t.alts[0]!.length === 1 ? parts[0]! : `(${parts.join(' | ')})`;
 }
 
@@ -140,12 +173,12 @@ export function tsqueryOf(terms: readonly QueryTerm[], op: '&' | '|'): string {
 
 /** Every lexeme a term may match (for the per-passage "which terms are present" check). */
 export function allLexemes(terms: readonly QueryTerm[]): string[] {
-  return [...new Set(terms.flatMap((t) => t.alts.flat()))];
+  return [...new Set(terms.flatMap((t) => t.alts.flat()).filter(Boolean))];
 }
 
 /** True when a passage containing `present` lexemes contains the term (some alternative wholly present). */
 export function termPresent(t: QueryTerm, present: ReadonlySet<string>): boolean {
-  return t.alts.some((a) => a.every((l) => present.has(l)));
+  return t.alts.some((a) => a.every((l) => !l || present.has(l)));
 }
 
 /** Stems the question, adds alternatives, and weighs each term by rarity among passages visible to `principals`. */
@@ -159,16 +192,16 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   // phraseto_tsquery keeps word order (for "united kingdom"); its text is parsed back into lexemes here.
   const stemmed = await db.query<{ p: string; q: string }>(`SELECT p, phraseto_tsquery('english', p)::text AS q FROM unnest($1::text[]) AS p`, [phrases]);
   const lexemesOf = new Map(
-    stemmed.map((r) => [r.p, [...r.q.matchAll(/'((?:[^']|'')+)'/g)].map((m) => m[1]!.replace(/''/g, "'")).filter((l) => LEXEME.test(l))]),
+    stemmed.map((r) => [r.p, phraseLexemes(r.q)]),
   );
   const terms: { lexeme: string; text: string; alts: string[][] }[] = [];
   for (const g of segs) {
-    const main = lexemesOf.get(g.text) ?? [];
+    const main = lexemesOf.get(g.text)?.filter(Boolean) ?? [];
     // A stop word (or a single word PostgreSQL splits): nothing to search for.
     if (!main.length || (main.length > 1 && !g.text.includes(' '))) continue;
     // An alternative phrase whose other words are stop words ("time off" → 'time', "set up" → 'set') would match
     // any passage using that everyday word: it is left out (the question's own words are always kept).
-    const alts = [main, ...g.alts.filter((a) => !(a.includes(' ') && (lexemesOf.get(a) ?? []).length < 2)).map((a) => lexemesOf.get(a) ?? []).filter((a) => a.length > 0)];
+    const alts = [lexemesOf.get(g.text)!, ...g.alts.filter((a) => !(a.includes(' ') && (lexemesOf.get(a) ?? []).filter(Boolean).length < 2)).map((a) => lexemesOf.get(a) ?? []).filter((a) => a.some(Boolean))];
     const lexeme = main.join(' ');
     const same = terms.find((t) => t.lexeme === lexeme);
     if (same) {
@@ -188,15 +221,19 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   const df = new Map(stats.map((r) => [r.lexeme ?? '', Number(r.df ?? 0)]));
   const n = Number(stats[0]?.n ?? 0);
   const idf = (d: number) => Math.log(1 + (n - Math.min(d, n) + 0.5) / (Math.min(d, n) + 0.5));
-  // A phrase is about as frequent as its rarest word; a term as frequent as its most frequent way of being said.
-  const termDf = (alts: string[][]) => Math.max(0, ...alts.map((a) => Math.min(...a.map((l) => df.get(l) ?? 0))));
+  // A phrase is about as frequent as its rarest word; a term the passages never use as written is as frequent as
+  // its most frequent other way of being said.
+  const termDf = (alts: string[][]) => Math.max(0, ...alts.map((a) => Math.min(...a.filter(Boolean).map((l) => df.get(l) ?? 0))));
 
   const out: QueryTerm[] = [];
   const push = (t: { lexeme: string; text: string; alts: string[][] }, d: number) => {
     if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) * (isLightWord(t.text) ? LIGHT_WEIGHT : 1) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
   };
   for (const t of terms) {
-    const d = termDf(t.alts);
+    // A term is as rare as the asker's own word when the passages use it: its other ways of being said find more
+    // passages but do not make the asked-for word a common one (a broad synonym would otherwise drown it).
+    const own = termDf([t.alts[0]!]);
+    const d = own > 0 ? own : termDf(t.alts);
     if (d > 0 || n === 0) {
       push(t, d);
       continue;

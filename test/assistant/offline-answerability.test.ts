@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { askedStems, contentStems, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
+import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
 import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
 import { askClause, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import type { EngineEvent } from '../../src/assistant/engine.ts';
@@ -98,6 +98,56 @@ describe('offline engine: sentence choice', () => {
     const q2 = 'Who is the duty manager next month?';
     scoreUnits(plain, q2, stemWeights(q2, plain));
     assert.ok(plain[0]!.score > 0);
+  });
+
+  it('lets a sentence continuing a matching one share its relevance, so the asked-for date can win', () => {
+    const q = 'What is the cutoff for asking for a parking refund?';
+    const units = unitsOf('You can ask for a parking refund on the travel portal. Claims must reach us by **March 3**. Parking refunds are paid with salary.');
+    scoreUnits(units, q, stemWeights(q, units));
+    // The middle sentence shares no word with the question, yet continues the first: it inherits part of its score,
+    // and holding a date (what a cutoff question asks for) it comes first.
+    assert.ok(units[1]!.score > 0, 'the continuing sentence earns part of its neighbour’s relevance');
+    assert.ok(units[1]!.typed, 'a date answers a cutoff question');
+    assert.ok(units[1]!.score > units[2]!.score, `${units[1]!.score} vs ${units[2]!.score}`);
+    // Without a matching neighbour, a sentence that shares nothing stays at zero.
+    const alone = unitsOf('Claims must reach us by **March 3**.');
+    scoreUnits(alone, q, stemWeights(q, alone));
+    assert.equal(alone[0]!.score, 0);
+  });
+
+  it('gives a sentence that says a question word another way less than one that uses the word itself', () => {
+    const q = 'How many vacation days do interns get?';
+    const units = unitsOf('Interns get 10 vacation days a year. Interns get 10 days of annual leave a year.');
+    bridgeUnits(q, units);
+    scoreUnits(units, q, stemWeights(q, units));
+    assert.ok(units[1]!.bridged?.size, 'the thesaurus bridged "annual leave" to "vacation"');
+    assert.ok(units[1]!.score > 0 && units[0]!.score > units[1]!.score, `${units[0]!.score} vs ${units[1]!.score}`);
+  });
+
+  it('reads an acronym by the initials of the words a passage spells out, and a clipped word by its start', () => {
+    const units = unitsOf('| Role | Badge colour |\n|---|---|\n| Field technicians | Orange |\n| Office staff | Grey |\n\nRadiology scheduling opens at 8.');
+    const q = 'What badge colour do FTs get?';
+    bridgeUnits(q, units);
+    const ft = contentStems('ft')[0]!;
+    assert.ok(units[0]!.stems.has(ft) && units[0]!.bridged?.has(ft), 'field technicians spell FT');
+    assert.ok(!units[1]!.stems.has(ft), 'office staff do not');
+    const q2 = 'when does radiol scheduling open?';
+    const fresh = unitsOf('Radiology scheduling opens at 8. Cardiology opens at 9.');
+    bridgeUnits(q2, fresh);
+    const clip = contentStems('radiol')[0]!;
+    assert.ok(fresh[0]!.bridged?.has(clip) && !fresh[1]!.stems.has(clip));
+    // A word some candidate sentence uses as written is not a clipped form of anything.
+    const plain = unitsOf('The park opens at 8. Parking opens at 9.');
+    bridgeUnits('when does the park open?', plain);
+    assert.ok(!plain[1]!.bridged?.size);
+  });
+
+  it('asks "how much" of time off for hours or days, and of pay for money', () => {
+    assert.equal(answerType('How much leave do I get after five years?'), 'quantity');
+    assert.equal(answerType('How much does the parking permit cost?'), 'amount');
+    assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
+    assert.equal(answerType('How much is the parking permit?'), 'amount');
+    assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
   });
 
   it('damps a list of links: it points elsewhere and answers nothing', () => {

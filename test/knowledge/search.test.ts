@@ -4,6 +4,7 @@ import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
 import { principalsOf, resolvePrincipals } from '../../src/knowledge/principals.ts';
 import type { SourceDocument } from '../../src/knowledge/sources.ts';
+import { phraseLexemes, termPresent, termQuery } from '../../src/knowledge/query.ts';
 import { testDb, uniq } from '../support/db.ts';
 import { ingestFixtures } from './support.ts';
 
@@ -116,5 +117,23 @@ describe('search', () => {
     // A subject that is itself the address (an identity provider using emails as subjects) selects the entry.
     const bySub = await resolvePrincipals(k, assistant, { id: 'zoe.brennan@example.test', groups: [] });
     assert.ok(bySub.includes('group:hr') && !bySub.includes('email:zoe.brennan@example.test'));
+  });
+});
+
+describe('thesaurus phrases with a stop word inside', () => {
+  it('keeps the gap a stop word leaves, so "leave of absence" matches a passage that says it', async () => {
+    assert.deepEqual(phraseLexemes("'leav' <2> 'absenc'"), ['leav', '', 'absenc']);
+    assert.deepEqual(phraseLexemes("'lost' <2> 'stolen' <-> 'card'"), ['lost', '', 'stolen', 'card']);
+    const term = { lexeme: 'leav absenc', text: 'leave of absence', alts: [['leav', '', 'absenc'], ['sabbat']], idf: 1, seen: true };
+    assert.equal(termQuery(term), "('leav' <2> 'absenc' | 'sabbat')");
+    assert.ok(termPresent(term, new Set(['leav', 'absenc'])));
+    const db = await testDb();
+    const [hit] = await db.query<{ yes: boolean; strict: boolean }>(
+      `SELECT to_tsvector('english', 'Ask HR for a leave of absence.') @@ $1::tsquery AS yes,
+              to_tsvector('english', 'Ask HR for a leave of absence.') @@ $2::tsquery AS strict`,
+      [termQuery(term), "'leav' <-> 'absenc'"],
+    );
+    assert.equal(hit?.strict, false, 'words joined as adjacent never match across the stop word');
+    assert.equal(hit?.yes, true);
   });
 });

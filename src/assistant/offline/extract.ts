@@ -49,6 +49,8 @@ export interface Unit {
   score: number;
   /** A table row: `text` is the header plus this row; the row alone is what holds (or lacks) the fact. */
   row?: string;
+  /** Question stems the unit holds only as another way of saying them (thesaurus; see `bridgeUnits`). */
+  bridged?: Set<string>;
   /** Holds the kind of fact the question asks for (set by `scoreUnits`). */
   typed?: boolean;
 }
@@ -99,6 +101,7 @@ export function properStems(question: string): Set<string> {
  * gets the question's own stems. Linear in units × alternatives.
  */
 export function bridgeUnits(question: string, units: readonly Unit[]): void {
+  bridgeShortForms(question, units);
   const concepts = segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
     .filter((g) => g.alts.length)
     .map((g) => ({ own: contentStems(g.text), alts: g.alts.map((a) => contentStems(a)).filter((a) => a.length) }))
@@ -107,7 +110,58 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   for (const u of units) {
     for (const c of concepts) {
       if (c.own.every((s) => u.stems.has(s))) continue;
-      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) for (const s of c.own) u.stems.add(s);
+      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) {
+        for (const s of c.own) {
+          if (u.stems.has(s)) continue;
+          u.stems.add(s);
+          (u.bridged ??= new Set()).add(s);
+        }
+      }
+    }
+  }
+}
+
+const bridge = (u: Unit, st: string) => {
+  if (u.stems.has(st)) return;
+  u.stems.add(st);
+  (u.bridged ??= new Set()).add(st);
+};
+
+/** Words written out in a unit, hyphenated compounds split ("Medical-Surgical" → Medical, Surgical). */
+const WORDS_OF = /[\p{L}\p{N}]+/gu;
+
+/**
+ * Short forms the asker types and the passages spell out, found in the passages themselves (no word list):
+ * an acronym matched by the initials of consecutive words ("MA" → "medical assistant", "PTO" → "paid time off"),
+ * and a clipped word no candidate sentence uses, matched as the start of one it does ("surg" → "surgical").
+ * Such a unit counts as holding the question's word, at the weight of another way of saying it.
+ */
+export function bridgeShortForms(question: string, units: readonly Unit[]): void {
+  const q = question.slice(0, 2000);
+  const acronyms = [...new Set([...q.matchAll(/\b(\p{Lu}{2,5})s?\b/gu)].map((m) => m[1]!))].slice(0, 8);
+  const present = new Set<string>();
+  for (const u of units) for (const st of u.stems) present.add(st);
+  const clipped = [...new Set(contentStems(queryWords(q).join(' ')))].filter((st) => st.length >= 3 && st.length <= 6 && !present.has(st) && !/\d/.test(st)).slice(0, 8);
+  if (!acronyms.length && !clipped.length) return;
+  for (const u of units) {
+    if (acronyms.length) {
+      const words = (u.row ?? u.text).slice(0, 2000).match(WORDS_OF) ?? [];
+      const initials = words.map((w) => w[0]!.toLowerCase()).join('');
+      for (const a of acronyms) {
+        const st = contentStems(a.toLowerCase())[0];
+        if (!st || u.stems.has(st)) continue;
+        const at = initials.indexOf(a.toLowerCase());
+        // The initials must start real words (not single letters or numbers) to spell the acronym.
+        if (at >= 0 && words.slice(at, at + a.length).every((w) => w.length >= 2 && /^\p{L}/u.test(w))) bridge(u, st);
+      }
+    }
+    for (const c of clipped) {
+      for (const st of u.stems) {
+        if (st.length >= c.length + 2 && st.startsWith(c)) {
+          bridge(u, c);
+          break;
+        }
+      }
     }
   }
 }
@@ -159,13 +213,13 @@ export function stemWeights(question: string, units: readonly Unit[]): Map<strin
 }
 
 /** The kind of fact a question asks for. */
-export type AnswerType = 'duration' | 'amount' | 'count' | 'time' | 'frequency' | 'place' | 'person' | 'contact';
+export type AnswerType = 'duration' | 'amount' | 'quantity' | 'count' | 'time' | 'frequency' | 'place' | 'person' | 'contact';
 
 const NUM = String.raw`(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred|a few|several|a|an)`;
 const UNIT = String.raw`(?:seconds?|minutes?|mins?|hours?|hrs?|days?|business days?|working days?|calendar days?|weeks?|months?|years?|yrs?|shifts?|nights?)`;
 
 /** What a sentence holding each kind of fact looks like. */
-const HAS: Record<AnswerType, RegExp> = {
+const HAS: Record<Exclude<AnswerType, 'quantity'>, RegExp> = {
   duration: new RegExp(String.raw`\b${NUM}[\s-]+(?:full\s+|consecutive\s+|scheduled\s+|paid\s+|unpaid\s+)?${UNIT}\b|\bimmediately\b|\bsame day\b|\bovernight\b`, 'i'),
   amount: /[$€£¥]\s?\d|\b\d[\d,.]*\s?(%|percent\b|dollars?\b|euros?\b|pounds?\b|cents?\b|usd\b|eur\b|gbp\b)|\bper (hour|mile|km|kilometre|kilometer|day|night|shift|month|year|person)\b|\b(free|no charge|no cost|at no cost|full cost)\b/i,
   count: new RegExp(String.raw`\b\d+\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|once|twice|no more than|up to|at most|at least)\b`, 'i'),
@@ -188,10 +242,21 @@ const ASKS: [RegExp, AnswerType][] = [
   [/\bwho\b|\bwhom\b|\bwhich (team|department|person|group|office)\b/i, 'person'],
 ];
 
+/** A question about money: its "how much" wants an amount of money, not of time. */
+const MONEY = /[$€£¥]|\b(pay|paid|pays|cost|costs|price|fee|fees|charge|charged|money|dollars?|euros?|pounds?|cents?|reimburs\w*|allowance|stipend|rate|salary|wages?|budget|spend|spent|per diem|differential|premium|bonus|refund|fine|owe)\b/i;
+
+/** "How much leave / time / notice": how much of a thing, not "how much is it" (a price). */
+const QUANTITY_OF = /\bhow much(?!\s+(is|are|was|were|will|would|does|do|did|can|could|should|it|that|this)\b)(\s+\p{L}+|\s*[?.!,]|\s*$)/iu;
+
 /** The kind of fact the question asks for, if it asks for one. */
 export function answerType(question: string): AnswerType | null {
   const q = question.length > 2000 ? question.slice(0, 2000) : question;
-  for (const [re, type] of ASKS) if (re.test(q)) return type;
+  for (const [re, type] of ASKS) {
+    if (!re.test(q)) continue;
+    // "How much" of something that is not money (leave, time off, notice) is answered in hours or days.
+    if (type === 'amount' && QUANTITY_OF.test(q) && !MONEY.test(q)) return 'quantity';
+    return type;
+  }
   return null;
 }
 
@@ -199,6 +264,10 @@ export function answerType(question: string): AnswerType | null {
 export function hasAnswerType(text: string, type: AnswerType): boolean {
   // "When": a duration ("within 24 hours") or a frequency ("every Monday") answers it too; "how long": a time.
   if (type === 'time') return HAS.time.test(text) || HAS.duration.test(text) || HAS.frequency.test(text);
+  // "How long / what's the cutoff": a date or a time limit ("by October 15", "before 07:00") answers it too.
+  if (type === 'duration') return HAS.duration.test(text) || HAS.time.test(text);
+  // "How much (leave, time, training)": an amount of hours or days answers it as well as money does.
+  if (type === 'quantity') return HAS.amount.test(text) || HAS.duration.test(text);
   if (type === 'contact') return HAS.contact.test(text);
   if (type === 'person') return HAS.person.test(text) || HAS.contact.test(text);
   return HAS[type].test(text);
@@ -225,6 +294,15 @@ function mostlyLinks(text: string): boolean {
   return linked > 0.5 * text.length;
 }
 
+/** Share of a question word's weight a sentence earns by saying it another way (thesaurus): a synonym is weaker
+ * evidence than the word itself, and keeps a sentence that merely shares a broad synonym from outranking the one
+ * that uses the asker's own word. */
+const BRIDGED = 0.7;
+/** Sentences scoring below this share of the best one are not quoted. */
+const KEEP_RATIO = 0.35;
+/** Share of its neighbour's score a sentence that matches nothing itself inherits (see `scoreUnits`). */
+const NEIGHBOUR = 0.5;
+
 /** Scores units against the question: weighted shared stems, plus a bonus when a unit has the kind of answer asked for. */
 export function scoreUnits(units: Unit[], question: string, weight: Map<string, number> = stemWeights(question, units), opts: { heading?: number; proper?: Set<string> } = {}): void {
   const avg = weight.size ? [...weight.values()].reduce((a, b) => a + b, 0) / weight.size : 1;
@@ -233,13 +311,20 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
   const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
   const phrases = phraseStems(question);
-  for (const u of units) {
+  const base = units.map((u) => {
     let score = 0;
-    for (const [s, w] of weight) if (u.stems.has(s)) score += w;
+    for (const [s, w] of weight) if (u.stems.has(s)) score += u.bridged?.has(s) ? BRIDGED * w : w;
     for (const ph of phrases) {
       const held = ph.filter((s) => u.stems.has(s));
       if (held.length && held.length < ph.length) for (const s of new Set(held)) score -= weight.get(s) ?? 0;
     }
+    return score;
+  });
+  for (const [i, u] of units.entries()) {
+    let score = base[i]!;
+    // A sentence right after (or before) one that matches continues its point ("… ask for an exemption.
+    // Requests must be submitted by October 15."): it shares part of that sentence's relevance.
+    if (score <= 0 && ![...weight.keys()].some((s) => u.stems.has(s))) score = NEIGHBOUR * Math.max(base[i - 1] ?? 0, base[i + 1] ?? 0);
     u.typed = false;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
@@ -300,7 +385,7 @@ export function selectUnits(units: Unit[], question: string, max = 3, leading = 
     const top = ranked[0]!.score;
     for (const u of ranked) {
       if (chosen.size >= max) break;
-      if (u.score < top * 0.5) break;
+      if (u.score < top * KEEP_RATIO) break;
       // Rows of a table share its header's words: another row joins only when it is nearly as good.
       if (u.row !== undefined && u.score < top * 0.9) continue;
       chosen.add(u);

@@ -119,7 +119,7 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   const picks: { hit: KnowledgeHit; units: Unit[] }[] = [];
   // "How do I report an incident?" under the heading "How to report an incident": the section is the answer.
   const leading = procedural && lead.sectionCover >= 0.5;
-  const leadUnits = selectUnits(lead.units, ask.question, 3, leading);
+  const leadUnits = selectUnits(lead.units, ask.question, 4, leading);
   if (leadUnits.length) picks.push({ hit: lead.hit, units: leadUnits });
   // Another passage joins only when its best sentence is as good as the lead's.
   const runnerUp = scored.slice(1).find((c) => c.best > 0 && c.best >= lead.best * 0.95);
