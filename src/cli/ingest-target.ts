@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { makeDeps, type CoreDeps } from '../core/deps.ts';
 import { embeddedDbDir, runningServer } from '../main.ts';
-import { openDatabase } from '../store/db.ts';
+import { openDatabase, type DbTimeouts } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { deriveKeys, readOrCreateSecretFile, readOrCreateSecretRow } from '../store/secrets.ts';
 import { runIngestCommand } from './ingest.ts';
@@ -51,12 +51,12 @@ export async function ingestHistoryCommand(cfg: Config, opts: { assistant?: stri
 }
 
 /** Opens the configured database for a one-off command (refusing an embedded one a server holds). */
-export async function withDatabase<T>(cfg: Config, fn: (deps: CoreDeps) => Promise<T>): Promise<T> {
+export async function withDatabase<T>(cfg: Config, fn: (deps: CoreDeps) => Promise<T>, open: { timeouts?: Partial<DbTimeouts> } = {}): Promise<T> {
   if (!cfg.databaseUrl) {
     const other = runningServer(cfg.dataDir);
     if (other) throw new Error(`the embedded database is in use by the server at ${other.url} (pid ${other.pid}); stop it first`);
   }
-  const db = await openDatabase({ url: cfg.databaseUrl, dataDir: embeddedDbDir(cfg.dataDir), vector: Boolean(cfg.embeddings), poolSize: 2 });
+  const db = await openDatabase({ url: cfg.databaseUrl, dataDir: embeddedDbDir(cfg.dataDir), vector: Boolean(cfg.embeddings), poolSize: 2, timeouts: open.timeouts });
   try {
     await migrate(db);
     const master = db.kind === 'embedded' ? readOrCreateSecretFile(cfg.dataDir) : await readOrCreateSecretRow(db);

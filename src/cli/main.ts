@@ -184,6 +184,16 @@ user
   });
 
 program
+  .command('compact')
+  .description('give the knowledge tables\' free space back to the file system (embedded: server stopped)')
+  .option('--full', 'PostgreSQL: rewrite the tables (VACUUM FULL: locks each table, reads included, while it runs); default a plain VACUUM')
+  .action(async (opts: { full?: boolean }) => {
+    const cfg = config({ demoData: false });
+    const { compactCommand } = await import('./compact.ts');
+    await compactCommand(cfg, { full: Boolean(opts.full) });
+  });
+
+program
   .command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {

@@ -2,13 +2,15 @@ import type { Logger } from 'pino';
 import type { CoreDeps } from '../core/deps.ts';
 import { compactEventLogs, purgeIdleConversations } from '../core/retention.ts';
 import { pruneDeliveries } from '../webhooks/delivery.ts';
+import { checkpointIfWalGrew } from '../store/wal.ts';
 import { describeCause } from './failure.ts';
 
 /**
  * Housekeeping on every node, every `retention.intervalSeconds`: compacts event logs older than
  * `retention.eventLogHours`, deletes conversations idle for `retention.days` (when set), prunes finished webhook
  * deliveries older than `webhookDelivery.keepDays`. Each task works in bounded batches claimed with SKIP LOCKED,
- * so nodes running it at the same time share the work instead of repeating it.
+ * so nodes running it at the same time share the work instead of repeating it. On the embedded database it also
+ * checkpoints once enough WAL was written since the last checkpoint (store/wal.ts).
  */
 export class Maintenance {
   private timer: NodeJS.Timeout | undefined;
@@ -51,6 +53,8 @@ export class Maintenance {
     const compacted = await compactEventLogs(this.deps, retention.eventLogHours);
     const purged = retention.days === undefined ? 0 : await purgeIdleConversations(this.deps, retention.days);
     const pruned = await pruneDeliveries(this.deps, webhookDelivery.keepDays);
+    // The embedded database never checkpoints on its own: its WAL would grow for as long as the server runs.
+    await checkpointIfWalGrew(this.deps.db);
     if (compacted || purged || pruned) this.logger.info({ compacted, purged, pruned }, 'maintenance');
     return { compacted, purged, pruned };
   }

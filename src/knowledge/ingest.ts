@@ -15,6 +15,8 @@ import type { Db, Queryable } from '../store/db.ts';
 import { CHUNKER_VERSION } from './chunk.ts';
 import { embedMissingChunks, type Embedder, type VectorStore } from './embeddings.ts';
 import { inBulk } from '../store/priority.ts';
+import { checkpointIfWalGrew } from '../store/wal.ts';
+import { compactKnowledge } from './compact.ts';
 import { SLICE_DOCS, sliceIds, sliceWrites, withAssistantLock } from './ingest-slices.ts';
 import { adjustStats, bumpVersion, dropEmptyStats, upsertPeople, writeDocuments, type WriteItem } from './ingest-write.ts';
 import { parseAccessList } from './principals.ts';
@@ -60,8 +62,10 @@ export const ingestPayloadSchema = z.object({
   errors: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
-/** Removals (documents, or people) after which the tables are vacuumed, so their space is reused. */
+/** Removals (documents, or people) after which the tables are compacted (compact.ts). */
 const VACUUM_AFTER = 200;
+/** PostgreSQL: documents whose passages move the term statistics together (one transaction per call there). */
+const STATS_DOCS = 256;
 /** Documents validated and hashed between two yields. */
 const CHECK_SLICE = 25;
 /** Removed ids kept in one audit record (the counts are always exact). */
@@ -243,26 +247,47 @@ async function applyIngestNow(db: Db, payload: IngestPayload, opts: ApplyOptions
   async function writePlan({ writes, replacedBy, gone, peopleGone }: Plan, step: (fn: (q: Queryable) => Promise<void>) => Promise<void>): Promise<void> {
     // Term statistics move by the passages that leave and arrive (not recomputed), so batches stay cheap. Every
     // step goes a bounded slice at a time with a turn of the event loop in between (see SLICE_DOCS).
-    for (const ids of sliceIds(gone.map((g) => g.id), SLICE_DOCS)) {
+    // PostgreSQL: the whole call is one transaction, so moving the statistics per slice only rewrote the same
+    // kb_terms rows once per slice (a common lexeme: a new row version each time, none of them removable before the
+    // transaction ends; 686k dead against 81k live rows after 9k passages). There they move per STATS_DOCS documents.
+    for (const ids of sliceIds(gone.map((g) => g.id), embedded ? SLICE_DOCS : STATS_DOCS)) {
       await yieldToEventLoop();
       await step(async (q) => {
         await adjustStats(q, assistant, ids, -1, { dropEmpty: false });
         await q.query('DELETE FROM kb_documents WHERE id = ANY($1::text[])', [ids]);
       });
     }
+    if (!embedded) {
+      // Rewritten documents' old passages leave the statistics before any of them is replaced.
+      for (const ids of sliceIds(writes.filter((w) => replacedBy.has(w.id)).map((w) => w.id), STATS_DOCS)) {
+        await step((q) => adjustStats(q, assistant, ids, -1, { dropEmpty: false }));
+      }
+    }
+    let pending: string[] = [];
+    const addPending = async () => {
+      const ids = pending;
+      pending = [];
+      if (ids.length) await step((q) => adjustStats(q, assistant, ids, 1));
+    };
     let done = summary.unchanged;
     for (const slice of sliceWrites(writes)) {
       await yieldToEventLoop();
       await step(async (q) => {
+        if (!embedded) return writeDocuments(q, assistant, root, slice);
         // A rewritten document's old passages leave the statistics before they are replaced.
         const replaced = slice.filter((w) => replacedBy.has(w.id)).map((w) => w.id);
         if (replaced.length) await adjustStats(q, assistant, replaced, -1, { dropEmpty: false });
         await writeDocuments(q, assistant, root, slice);
         await adjustStats(q, assistant, slice.map((w) => w.id), 1);
       });
+      if (!embedded) {
+        pending.push(...slice.map((w) => w.id));
+        if (pending.length >= STATS_DOCS) await addPending();
+      }
       done += slice.length;
       opts.onProgress?.(done, docs.length);
     }
+    await addPending();
     if (!writes.length && docs.length) opts.onProgress?.(docs.length, docs.length);
     await yieldToEventLoop();
     await step(async (q) => {
@@ -281,9 +306,20 @@ async function applyIngestNow(db: Db, payload: IngestPayload, opts: ApplyOptions
   }
 
   if (!dryRun && (summary.removed >= VACUUM_AFTER || summary.peopleRemoved >= VACUUM_AFTER)) {
-    // A large prune leaves dead rows (passages, statistics) that only VACUUM makes reusable; autovacuum does not run
-    // in the embedded database at all. It cannot run inside a transaction, hence here; failing it only costs space.
-    await db.query('VACUUM (ANALYZE) kb_chunks, kb_documents, kb_terms, kb_term_sets, kb_people').catch(() => undefined);
+    // A large prune leaves dead rows (passages, statistics); autovacuum does not run in the embedded database at
+    // all. compact.ts: on the embedded database the tables that are now mostly waste are rewritten (VACUUM FULL,
+    // bounded by their live size) so the data dir shrinks; on PostgreSQL a plain VACUUM makes the space reusable.
+    // It cannot run inside a transaction, hence here; failing it only costs space.
+    try {
+      const report = await compactKnowledge(db);
+      const skipped = report.tables.filter((t) => t.action === 'skipped-too-large').map((t) => t.table);
+      if (skipped.length) opts.log?.(`not compacted while serving (too large to rewrite now): ${skipped.join(', ')}; \`parley compact\` with the server stopped gives that space back`);
+    } catch (err) {
+      opts.log?.(`compaction after the prune failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } else if (!dryRun) {
+    // The embedded database never checkpoints on its own: without this its WAL grows for as long as it runs.
+    await checkpointIfWalGrew(db).catch(() => undefined);
   }
 
   if (!dryRun && opts.embedder) {

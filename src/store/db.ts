@@ -3,6 +3,7 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
 import { EmbeddedWorkerDb } from './embedded.ts';
 import { DatabaseUnavailableError, failedBeforeSending, isUnavailable } from './unavailable.ts';
+import { capEmbeddedWal } from './wal.ts';
 
 export { DatabaseUnavailableError, isDatabaseUnavailable } from './unavailable.ts';
 
@@ -135,6 +136,15 @@ class EmbeddedDb implements Db {
  * this process, on the event loop's thread, as it did before (docs/decisions/embedded-worker-thread.md).
  */
 async function openEmbedded(dataDir: string, opts: OpenOptions): Promise<Db> {
+  const db = await openEmbeddedOnce(dataDir, opts);
+  // A data dir on disk keeps its WAL bounded (store/wal.ts); the bounds are read at start, so the first open of a
+  // data dir that lacks them sets them and opens it again.
+  if (dataDir.startsWith('memory://') || !(await capEmbeddedWal(db))) return db;
+  await db.close();
+  return openEmbeddedOnce(dataDir, opts);
+}
+
+async function openEmbeddedOnce(dataDir: string, opts: OpenOptions): Promise<Db> {
   if (opts.thread !== false) {
     const db = new EmbeddedWorkerDb({
       dataDir,

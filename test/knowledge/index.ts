@@ -17,4 +17,6 @@ import './formats.test.ts';
 import './people-urls.test.ts';
 import './site.test.ts';
 import './identity-migration.test.ts';
-import './prune-vacuum.test.ts';
+import './compact.test.ts';
+import './wal.test.ts';
+import './compact-cli.test.ts';
