@@ -14,6 +14,7 @@ import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generatedArticle } from '../test/support/generated-articles.ts';
 import { REPO } from './child.ts';
 
 const { values } = parseArgs({
@@ -30,20 +31,6 @@ const port = Number(values.port);
 const base = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-ingest-load-'));
 const env = { ...process.env, PARLEY_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '1000000' };
-
-function article(n: number, bytes: number): string {
-  const parts: string[] = [`# Article ${n}`, ''];
-  let size = 0;
-  for (let i = 0; size < bytes; i++) {
-    if (i % 12 === 0) parts.push(`## Section ${n}-${i}`, '');
-    const words: string[] = [];
-    for (let w = 0; w < 40; w++) words.push(`term${(n * 7919 + i * 104729 + w * 31) % 20000}x`);
-    const line = `Paragraph ${i} of article ${n}: ${words.join(' ')}.`;
-    parts.push(line, '');
-    size += line.length + 2;
-  }
-  return parts.join('\n');
-}
 
 function du(dir: string): number {
   let total = 0;
@@ -121,7 +108,7 @@ try {
   while (bytes < TARGET_BYTES) {
     const documents = Array.from({ length: 190 }, () => {
       const n = docs++;
-      return { path: `a${n}.md`, format: 'markdown', title: `Article ${n}`, url: `https://kb.example.test/a/${n}`, updatedAt: null, access: ['*'], body: article(n, 2600) };
+      return { path: `a${n}.md`, format: 'markdown', title: `Article ${n}`, url: `https://kb.example.test/a/${n}`, updatedAt: null, access: ['*'], body: generatedArticle(n, 2600) };
     });
     const body = JSON.stringify({ assistant, root, documents, people: [] });
     bytes += body.length;

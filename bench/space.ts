@@ -21,6 +21,7 @@ import { compactKnowledge } from '../src/knowledge/compact.ts';
 import type { SourceDocument } from '../src/knowledge/sources.ts';
 import { openDatabase, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
+import { generatedArticle } from '../test/support/generated-articles.ts';
 import { makeDocs, rng, Vocabulary } from './retrieval.ts';
 
 const { values } = parseArgs({
@@ -35,26 +36,12 @@ const { values } = parseArgs({
 const TARGET = Number(values.mb) * 1_000_000;
 const BATCH = 190;
 
-function termsArticle(n: number, bytes: number): string {
-  const parts: string[] = [`# Article ${n}`, ''];
-  let size = 0;
-  for (let i = 0; size < bytes; i++) {
-    if (i % 12 === 0) parts.push(`## Section ${n}-${i}`, '');
-    const words: string[] = [];
-    for (let w = 0; w < 40; w++) words.push(`term${(n * 7919 + i * 104729 + w * 31) % 20000}x`);
-    const line = `Paragraph ${i} of article ${n}: ${words.join(' ')}.`;
-    parts.push(line, '');
-    size += line.length + 2;
-  }
-  return parts.join('\n');
-}
-
 function corpus(): SourceDocument[] {
   const docs: SourceDocument[] = [];
   let bytes = 0;
   if (values.corpus === 'terms') {
     for (let n = 0; bytes < TARGET; n++) {
-      const body = termsArticle(n, 2600);
+      const body = generatedArticle(n, 2600);
       bytes += body.length;
       docs.push({ path: `a${n}.md`, format: 'markdown', title: `Article ${n}`, url: `https://kb.space.example/a${n}`, updatedAt: null, access: ['*'], body });
     }

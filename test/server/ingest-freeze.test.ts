@@ -5,24 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { uniq } from '../support/db.ts';
+import { generatedArticle } from '../support/generated-articles.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-
-/** Generated Markdown articles: varied words so the term statistics have many lexemes, as real documents do. */
-function article(n: number, bytes: number): string {
-  const parts: string[] = [`# Article ${n}`, ''];
-  let size = 0;
-  let i = 0;
-  while (size < bytes) {
-    if (i % 12 === 0) parts.push(`## Section ${n}-${i}`, '');
-    const words: string[] = [];
-    for (let w = 0; w < 40; w++) words.push(`term${(n * 7919 + i * 104729 + w * 31) % 20000}x`);
-    const line = `Paragraph ${i} of article ${n}: ${words.join(' ')}.`;
-    parts.push(line, '');
-    size += line.length + 2;
-    i++;
-  }
-  return parts.join('\n');
-}
 
 /**
  * A real server taking a large ingest through `POST /admin/v1/ingest` in the CLI's batch shape (≤ 200 entries,
@@ -54,7 +38,7 @@ describe('a large ingest does not freeze the node', () => {
     const batches = Array.from({ length: BATCHES }, (_, b) =>
       Array.from({ length: 190 }, (_, i) => {
         const n = b * 190 + i;
-        return { path: `a${n}.md`, format: 'markdown', title: `Article ${n}`, url: `https://kb.example.test/a/${n}`, updatedAt: null, access: ['*'], body: article(n, DOC_BYTES) };
+        return { path: `a${n}.md`, format: 'markdown', title: `Article ${n}`, url: `https://kb.example.test/a/${n}`, updatedAt: null, access: ['*'], body: generatedArticle(n, DOC_BYTES) };
       }),
     );
     const probes: number[] = [];
