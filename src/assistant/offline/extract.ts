@@ -110,22 +110,17 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   for (const u of units) {
     for (const c of concepts) {
       if (c.own.every((s) => u.stems.has(s))) continue;
-      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) {
-        for (const s of c.own) {
-          if (u.stems.has(s)) continue;
-          u.stems.add(s);
-          (u.bridged ??= new Set()).add(s);
-        }
-      }
+      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) for (const s of c.own) bridge(u, s);
     }
   }
 }
 
-const bridge = (u: Unit, st: string) => {
+/** Lets a unit count as holding a question stem it says another way (recorded in `bridged`). */
+function bridge(u: Unit, st: string): void {
   if (u.stems.has(st)) return;
   u.stems.add(st);
   (u.bridged ??= new Set()).add(st);
-};
+}
 
 /** Words written out in a unit, hyphenated compounds split ("Medical-Surgical" → Medical, Surgical). */
 const WORDS_OF = /[\p{L}\p{N}]+/gu;
@@ -311,20 +306,26 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
   const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
   const phrases = phraseStems(question);
-  const base = units.map((u) => {
+  // Each unit's own score, and whether it holds any question word at all.
+  const own = units.map((u) => {
     let score = 0;
-    for (const [s, w] of weight) if (u.stems.has(s)) score += u.bridged?.has(s) ? BRIDGED * w : w;
+    let holds = false;
+    for (const [s, w] of weight) {
+      if (!u.stems.has(s)) continue;
+      holds = true;
+      score += u.bridged?.has(s) ? BRIDGED * w : w;
+    }
     for (const ph of phrases) {
       const held = ph.filter((s) => u.stems.has(s));
       if (held.length && held.length < ph.length) for (const s of new Set(held)) score -= weight.get(s) ?? 0;
     }
-    return score;
+    return { score, holds };
   });
   for (const [i, u] of units.entries()) {
-    let score = base[i]!;
+    let score = own[i]!.score;
     // A sentence right after (or before) one that matches continues its point ("… ask for an exemption.
     // Requests must be submitted by October 15."): it shares part of that sentence's relevance.
-    if (score <= 0 && ![...weight.keys()].some((s) => u.stems.has(s))) score = NEIGHBOUR * Math.max(base[i - 1] ?? 0, base[i + 1] ?? 0);
+    if (!own[i]!.holds) score = NEIGHBOUR * Math.max(own[i - 1]?.score ?? 0, own[i + 1]?.score ?? 0);
     u.typed = false;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
