@@ -6,20 +6,14 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
-import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
 import { askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
-import type { EngineEvent } from '../../src/assistant/engine.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
 import { analyzeQuery, isLightWord } from '../../src/knowledge/query.ts';
-import type { SourceDocument } from '../../src/knowledge/sources.ts';
 import { testDb, uniq } from '../support/db.ts';
+import { finalAnswer, markdownDoc } from './support.ts';
 
-type MessageEvent = Extract<EngineEvent, { type: 'message' }>;
-
-const doc = (path: string, title: string, body: string): SourceDocument => ({
-  path, format: 'markdown', title, url: `https://intranet.example.test/${path}`, updatedAt: null, access: ['*'], body,
-});
+const doc = markdownDoc('https://intranet.example.test');
 
 const DOCS = [
   doc('office/hours', 'Office opening hours', '# Office opening hours\n\nThe Riverside office is open from 07:30 to 19:00 on weekdays. Reception closes at 18:00.\n\nOn public holidays the office is closed.'),
@@ -29,15 +23,7 @@ const DOCS = [
   doc('security/badges', 'Badge policy', '# Badge policy\n\nA replacement badge costs $10 after the first one.\n\n## Day passes\n\nVisitors collect a day pass from reception and return it when they leave.'),
 ];
 
-async function ask(assistant: string, input: string): Promise<MessageEvent> {
-  const engine = createOfflineEngine({ knowledge: createKnowledge(await testDb()) });
-  let last: MessageEvent | undefined;
-  for await (const e of engine.answer({ user: { id: 'u', groups: [] }, assistant, conversationId: 'c', responseId: 'r', history: [], input, signal: new AbortController().signal })) {
-    if (e.type === 'message') last = e;
-  }
-  if (!last) throw new Error('no message');
-  return last;
-}
+const ask = finalAnswer;
 
 describe('offline engine: deciding whether a passage answers', () => {
   let assistant: string;

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { answerType, bridgeUnits, contentStems, hasAnswerType, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
-import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
-import type { EngineEvent } from '../../src/assistant/engine.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
-import type { SourceDocument } from '../../src/knowledge/sources.ts';
 import { segments } from '../../src/knowledge/thesaurus.ts';
 import { testDb, uniq } from '../support/db.ts';
+import { finalAnswer, markdownDoc } from './support.ts';
 
-type MessageEvent = Extract<EngineEvent, { type: 'message' }>;
-
-const doc = (path: string, title: string, body: string): SourceDocument => ({
-  path, format: 'markdown', title, url: `https://kb.example.test/${path}`, updatedAt: null, access: ['*'], body,
-});
+const doc = markdownDoc('https://kb.example.test');
 
 // A small made-up corpus in a policy's own words; the questions below use everyday words instead.
 const DOCS = [
@@ -23,15 +17,7 @@ const DOCS = [
   doc('pay/rates', 'Pay rates', '# Pay rates\n\n| Shift | Extra pay |\n|---|---|\n| Evening | $2.00 per hour |\n| Night | $3.50 per hour |\n| Weekend | $1.75 per hour |\n\nDifferentials are paid on every paycheck.'),
 ];
 
-async function ask(assistant: string, input: string): Promise<MessageEvent> {
-  const engine = createOfflineEngine({ knowledge: createKnowledge(await testDb()) });
-  let last: MessageEvent | undefined;
-  for await (const e of engine.answer({ user: { id: 'u', groups: [] }, assistant, conversationId: 'c', responseId: 'r', history: [], input, signal: new AbortController().signal })) {
-    if (e.type === 'message') last = e;
-  }
-  if (!last) throw new Error('no message');
-  return last;
-}
+const ask = finalAnswer;
 
 describe('offline engine: retrieval that survives everyday wording', () => {
   let assistant: string;

@@ -2,6 +2,7 @@
 import type { AskingUser, EngineEvent, HistoryMessage } from '../../src/assistant/engine.ts';
 import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
+import type { SourceDocument } from '../../src/knowledge/sources.ts';
 import type { Db } from '../../src/store/db.ts';
 import { testDb, uniq } from '../support/db.ts';
 import { ingestFixtures } from '../knowledge/support.ts';
@@ -69,4 +70,20 @@ export function citationProblems(m: MessageEvent): string[] {
   for (const c of m.citations) if (!m.references.some((r) => r.key === c.key)) problems.push(`citation ${c.key} never referenced`);
   if (new Set(m.citations.map((c) => c.key)).size !== m.citations.length) problems.push('duplicate citations');
   return problems;
+}
+
+/** A public Markdown document under `base` (e.g. `https://kb.example.test`), for a test's own small corpus. */
+export function markdownDoc(base: string): (path: string, title: string, body: string) => SourceDocument {
+  return (path, title, body) => ({ path, format: 'markdown', title, url: `${base}/${path}`, updatedAt: null, access: ['*'], body });
+}
+
+/** The final message the offline engine gives an anonymous user (no groups) asking `input` in a fresh conversation. */
+export async function finalAnswer(assistant: string, input: string): Promise<MessageEvent> {
+  const engine = createOfflineEngine({ knowledge: createKnowledge(await testDb()) });
+  let last: MessageEvent | undefined;
+  for await (const e of engine.answer({ user: { id: 'u', groups: [] }, assistant, conversationId: 'c', responseId: 'r', history: [], input, signal: new AbortController().signal })) {
+    if (e.type === 'message') last = e;
+  }
+  if (!last) throw new Error('no message');
+  return last;
 }
