@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
+import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, rateOf, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
 import { askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
@@ -145,6 +145,47 @@ describe('offline engine: sentence choice', () => {
     assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
     assert.equal(answerType('How much is the parking permit?'), 'amount');
     assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
+  });
+
+  it('quotes the timetable row whose hours hold the time the asker gives', () => {
+    const q = 'I finish at 1am, is there still a minibus to the station?';
+    const units = unitsOf('| Hours | Minibus to the station |\n|---|---|\n| 06:00 to 20:00 | every 15 minutes |\n| 20:00 to 00:30 | every 30 minutes |\n| 00:30 to 06:00 | on request from the gatehouse |');
+    scoreUnits(units, q, stemWeights(q, units));
+    const best = [...units].sort((a, b) => b.score - a.score)[0]!;
+    assert.match(best.row!, /on request/);
+  });
+
+  it('prefers an amount stated per the unit the question asks about ("an hour")', () => {
+    const q = 'how much extra do we get an hour for the late shift?';
+    const units = unitsOf('Staff who cover a late shift at short notice get an extra $40 per shift. The late shift allowance is $3.10 per hour.');
+    scoreUnits(units, q, stemWeights(q, units));
+    assert.ok(units[1]!.score > units[0]!.score, `${units[1]!.score} vs ${units[0]!.score}`);
+    assert.equal(rateOf('what is the mileage rate per mile?')?.test('45p a mile'), true);
+    assert.equal(rateOf('how much is the parking permit?'), null);
+  });
+
+  it('counts a thesaurus phrase that keeps one content word only where it is written out ("out of hours")', () => {
+    const q = 'who handles it overnight?';
+    const units = unitsOf('A 12-hour rota covers the wards. Out of hours, the duty manager handles it.');
+    bridgeUnits(q, units);
+    const overnight = contentStems('overnight')[0]!;
+    assert.ok(!units[0]!.stems.has(overnight), 'the rota sentence only shares "hour"');
+    assert.ok(units[1]!.bridged?.has(overnight));
+  });
+
+  it('says a phrase the ways of a phrase it holds ("paid time off" holds "time off")', () => {
+    const units = unitsOf('Foster carers get 2 weeks of leave. The canteen opens at 8.');
+    const q = 'is there paid time off for foster carers?';
+    bridgeUnits(q, units);
+    assert.ok(contentStems('paid time off').every((st) => units[0]!.stems.has(st)), JSON.stringify([...units[0]!.stems]));
+  });
+
+  it('counts a name double where it is asked about, not in the story around the question', () => {
+    const story = 'I live near Elmwood. What time does the depot open?';
+    const asked = 'What time does the Elmwood depot open?';
+    const units = unitsOf('The Elmwood depot opens at 7. The depot opens at 6.');
+    const elm = contentStems('Elmwood')[0]!;
+    assert.ok(stemWeights(asked, units).get(elm)! > stemWeights(story, units).get(elm)!);
   });
 
   it('damps a list of links: it points elsewhere and answers nothing', () => {

@@ -7,6 +7,7 @@ import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
 import { isLightWord, queryWords } from '../../knowledge/query.ts';
 import { segments } from '../../knowledge/thesaurus.ts';
+import { questionTimes, timeFit } from './clock.ts';
 
 // PostgreSQL's english stop words plus question filler; never informative when scoring sentences. "not" is kept:
 // "software that isn't in the App Store" is answered by the sentence that says "not in the App Store".
@@ -104,15 +105,46 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   bridgeShortForms(question, units);
   const concepts = segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
     .filter((g) => g.alts.length)
-    .map((g) => ({ own: contentStems(g.text), alts: g.alts.map((a) => contentStems(a)).filter((a) => a.length) }))
+    .map((g) => {
+      const own = contentStems(g.text);
+      const alts = g.alts
+        .map((a) => {
+          const stems = contentStems(a);
+          // A phrase that keeps one content word ("out of hours" → hour) must be said as written (see below).
+          return { stems, words: a.includes(' ') && stems.length < 2 ? wordStems(a) : null };
+        })
+        .filter((a) => a.stems.length);
+      return { own, alts };
+    })
     .filter((c) => c.own.length);
   if (!concepts.length) return;
   for (const u of units) {
     for (const c of concepts) {
       if (c.own.every((s) => u.stems.has(s))) continue;
-      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) for (const s of c.own) bridge(u, s);
+      for (const a of c.alts) {
+        if (!a.stems.every((s) => u.stems.has(s))) continue;
+        // Such a phrase counts only as written, word after word: its one content word in a sentence ("12-hour
+        // shift") does not say it. (Phrases of several content words may be spread over a table row and its header.)
+        if (a.words && !holdsSequence(u, a.words)) continue;
+        for (const s of c.own) bridge(u, s);
+        break;
+      }
     }
   }
+}
+
+/** Every word of a text, stemmed, stop words kept (for phrase matching). */
+function wordStems(text: string): string[] {
+  return (text.toLowerCase().replace(/['’](s|re|ve|ll|d|m)\b/g, '').match(WORDS_OF) ?? []).map((w) => SAME[stem(w)] ?? stem(w));
+}
+
+const SEQUENCES = new WeakMap<Unit, string>();
+
+/** The unit says the phrase word after word. */
+function holdsSequence(u: Unit, words: readonly string[]): boolean {
+  let seq = SEQUENCES.get(u);
+  if (seq === undefined) SEQUENCES.set(u, (seq = ` ${wordStems((u.row ?? u.text).slice(0, 4000)).join(' ')} `));
+  return seq.includes(` ${words.join(' ')} `);
 }
 
 /** Lets a unit count as holding a question stem it says another way (recorded in `bridged`). */
@@ -199,7 +231,8 @@ export function stemWeights(question: string, units: readonly Unit[]): Map<strin
   const asked = askedStems(question);
   // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
   for (const s of q) if (df.get(s)! > 0) {
-    const w = Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1);
+    // A name counts double where it is asked about; in the story around the question it says where the asker is.
+    const w = Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) && (!asked || asked.has(s)) ? 2 : 1);
     // A light word rare among these sentences is still a light word: a small, capped share of its weight.
     const lw = light.has(s) && !heavy.has(s) ? Math.min(0.4 * w, LIGHT_CAP) : w;
     weight.set(s, asked && asked.has(s) ? ASKED_BOOST * lw : lw);
@@ -306,6 +339,9 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
   const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
   const phrases = phraseStems(question);
+  // The times of day the question is about ("at 1am", "overnight"): a sentence whose hours hold them answers it.
+  const times = questionTimes(question);
+  const rate = wanted === 'amount' || wanted === 'quantity' ? rateOf(question) : null;
   // Each unit's own score, and whether it holds any question word at all.
   const own = units.map((u) => {
     let score = 0;
@@ -336,12 +372,33 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
       if (wanted) {
         u.typed = hasAnswerType(u.row ?? u.text, wanted);
         score = u.typed ? score + 1.2 * avg : score * 0.7;
+        // "How much extra an hour?": an amount stated per hour (here or in its table's header) is the rate asked for.
+        if (u.typed && rate && rate.test(u.text)) score += 0.5 * avg;
       }
       if (subjectRe?.test(u.text)) score += avg;
+      if (times.length) {
+        const fit = timeFit(times, u.row ?? u.text);
+        if (fit > 0) score += avg;
+        else if (fit < 0) score *= 0.6;
+      }
       if (META.test(u.text) || mostlyLinks(u.text)) score *= 0.3;
     }
     u.score = score;
   }
+}
+
+const PER = String.raw`(?:hour|hr|day|night|shift|mile|km|kilometre|kilometer|week|month|year|visit|meal|trip|person|head|class|course|credit)`;
+
+/**
+ * The unit of a rate the question asks for ("how much … an hour", "per mile", "a night"), as a pattern for a
+ * sentence stating an amount per that unit ("$4.25 per hour", "Amount per hour", "hourly"); null when none.
+ */
+export function rateOf(question: string): RegExp | null {
+  const m = new RegExp(String.raw`\b(?:an?|per|each|every|a single)\s+(${PER})s?\b|\/\s?(${PER})\b|\b(hour|dai|week|month|year|night)ly\b`, 'i').exec(question.slice(0, 2000));
+  if (!m) return null;
+  const unit = (m[1] ?? m[2] ?? m[3]!).toLowerCase();
+  const ly = unit === 'dai' || unit === 'day' ? 'daily' : `${unit}ly`;
+  return new RegExp(String.raw`\b(?:an?|per|each|every)\s+${unit}s?\b|\/\s?${unit}\b|\b${ly}\b`, 'i');
 }
 
 /** "What is Project Northstar?" → "Project Northstar". */
