@@ -144,6 +144,7 @@ describe('offline engine: sentence choice', () => {
     assert.equal(answerType('How much does the parking permit cost?'), 'amount');
     assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
     assert.equal(answerType('How much is the parking permit?'), 'amount');
+    assert.equal(answerType('do we get any money toward safety boots?'), 'amount');
     assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
   });
 

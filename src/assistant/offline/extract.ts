@@ -262,7 +262,7 @@ const HAS: Record<Exclude<AnswerType, 'quantity'>, RegExp> = {
 const ASKS: [RegExp, AnswerType][] = [
   [/\bhow often\b|\bhow frequently\b|\bhow many times (a|per|each)\b/i, 'frequency'],
   [/\bhow (long|soon|fast|quickly|late|early)\b|\bhow far (in advance|ahead)\b|\bhow much time\b|\bhow many (seconds|minutes|hours|days|business days|working days|weeks|months|years|shifts|nights)\b|\bwhat(s|['’]s| is) the (deadline|time limit|waiting period|notice period)\b|\bdeadline\b|\bcut-?off\b|\bhow much notice\b|\bwithin how\b/i, 'duration'],
-  [/\bhow much\b|\bwhat(s|['’]s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
+  [/\bhow much\b|\bwhat(s|['’]s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium|money)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
   [/\bhow many\b|\bwhat (number|percentage|percent)\b/i, 'count'],
   [/\bwhen\b|\bwhat (times?|days?|dates?|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
   [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
