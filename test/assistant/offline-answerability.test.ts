@@ -189,6 +189,16 @@ describe('offline engine: sentence choice', () => {
     assert.ok(stemWeights(asked, units).get(elm)! > stemWeights(story, units).get(elm)!);
   });
 
+  it('lets a sentence that points back ("It works best …") hold what the sentence before it named', () => {
+    const q = 'how soon do I need to start the travel vaccine?';
+    const units = unitsOf('Staff going abroad are offered a travel vaccine. It works best when started within 3 days of booking. Canteen service starts at noon.');
+    scoreUnits(units, q, stemWeights(q, units));
+    const alone = unitsOf('It works best when started within 3 days of booking.');
+    scoreUnits(alone, q, stemWeights(q, units));
+    assert.ok(units[1]!.score > alone[0]!.score, `${units[1]!.score} vs ${alone[0]!.score}`);
+    assert.ok(units[1]!.score > units[2]!.score && units[1]!.score > units[0]!.score);
+  });
+
   it('damps a list of links: it points elsewhere and answers nothing', () => {
     const units = unitsOf('- [Printer setup](https://intranet.example.test/printer-setup)\n\nPrinters release your job when you tap your badge.');
     scoreUnits(units, 'how do printers release my job?');

@@ -326,6 +326,10 @@ function mostlyLinks(text: string): boolean {
  * evidence than the word itself, and keeps a sentence that merely shares a broad synonym from outranking the one
  * that uses the asker's own word. */
 const BRIDGED = 0.7;
+/** A sentence that opens by pointing back ("It", "This", "They"): its subject is in the sentence before. */
+const ANAPHOR = /^(it|this|they|these|that|those|such|he|she)\b(?!\s+(is|are|was|were)\s+(not\s+)?(important|possible|recommended|necessary|required|best|easy|hard)\b)/i;
+/** Share of the sentence before's matched words a pointing-back sentence holds (see ANAPHOR). */
+const CARRIED = 0.5;
 /** Sentences scoring below this share of the best one are not quoted. */
 const KEEP_RATIO = 0.35;
 /** Share of its neighbour's score a sentence that matches nothing itself inherits (see `scoreUnits`). */
@@ -357,6 +361,15 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
     }
     return { score, holds };
   });
+  // "… post-exposure medicine. It works best when started within 2 hours": a sentence opening with a pronoun is
+  // about what the sentence before it named, so it also holds (at half weight) the question words that one holds.
+  for (const [i, u] of units.entries()) {
+    const prev = units[i - 1];
+    if (!prev || u.list || u.row !== undefined || prev.row !== undefined || !ANAPHOR.test(u.text)) continue;
+    let carried = 0;
+    for (const [s, w] of weight) if (prev.stems.has(s) && !u.stems.has(s)) carried += (prev.bridged?.has(s) ? BRIDGED : 1) * w;
+    if (carried > 0 && own[i]!.holds) own[i]!.score += CARRIED * carried;
+  }
   for (const [i, u] of units.entries()) {
     let score = own[i]!.score;
     // A sentence right after (or before) one that matches continues its point ("… ask for an exemption.
