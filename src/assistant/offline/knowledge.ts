@@ -111,7 +111,6 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   });
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const lead = scored[0]!;
-  if (process.env['PARLEY_DIAG']) for (const c of scored.slice(0, 4)) { console.log(`  -- ${c.score.toFixed(2)} best=${c.best.toFixed(2)} ${c.hit.url} #${c.hit.heading}`); for (const u of [...c.units].sort((a, b) => b.score - a.score).slice(0, 5)) console.log(`     ${u.score.toFixed(2)} ${u.typed ? 'T' : ' '} ${[...(u.bridged ?? [])].join(',')} | ${(u.row ?? u.text).slice(0, 140).replace(/\n/g, ' ')}`); }
   // A word no passage uses as written that a candidate sentence says another way ("meds" for "medicine", an
   // acronym spelled out) is not unknown: the question is not about something the corpus lacks.
   const said = new Set<string>();
