@@ -169,6 +169,18 @@ export function bridgeShortForms(question: string, units: readonly Unit[]): void
   const present = new Set<string>();
   for (const u of units) for (const st of u.stems) present.add(st);
   const clipped = [...new Set(contentStems(queryWords(q).join(' ')))].filter((st) => st.length >= 3 && st.length <= 6 && !present.has(st) && !/\d/.test(st)).slice(0, 8);
+  // Contractions by their consonants ("mgr" → manager, "dept" → department): the commonest candidate word that
+  // starts and ends with the same letters and holds the rest in order.
+  const contracted = new Map<string, string>();
+  for (const w of new Set(queryWords(q))) {
+    if (w.length < 2 || w.length > 4 || !/^\p{L}+$/u.test(w) || /[aeiouy].*[aeiouy]/.test(w.slice(1)) || STOP.has(w)) continue;
+    const st = contentStems(w)[0];
+    if (!st || present.has(st)) continue;
+    const full = contractionOf(w, units);
+    if (full) contracted.set(st, full);
+    if (contracted.size >= 4) break;
+  }
+  for (const [st, full] of contracted) for (const u of units) if (u.stems.has(full)) bridge(u, st);
   if (!acronyms.length && !clipped.length) return;
   for (const u of units) {
     if (acronyms.length) {
@@ -191,6 +203,28 @@ export function bridgeShortForms(question: string, units: readonly Unit[]): void
       }
     }
   }
+}
+
+/**
+ * The stem of the word a contraction stands for among the candidate sentences: same first and last letter, the
+ * contraction's letters in order, at least three letters longer; the commonest such word, and only when it is at
+ * least twice as common as the next (else it is a guess).
+ */
+function contractionOf(short: string, units: readonly Unit[]): string | null {
+  const counts = new Map<string, number>();
+  for (const u of units) {
+    for (const word of new Set((u.row ?? u.text).slice(0, 2000).toLowerCase().match(WORDS_OF) ?? [])) {
+      if (word.length < short.length + 3 || word[0] !== short[0] || word[word.length - 1] !== short[short.length - 1]) continue;
+      let i = 1;
+      for (let j = 1; j < word.length - 1 && i < short.length - 1; j++) if (word[j] === short[i]) i++;
+      if (i < short.length - 1) continue;
+      const st = contentStems(word)[0];
+      if (st) counts.set(st, (counts.get(st) ?? 0) + 1);
+    }
+  }
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]);
+  if (!ranked.length || ranked[0]![1] < 2 || (ranked[1] && ranked[1][1] * 2 > ranked[0]![1])) return null;
+  return ranked[0]![0];
 }
 
 /** How much more a word of the asking sentence weighs than one of the story around it. */
