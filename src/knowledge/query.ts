@@ -141,7 +141,7 @@ export interface QueryTerm {
 }
 
 /** Share of its rarity weight a term keeps when it is found only through the back-off lexicon's words. */
-export const BACKOFF_WEIGHT = 0.7;
+export const BACKOFF_WEIGHT = 1;
 /** Most back-off alternatives per question word or phrase (the lexicon's first, in its order of preference). */
 export const MAX_BACKOFF_ALTS = 6;
 /** Most question words or phrases backed off per question. */
@@ -347,7 +347,9 @@ async function backoffTerms(
     : [];
   const df = new Map(rows.map((r) => [r.lexeme, Number(r.df ?? 0)]));
   // The question's own known words: an alternative that is one of them adds nothing (it would count twice).
-  const known = new Set(terms.filter((t) => used(t.alts)).flatMap((t) => t.alts.map((a) => a.join(' '))));
+  // (Words of the idioms read here do not count: the idiom takes their place.)
+  const spanWords = new Set(spans.flatMap((sp) => words.slice(sp.start, sp.end)));
+  const known = new Set(terms.filter((t) => used(t.alts) && !spanWords.has(t.text)).flatMap((t) => t.alts.map((a) => a.join(' '))));
   const read = (text: string): BackoffTerm | null => {
     const alts: string[][] = [];
     let most = 0;
@@ -357,7 +359,9 @@ async function backoffTerms(
       const d = Math.min(...a.filter(Boolean).map((l) => df.get(l) ?? 0));
       if (d <= 0) continue;
       alts.push(a);
-      most = Math.max(most, d);
+      // As rare as the lexicon's first word for it that the passages use (its most specific; a broad later one,
+      // "family member", would make the asker's word look common).
+      if (!most) most = d;
       if (alts.length >= MAX_BACKOFF_ALTS) break;
     }
     return alts.length ? { lexeme: `~${text}`, text, alts, df: most } : null;
