@@ -268,6 +268,7 @@ mouse, mice, keyboard, keyboards, monitor, monitors, second screen, extra screen
 password, passwords, pw, pwd, passcode, pass code, passphrase, pin, pin number, login details, log in details, login info, credentials, creds = password, credentials, passcode, pin
 forgot my password, forgot password, forgotten password, cant remember my password, can not remember my password, lost my password, password not working, wrong password, new password, change my password, reset my password, password reset = password reset, reset password, forgotten password, self-service reset
 locked out, lock out, lockout, locked me out, locks me out, account locked, account is locked, cant get in, can not get in, cant log in, can not log in, cant login, cant sign in, can not sign in, wont let me log in, will not let me log in, access denied, denied access = locked out, account lockout, unlock, password reset
+tries, too many tries, too many goes, wrong tries, retries = attempts, failed attempts, sign-in attempts
 log in, login, log on, logon, logging in, sign in, signin, signing in, get into my account, get in to my account = sign in, log in, authentication, account
 log out, logout, logged out, logs me out, log me out, logging me out, kicks me out, kicked me out, kicked off, kicking me off, keeps kicking me, boots me out, booted out, signs me out, signed me out, timed out, times out, time out, times me out = session timeout, timeout, signed out, inactivity, session
 two factor, 2fa, two-factor, two step, 2-step, two-step, 2sv, mfa, multi factor, multi-factor, authenticator, authenticator app, code on my phone, verification code, security code, text code, sms code, one time code, one-time code, otp, push notification, duo, okta verify = multi-factor authentication, mfa, two-factor authentication, verification code
@@ -327,7 +328,7 @@ alarm, alarms, alarm going off, fire alarm, fire alarms, the alarm, smoke alarm,
 on fire, smell of burning, burning smell, something burning = fire, fire alarm, evacuation, emergency
 evacuate, evacuating, evacuation, get out, leave the building, clear the building, muster point, meeting point, assembly point, fire exit, fire exits, emergency exit, emergency exits, fire escape, fire door, fire doors = evacuation, assembly point, fire exit, emergency exit
 fire drill, practice evacuation = fire drill, evacuation drill, evacuation
-lost property, lost and found, lost item, lost something, left something, left my, found something, someone left, forgot my, misplaced something = lost and found, lost property
+lost property, lost and found, lost item, lost something, left something, found something, someone left, misplaced something = lost and found, lost property
 parcel, parcels, package delivery, deliveries, courier, couriers, fedex, dhl, usps, royal mail, mailroom, post room, postroom, mail room, stamps, send a letter, send a parcel, ship something = mail room, mailroom, post, parcels
 storage room, store room, storeroom, stockroom, stock room, supply cupboard, stationery cupboard, supplies, stationery, office supplies, pens, notepads, post-its, post its, sticky notes = office supplies, stationery, supplies, supply room
 bike rack, bike racks, bike storage, bike shed, bike cage, cycle storage, cycle racks = bicycle storage, bike storage, cycling

@@ -316,16 +316,20 @@ async function backoffTerms(
   if (!unseen.length && !spans.length) return null;
   const wanted = [...new Set([...unseen, ...spans.map((s) => s.text)])].slice(0, MAX_BACKOFF_TERMS);
   const targets = [...new Set(wanted.flatMap((w) => backoffWithSynonyms(w)))];
-  // Phrases the passages hold as written are the asker's own words: no back-off for them.
+  // Phrases the passages hold as written are the asker's own words: no back-off for them. The index finds passages
+  // with the phrase's content words in order (it keeps no stop words: "passed on" is 'pass', which "a day pass" has
+  // too); the text of those alone is then read for the words as written.
   const phraseTexts = spans.map((s) => s.text).filter((p) => wanted.includes(p));
   const held = new Set(
     phraseTexts.length
       ? (
           await db.query<{ p: string }>(
-            `SELECT p FROM unnest($3::text[]) AS p
+            `SELECT p FROM unnest($3::text[], $4::text[]) AS x(p, re)
               WHERE numnode(phraseto_tsquery('english', p)) > 0
-                AND EXISTS (SELECT 1 FROM kb_chunks k WHERE k.assistant = $1 AND k.access && $2::text[] AND k.tsv @@ phraseto_tsquery('english', p))`,
-            [assistant, principals, phraseTexts],
+                AND EXISTS (SELECT 1 FROM kb_chunks k WHERE k.assistant = $1 AND k.access && $2::text[]
+                               AND k.tsv @@ phraseto_tsquery('english', p) AND k.body ~* re)`,
+            // Question words are letters and digits only (queryWords): safe inside a pattern.
+            [assistant, principals, phraseTexts, phraseTexts.map((p) => `\\m${p.split(' ').join('\\W+')}\\M`)],
           )
         ).map((r) => r.p)
       : [],
