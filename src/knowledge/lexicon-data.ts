@@ -235,7 +235,7 @@ speeding, speed camera, speeding ticket, parking fine, parking ticket, towed, cl
 drivers license, driving licence, driver's license, driving license, points on my licence = driving licence, driver's license, license
 parking, park, parked, car park, carpark, parking lot, parking space, parking spot, parking spaces, parking spots, parking garage, garage, multi-storey, park my car, where do i park, space for my car = parking, car park, parking space, parking permit
 parking permit, parking pass, parking sticker, hang tag = parking permit, parking pass, permit
-bike, bikes, bicycle, bicycles, cycle, cycling, cycle to work, biking, bike to work, e-bike, ebike, scooter, e-scooter, escooter = bicycle, cycling, cycle to work scheme, bike storage
+bike, bikes, bicycle, bicycles, cycle, cycling, cycle to work, biking, bike to work, e-bike, ebike, scooter, e-scooter, escooter, push bike, pushbike, push bikes, road bike, mountain bike = bicycle, cycling, cycle to work scheme, bike storage
 walk, walking, on foot = walking, commuting
 flight, flights, plane, planes, airplane, aeroplane, fly, flying, flew, airline, airlines, plane ticket, plane tickets, airfare, air fare, air ticket = flight, airfare, air travel, airline
 economy class, coach class, cattle class, business class, first class, premium economy, seat upgrade, extra legroom, bigger seat = cabin class, class of travel, fare class, airfare
@@ -435,7 +435,6 @@ rain, raining, pouring, rainy, wet weather = weather, severe weather
 hot weather, cold weather, heatwave, freezing weather, scorching = weather, extreme weather, temperature
 # Work, communication, general office verbs and nouns
 fix, fixing, sort out, sorted, get it sorted, get it fixed, repair it, mend, mended, troubleshoot, trouble shoot = fix, repair, resolve, troubleshooting
-someone to help, who can help, who do i ask, who do i contact, who do i call, who do i email, who to contact, point of contact, go-to person, person to ask = support, help, contact, assistance
 form, forms, paperwork, the paperwork, fill out, fill in, filling in, filling out = form, paperwork, template, submit
 signing, signature, signatures, e-sign, esign, docusign, wet signature, countersign = signature, sign, e-signature, approval
 who can sign, who signs, authority to sign, sign on behalf, signing limit, signing limits, authorised signatory, authorized signatory, delegation of authority = signing authority, approval limits, delegation of authority, authorized signatory

@@ -40,9 +40,10 @@ function load(): Map<string, readonly string[]> {
       // Keys lose filler the way questions do ("work from home" → "from home"), so both meet in the same form.
       const all = questionTokens(raw.trim());
       const tokens = all.filter((w) => !isFiller(w));
-      // A key left with function words only, or shrunk to one word by its filler ("get paid" → "paid"), would
-      // match the wrong questions.
-      if (!tokens.length || tokens.every((w) => FUNCTION.has(w)) || (tokens.length < all.length && tokens.length === 1)) {
+      // A key left with function words only, or shrunk by its filler to less than two content words ("get paid" →
+      // "paid", "can't get in the building" → "in the building"), would match the wrong questions.
+      const content = tokens.filter((w) => !FUNCTION.has(w)).length;
+      if (!content || (tokens.length < all.length && content < 2)) {
         lost.push(raw.trim());
         continue;
       }
