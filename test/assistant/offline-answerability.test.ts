@@ -121,7 +121,7 @@ describe('offline engine: sentence choice', () => {
     assert.ok(units[1]!.score > 0 && units[0]!.score > units[1]!.score, `${units[0]!.score} vs ${units[1]!.score}`);
   });
 
-  it('reads an acronym by the initials of the words a passage spells out, and a clipped word by its start', () => {
+  it('reads an acronym by the initials of the words a passage spells out, a clipped word by its start, a contraction by its letters', () => {
     const units = unitsOf('| Role | Badge colour |\n|---|---|\n| Field technicians | Orange |\n| Office staff | Grey |\n\nRadiology scheduling opens at 8.');
     const q = 'What badge colour do FTs get?';
     bridgeUnits(q, units);
@@ -133,6 +133,15 @@ describe('offline engine: sentence choice', () => {
     bridgeUnits(q2, fresh);
     const clip = contentStems('radiol')[0]!;
     assert.ok(fresh[0]!.bridged?.has(clip) && !fresh[1]!.stems.has(clip));
+    // A contraction by its consonants, read as the commonest word of the passages it fits.
+    const mgr = unitsOf('Your manager approves leave. Ask your manager first. The member portal shows requests.');
+    bridgeUnits('does my mgr approve it?', mgr);
+    const m = contentStems('mgr')[0]!;
+    assert.ok(mgr[0]!.bridged?.has(m) && mgr[1]!.bridged?.has(m) && !mgr[2]!.stems.has(m));
+    // One sentence is not enough evidence to read it.
+    const once = unitsOf('Your manager approves leave. The member portal shows requests.');
+    bridgeUnits('does my mgr approve it?', once);
+    assert.ok(!once[0]!.stems.has(m));
     // A word some candidate sentence uses as written is not a clipped form of anything.
     const plain = unitsOf('The park opens at 8. Parking opens at 9.');
     bridgeUnits('when does the park open?', plain);
@@ -187,6 +196,16 @@ describe('offline engine: sentence choice', () => {
     const units = unitsOf('The Elmwood depot opens at 7. The depot opens at 6.');
     const elm = contentStems('Elmwood')[0]!;
     assert.ok(stemWeights(asked, units).get(elm)! > stemWeights(story, units).get(elm)!);
+  });
+
+  it('lets a sentence that points back ("It works best …") hold what the sentence before it named', () => {
+    const q = 'how soon do I need to start the travel vaccine?';
+    const units = unitsOf('Staff going abroad are offered a travel vaccine. It works best when started within 3 days of booking. Canteen service starts at noon.');
+    scoreUnits(units, q, stemWeights(q, units));
+    const alone = unitsOf('It works best when started within 3 days of booking.');
+    scoreUnits(alone, q, stemWeights(q, units));
+    assert.ok(units[1]!.score > alone[0]!.score, `${units[1]!.score} vs ${alone[0]!.score}`);
+    assert.ok(units[1]!.score > units[2]!.score && units[1]!.score > units[0]!.score);
   });
 
   it('damps a list of links: it points elsewhere and answers nothing', () => {

@@ -221,6 +221,18 @@ export function bridgeShortForms(question: string, units: readonly Unit[]): void
   const present = new Set<string>();
   for (const u of units) for (const st of u.stems) present.add(st);
   const clipped = [...new Set(contentStems(queryWords(q).join(' ')))].filter((st) => st.length >= 3 && st.length <= 6 && !present.has(st) && !/\d/.test(st)).slice(0, 8);
+  // Contractions by their consonants ("mgr" → manager, "dept" → department): the commonest candidate word that
+  // starts and ends with the same letters and holds the rest in order.
+  const contracted = new Map<string, string>();
+  for (const w of new Set(queryWords(q))) {
+    if (w.length < 2 || w.length > 4 || !/^\p{L}+$/u.test(w) || /[aeiouy].*[aeiouy]/.test(w.slice(1)) || STOP.has(w)) continue;
+    const st = contentStems(w)[0];
+    if (!st || present.has(st)) continue;
+    const full = contractionOf(w, units);
+    if (full) contracted.set(st, full);
+    if (contracted.size >= 4) break;
+  }
+  for (const [st, full] of contracted) for (const u of units) if (u.stems.has(full)) bridge(u, st);
   if (!acronyms.length && !clipped.length) return;
   for (const u of units) {
     if (acronyms.length) {
@@ -243,6 +255,28 @@ export function bridgeShortForms(question: string, units: readonly Unit[]): void
       }
     }
   }
+}
+
+/**
+ * The stem of the word a contraction stands for among the candidate sentences: same first and last letter, the
+ * contraction's letters in order, at least three letters longer; the commonest such word, and only when it is at
+ * least twice as common as the next (else it is a guess).
+ */
+function contractionOf(short: string, units: readonly Unit[]): string | null {
+  const counts = new Map<string, number>();
+  for (const u of units) {
+    for (const word of new Set((u.row ?? u.text).slice(0, 2000).toLowerCase().match(WORDS_OF) ?? [])) {
+      if (word.length < short.length + 3 || word[0] !== short[0] || word[word.length - 1] !== short[short.length - 1]) continue;
+      let i = 1;
+      for (let j = 1; j < word.length - 1 && i < short.length - 1; j++) if (word[j] === short[i]) i++;
+      if (i < short.length - 1) continue;
+      const st = contentStems(word)[0];
+      if (st) counts.set(st, (counts.get(st) ?? 0) + 1);
+    }
+  }
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]);
+  if (!ranked.length || ranked[0]![1] < 2 || (ranked[1] && ranked[1][1] * 2 > ranked[0]![1])) return null;
+  return ranked[0]![0];
 }
 
 /** How much more a word of the asking sentence weighs than one of the story around it. */
@@ -378,6 +412,10 @@ function mostlyLinks(text: string): boolean {
  * evidence than the word itself, and keeps a sentence that merely shares a broad synonym from outranking the one
  * that uses the asker's own word. */
 const BRIDGED = 0.7;
+/** A sentence that opens by pointing back ("It", "This", "They"): its subject is in the sentence before. */
+const ANAPHOR = /^(it|this|they|these|that|those|such|he|she)\b(?!\s+(is|are|was|were)\s+(not\s+)?(important|possible|recommended|necessary|required|best|easy|hard)\b)/i;
+/** Share of the sentence before's matched words a pointing-back sentence holds (see ANAPHOR). */
+const CARRIED = 0.5;
 /** Sentences scoring below this share of the best one are not quoted. */
 const KEEP_RATIO = 0.35;
 /** Share of its neighbour's score a sentence that matches nothing itself inherits (see `scoreUnits`). */
@@ -409,6 +447,15 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
     }
     return { score, holds };
   });
+  // "… post-exposure medicine. It works best when started within 2 hours": a sentence opening with a pronoun is
+  // about what the sentence before it named, so it also holds (at half weight) the question words that one holds.
+  for (const [i, u] of units.entries()) {
+    const prev = units[i - 1];
+    if (!prev || u.list || u.row !== undefined || prev.row !== undefined || !ANAPHOR.test(u.text)) continue;
+    let carried = 0;
+    for (const [s, w] of weight) if (prev.stems.has(s) && !u.stems.has(s)) carried += (prev.bridged?.has(s) ? BRIDGED : 1) * w;
+    if (carried > 0 && own[i]!.holds) own[i]!.score += CARRIED * carried;
+  }
   for (const [i, u] of units.entries()) {
     let score = own[i]!.score;
     // A sentence right after (or before) one that matches continues its point ("… ask for an exemption.
