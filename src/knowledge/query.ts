@@ -5,6 +5,7 @@
  */
 import type { Db } from '../store/db.ts';
 import { editDistance } from './fuzzy.ts';
+import { backoffOf, backoffWithSynonyms, isLexiconWord, isParticle, lexiconSpans } from './lexicon.ts';
 import { alternativesOf, segments } from './thesaurus.ts';
 
 // Conversational filler that PostgreSQL's english stop list keeps but that never identifies a passage.
@@ -90,11 +91,11 @@ export function isSituationWord(text: string): boolean {
 
 /** A word the asker surely meant as written (everyday English, or a thesaurus word). */
 function isEnglishWord(text: string): boolean {
-  return EVERYDAY.has(text) || alternativesOf(text).length > 0;
+  return EVERYDAY.has(text) || alternativesOf(text).length > 0 || isLexiconWord(text);
 }
 
-/** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
-export function queryWords(query: string): string[] {
+/** Lower-cased words of a text, contractions opened and punctuation removed, filler kept. */
+export function questionTokens(query: string): string[] {
   return query
     // Plural abbreviations ("PCs", "RNs", "SOPs") are the abbreviation: the passages write it in the singular or define it.
     .replace(/\b(\p{Lu}{2,5})s\b/gu, '$1')
@@ -103,7 +104,17 @@ export function queryWords(query: string): string[] {
     .replace(/n['’]t\b/g, ' not')
     .replace(/['’](s|re|ve|ll|d|m)\b/g, '')
     .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w && !FILLER.has(w));
+    .filter(Boolean);
+}
+
+/** True for conversational filler that never identifies a passage (see FILLER). */
+export function isFiller(word: string): boolean {
+  return FILLER.has(word);
+}
+
+/** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
+export function queryWords(query: string): string[] {
+  return questionTokens(query).filter((w) => !FILLER.has(w));
 }
 
 export interface QueryTerm {
@@ -122,7 +133,19 @@ export interface QueryTerm {
   text: string;
   /** The weight of a word only one visible passage uses (the rarest possible): what an unknown word may be worth. */
   rareIdf?: number;
+  /**
+   * The asker's word (or phrase) is one no visible passage uses; `alts` are the back-off lexicon's words for it that
+   * some visible passage does use (lexicon.ts), and `idf` is theirs at BACKOFF_WEIGHT.
+   */
+  backoff?: boolean;
 }
+
+/** Share of its rarity weight a term keeps when it is found only through the back-off lexicon's words. */
+export const BACKOFF_WEIGHT = 1;
+/** Most back-off alternatives per question word or phrase (the lexicon's first, in its order of preference). */
+export const MAX_BACKOFF_ALTS = 6;
+/** Most question words or phrases backed off per question. */
+export const MAX_BACKOFF_TERMS = 6;
 
 const MAX_WORDS = 32;
 
@@ -226,10 +249,16 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
   const termDf = (alts: string[][]) => Math.max(0, ...alts.map((a) => Math.min(...a.filter(Boolean).map((l) => df.get(l) ?? 0))));
 
   const out: QueryTerm[] = [];
-  const push = (t: { lexeme: string; text: string; alts: string[][] }, d: number) => {
-    if (!out.some((o) => o.lexeme === t.lexeme)) out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) * (isLightWord(t.text) ? LIGHT_WEIGHT : 1) : 0, seen: d > 0 || n === 0, rareIdf: idf(1) });
+  const push = (t: { lexeme: string; text: string; alts: string[][] }, d: number, backoff = false) => {
+    if (out.some((o) => o.lexeme === t.lexeme)) return;
+    const weight = (isLightWord(t.text) ? LIGHT_WEIGHT : 1) * (backoff ? BACKOFF_WEIGHT : 1);
+    out.push({ lexeme: t.lexeme, alts: t.alts, text: t.text, idf: d > 0 || n === 0 ? idf(d) * weight : 0, seen: d > 0 || n === 0, rareIdf: idf(1), ...(backoff ? { backoff: true } : {}) });
   };
+  // What the corpus lacks in the asker's words, said in the documents' words (only where the asker's words fail).
+  const backoff = n > 0 ? await backoffTerms(db, assistant, principals, words, terms, (alts) => termDf(alts) > 0) : null;
   for (const t of terms) {
+    // A word of an idiom the passages never use ("passed away") is read as the idiom (below), not on its own.
+    if (backoff?.consumed.has(t.text)) continue;
     // A term is as rare as the asker's own word when the passages use it: its other ways of being said find more
     // passages but do not make the asked-for word a common one (a broad synonym would otherwise drown it).
     const own = termDf([t.alts[0]!]);
@@ -238,10 +267,125 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
       push(t, d);
       continue;
     }
+    const lex = backoff?.words.get(t.text);
+    if (lex) {
+      push({ lexeme: t.lexeme, text: t.text, alts: lex.alts }, lex.df, true);
+      continue;
+    }
     const alt = await closestLexeme(db, assistant, principals, t.lexeme, isEnglishWord(t.text));
     if (alt) for (const a of alt) push({ lexeme: a.lexeme, text: t.text, alts: [[a.lexeme]] }, a.df);
     else push(t, 0);
   }
+  for (const p of backoff?.phrases ?? []) push(p, p.df, true);
+  return out;
+}
+
+interface BackoffTerm {
+  lexeme: string;
+  text: string;
+  alts: string[][];
+  df: number;
+}
+
+/**
+ * The back-off lexicon's reading of the question: for each word no visible passage uses (`terms` whose lexemes have
+ * no visible frequency), and for each lexicon phrase of the question that no visible passage holds as a phrase
+ * ("passed away", "locked out"), the lexicon's words that visible passages do use, as that term's alternatives.
+ * A phrase read this way takes the place of its words (`consumed`), seen or not: its words alone mean something else
+ * ("passed", "away"). Bounded: MAX_BACKOFF_ALTS per word, MAX_BACKOFF_TERMS per question, three queries at most,
+ * each counting only passages the asker may see.
+ */
+async function backoffTerms(
+  db: Db,
+  assistant: string,
+  principals: readonly string[],
+  words: readonly string[],
+  terms: readonly { lexeme: string; text: string; alts: string[][] }[],
+  used: (alts: string[][]) => boolean,
+): Promise<{ words: Map<string, BackoffTerm>; phrases: BackoffTerm[]; consumed: Set<string> } | null> {
+  const unseen = terms.filter((t) => !used(t.alts) && backoffOf(t.text).length).map((t) => t.text);
+  // A phrase is read through the lexicon only when its words alone do not say it: one of them is unknown here, or it
+  // is an idiom built on a particle or an everyday verb ("passed away", "locked out", "threw up"). A phrase of known
+  // content words ("health insurance") is left to its words.
+  const termOf = new Map(terms.map((t) => [t.text, t]));
+  const idiom = (w: string) => {
+    const t = termOf.get(w);
+    return isParticle(w) || isLightWord(w) || (t !== undefined && !used(t.alts));
+  };
+  const spans = lexiconSpans(words).filter((s) => s.end - s.start > 1 && !termOf.has(s.text) && words.slice(s.start, s.end).some(idiom));
+  if (!unseen.length && !spans.length) return null;
+  const wanted = [...new Set([...unseen, ...spans.map((s) => s.text)])].slice(0, MAX_BACKOFF_TERMS);
+  const targets = [...new Set(wanted.flatMap((w) => backoffWithSynonyms(w)))];
+  // Phrases the passages hold as written are the asker's own words: no back-off for them. The index finds passages
+  // with the phrase's content words in order (it keeps no stop words: "passed on" is 'pass', which "a day pass" has
+  // too); the text of those alone is then read for the words as written.
+  const phraseTexts = spans.map((s) => s.text).filter((p) => wanted.includes(p));
+  const held = new Set(
+    phraseTexts.length
+      ? (
+          await db.query<{ p: string }>(
+            `SELECT p FROM unnest($3::text[], $4::text[]) AS x(p, re)
+              WHERE numnode(phraseto_tsquery('english', p)) > 0
+                AND EXISTS (SELECT 1 FROM kb_chunks k WHERE k.assistant = $1 AND k.access && $2::text[]
+                               AND k.tsv @@ phraseto_tsquery('english', p) AND k.body ~* re)`,
+            // Question words are letters and digits only (queryWords): safe inside a pattern.
+            [assistant, principals, phraseTexts, phraseTexts.map((p) => `\\m${p.split(' ').join('\\W+')}\\M`)],
+          )
+        ).map((r) => r.p)
+      : [],
+  );
+  const stemmed = await db.query<{ p: string; q: string }>(`SELECT p, phraseto_tsquery('english', p)::text AS q FROM unnest($1::text[]) AS p`, [targets]);
+  const lexemesOf = new Map(stemmed.map((r) => [r.p, phraseLexemes(r.q)]));
+  // A target phrase that keeps one word ("time off" → 'time') would match any passage using that everyday word.
+  const altOf = (t: string) => {
+    const a = lexemesOf.get(t) ?? [];
+    return a.filter(Boolean).length && !(t.includes(' ') && a.filter(Boolean).length < 2) ? a : null;
+  };
+  const lexemes = [...new Set(targets.flatMap((t) => altOf(t) ?? []).filter(Boolean))];
+  const rows = lexemes.length
+    ? await db.query<{ lexeme: string; df: number | string | null }>(
+        `SELECT l.lexeme, (SELECT sum(t.df) FROM kb_terms t WHERE t.assistant = $1 AND t.lexeme = l.lexeme AND t.access && $3::text[]) AS df
+           FROM unnest($2::text[]) AS l(lexeme)`,
+        [assistant, lexemes, principals],
+      )
+    : [];
+  const df = new Map(rows.map((r) => [r.lexeme, Number(r.df ?? 0)]));
+  // The question's own known words: an alternative that is one of them adds nothing (it would count twice).
+  // (Words of the idioms read here do not count: the idiom takes their place.)
+  const spanWords = new Set(spans.flatMap((sp) => words.slice(sp.start, sp.end)));
+  const known = new Set(terms.filter((t) => used(t.alts) && !spanWords.has(t.text)).flatMap((t) => t.alts.map((a) => a.join(' '))));
+  const read = (text: string): BackoffTerm | null => {
+    const alts: string[][] = [];
+    let most = 0;
+    for (const t of backoffWithSynonyms(text)) {
+      const a = altOf(t);
+      if (!a || known.has(a.join(' ')) || alts.some((b) => b.join(' ') === a.join(' '))) continue;
+      const d = Math.min(...a.filter(Boolean).map((l) => df.get(l) ?? 0));
+      if (d <= 0) continue;
+      alts.push(a);
+      // As rare as the lexicon's first word for it that the passages use (its most specific; a broad later one,
+      // "family member", would make the asker's word look common).
+      if (!most) most = d;
+      if (alts.length >= MAX_BACKOFF_ALTS) break;
+    }
+    return alts.length ? { lexeme: `~${text}`, text, alts, df: most } : null;
+  };
+  const out = { words: new Map<string, BackoffTerm>(), phrases: [] as BackoffTerm[], consumed: new Set<string>() };
+  for (const w of unseen) {
+    if (!wanted.includes(w)) continue;
+    const r = read(w);
+    if (r) out.words.set(w, r);
+  }
+  const inside = new Set<number>();
+  for (const s of spans) {
+    if (!wanted.includes(s.text) || held.has(s.text)) continue;
+    const r = read(s.text);
+    if (!r) continue;
+    out.phrases.push(r);
+    for (let i = s.start; i < s.end; i++) inside.add(i);
+  }
+  // A word the question uses only inside such phrases goes with them.
+  for (const [i, w] of words.entries()) if (inside.has(i) && words.every((x, j) => x !== w || inside.has(j))) out.consumed.add(w);
   return out;
 }
 

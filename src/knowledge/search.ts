@@ -90,6 +90,8 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   if (!analyzed.length || (!terms.length && !p.embedder)) return [];
   const unseen = round((analyzed.length - terms.length) / analyzed.length);
   const unseenWords = analyzed.filter((t) => !t.seen).map((t) => t.text);
+  // Question words found only through the back-off lexicon's words (diagnostics).
+  const backoffWords = analyzed.filter((t) => t.backoff).map((t) => t.text);
   const lexemes = allLexemes(terms);
   const fetch = Math.max(p.limit, 10);
   // ts_rank_cd knows nothing of rarity: partial matches rank by the summed weight of the terms they contain.
@@ -153,7 +155,7 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
     // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
-    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(coverage([...docMatched.get(r.document_id)!])), unseen, unseenWords });
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(coverage([...docMatched.get(r.document_id)!])), unseen, unseenWords, ...(backoffWords.length ? { backoffWords } : {}) });
   }
 
   if (densePending) {

@@ -37,6 +37,11 @@ export interface KnowledgeHit {
   specificity?: number;
   /** Those words (the asker's own, lower-cased): the same for every hit of one search. */
   unseenWords?: string[];
+  /**
+   * Question words (or phrases) no visible passage uses that were searched for in the back-off lexicon's words
+   * instead (see lexicon.ts), at a reduced weight: the same for every hit of one search.
+   */
+  backoffWords?: string[];
   /** Cosine similarity to the query when dense retrieval is configured and this passage was a dense match. */
   similarity?: number;
 }

@@ -9,3 +9,4 @@ import './offline-retrieval.test.ts';
 import './bounded-question.test.ts';
 import './clock.test.ts';
 import './offline-answerability.test.ts';
+import './offline-lexicon.test.ts';

@@ -7,6 +7,7 @@ import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
 import { isLightWord, queryWords } from '../../knowledge/query.ts';
 import { segments } from '../../knowledge/thesaurus.ts';
+import { backoffWithSynonyms, isParticle, lexiconSpans } from '../../knowledge/lexicon.ts';
 import { questionTimes, timeFit } from './clock.ts';
 
 // PostgreSQL's english stop words plus question filler; never informative when scoring sentences. "not" is kept:
@@ -54,6 +55,8 @@ export interface Unit {
   bridged?: Set<string>;
   /** Holds the kind of fact the question asks for (set by `scoreUnits`). */
   typed?: boolean;
+  /** Question stems the unit holds in another sense than the question's (part of a backed-off phrase): no credit. */
+  misread?: Set<string>;
 }
 
 /** Sentences and list items of a passage, in order. */
@@ -102,7 +105,12 @@ export function properStems(question: string): Set<string> {
  * gets the question's own stems. Linear in units × alternatives.
  */
 export function bridgeUnits(question: string, units: readonly Unit[]): void {
+  // What the candidate sentences say in their own words, before any bridging (the back-off acts only where the
+  // asker's words are absent from all of them).
+  const present = new Set<string>();
+  for (const u of units) for (const st of u.stems) present.add(st);
   bridgeShortForms(question, units);
+  bridgeBackoff(question, units, present);
   const concepts = segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
     .filter((g) => g.alts.length)
     .map((g) => {
@@ -128,6 +136,50 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
         if (a.words && !holdsSequence(u, a.words)) continue;
         for (const s of c.own) bridge(u, s);
         break;
+      }
+    }
+  }
+}
+
+/** Most lexicon words or phrases of one question that sentence choice backs off (see bridgeBackoff). */
+const MAX_BACKOFF = 6;
+
+/**
+ * The back-off lexicon in sentence choice (see lexicon.ts): a question word or phrase that no candidate sentence
+ * holds ("puked", "locked out") counts as held by a sentence that says one of the lexicon's words for it
+ * ("vomiting", "account lockout"), at the weight of another way of saying it (`bridged`). A phrase counts as held
+ * only where a sentence says it word after word; a lexicon word that keeps one content word ("sign in") must be
+ * written out too. Where a sentence holds only part of a backed-off phrase ("a day pass" for "passed away"), that
+ * part means something else there and earns it nothing (`misread`).
+ */
+export function bridgeBackoff(question: string, units: readonly Unit[], present: ReadonlySet<string>): void {
+  const words = queryWords(question).slice(0, MAX_QUESTION_STEMS);
+  const spans = lexiconSpans(words)
+    .map((sp) => ({ ...sp, own: [...new Set(contentStems(sp.text))], seq: sp.end - sp.start > 1 ? wordStems(sp.text) : null }))
+    .filter((sp) => sp.own.length && (sp.seq ? !units.some((u) => sp.own.every((st) => u.stems.has(st)) && holdsSequence(u, sp.seq!)) : !sp.own.every((st) => present.has(st))))
+    // As in retrieval (query.ts), a phrase of words the sentences know is left to its words unless it is an idiom
+    // (a particle or an everyday verb: "passed away", "locked out"); "lost my phone" is said by its words.
+    .filter((sp) => !sp.seq || words.slice(sp.start, sp.end).some((w) => isParticle(w) || isLightWord(w) || contentStems(w).some((st) => !present.has(st))))
+    .slice(0, MAX_BACKOFF);
+  if (!spans.length) return;
+  const concepts = spans.map((sp) => ({
+    ...sp,
+    alts: backoffWithSynonyms(sp.text)
+      .map((a) => {
+        const stems = contentStems(a);
+        return { stems, words: a.includes(' ') && stems.length < 2 ? wordStems(a) : null };
+      })
+      .filter((a) => a.stems.length),
+    // Stems the question uses only inside this phrase: elsewhere they are another word.
+    only: sp.seq ? sp.own.filter((st) => !words.some((w, i) => (i < sp.start || i >= sp.end) && contentStems(w).includes(st))) : [],
+  }));
+  for (const u of units) {
+    for (const c of concepts) {
+      const says = c.alts.some((a) => a.stems.every((st) => u.stems.has(st)) && (!a.words || holdsSequence(u, a.words)));
+      if (says) {
+        for (const st of c.own) bridge(u, st);
+      } else if (c.seq && c.only.length) {
+        for (const st of c.only) if (u.stems.has(st) && !u.bridged?.has(st)) (u.misread ??= new Set()).add(st);
       }
     }
   }
@@ -385,7 +437,7 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
     let score = 0;
     let holds = false;
     for (const [s, w] of weight) {
-      if (!u.stems.has(s)) continue;
+      if (!u.stems.has(s) || u.misread?.has(s)) continue;
       holds = true;
       score += u.bridged?.has(s) ? BRIDGED * w : w;
     }

@@ -53,6 +53,8 @@ export interface Signals {
   docCoverage: number;
   /** Unknown topic words of the asking sentence used as nouns ("my ferret", "the chess club"). */
   askUnknownNoun: number;
+  /** Backed-off words of the asking sentence (lexicon.ts) that the best sentence does not say in any form. */
+  backoffMissing: number;
 }
 
 /** Passages below this coverage are not considered at all (they share only a common word or two). */
@@ -243,8 +245,25 @@ function signalsOf(question: string, lead: Lead, weight: Map<string, number>, to
   // about that thing, whatever else it shares with the passages.
   const askUnknownNoun = unknownNouns(askClause(question), lead.hit.unseenWords ?? []);
   if (askUnknownNoun > 0) confidence -= 0.4;
+  // A word of the asking sentence found only through the back-off lexicon (lexicon.ts) is a guess at what the
+  // documents call it: the answer is convincing only when the quoted sentence says it (as bridged), not when the
+  // passage merely shares the question's other words ("braces" read as dental, answered with a sentence on HSAs).
+  const backoffMissing = backoffMissed(question, lead);
+  if (backoffMissing > 0) confidence -= BACKOFF_MISS;
   if ((lead.hit.similarity ?? 0) >= MIN_SIMILARITY) confidence = Math.max(confidence, CONFIDENT);
-  return { askUnknownNoun, docCoverage: lead.hit.docCoverage ?? coverage, askMiss, askMissBest, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+  return { backoffMissing, askUnknownNoun, docCoverage: lead.hit.docCoverage ?? coverage, askMiss, askMissBest, penalty, coverage, unseen, support, specificity, sentence: round(sentence), wantsType, typed, heading: round(heading), confidence: round(confidence), url: lead.hit.url, focus, askUnknown, askKnown };
+}
+
+/** What the confidence loses when the best sentence lacks a backed-off word of the asking sentence. */
+const BACKOFF_MISS = 0.3;
+
+/** Backed-off words or phrases of the asking sentence (see KnowledgeHit.backoffWords) that the best sentence lacks. */
+function backoffMissed(question: string, lead: Lead): number {
+  const words = lead.hit.backoffWords ?? [];
+  if (!words.length) return 0;
+  const asked = ` ${queryWords(askClause(question)).join(' ')} `;
+  const best = lead.bestUnit?.stems ?? new Set<string>();
+  return words.filter((w) => asked.includes(` ${w} `) && !contentStems(w).every((st) => best.has(st))).length;
 }
 
 /** Share of the asking sentence's content words that the passage (title, heading, sentences as bridged) lacks. */
