@@ -1,7 +1,7 @@
 /**
  * The back-off lexicon's data (see lexicon.ts): one group a line, `keys = targets`. Keys are everyday, informal or
  * regional words and short phrases an employee types; targets are the plainer or more formal words workplace
- * documents use for the same thing (often a broader word: "grandma" → grandparent, family member). Written by topic
+ * documents use for the same thing (often a broader word: "granny" → grandparent, family member). Written by topic
  * from general knowledge, for any industry; never from evaluation questions. Targets come in order of preference.
  *
  * A mapping belongs here only when it holds in nearly every workplace sentence ("puked" → vomiting; no "drove" →
@@ -10,11 +10,11 @@
  */
 export const LEXICON_TEXT = `
 # Family and relationships (hypernyms a leave or benefits policy uses)
-grandma, granny, gran, nana, nanna, grandmom, grandmum, grandmama, grammy, gramma, grandmothers = grandmother, grandparent, family member
+granny, gran, nana, nanna, grandmom, grandmum, grandmama, grammy, gramma, grandmothers = grandmother, grandparent, family member
 grandpa, grandad, granddad, gramps, grandpop, granpa, grandpapa, grandfathers = grandfather, grandparent, family member
 grandparents, grandparent = grandparent, family member, relative
 grandkid, grandkids, grandchild, grandchildren, grandson, grandsons, granddaughter, granddaughters = grandchild, family member, relative
-great grandma, great grandmother, great grandpa, great grandfather, great grandparent = grandparent, family member, relative
+great grandmother, great grandpa, great grandfather, great grandparent = grandparent, family member, relative
 mom, mum, mommy, mummy, momma, mama, mother = mother, parent, family member
 dad, daddy, papa, father = father, parent, family member
 parents, folks, mom and dad, mum and dad = parent, family member
@@ -52,7 +52,7 @@ newbie, newbies, new guy, new girl, new person, greenhorn, rookie, rookies, new 
 summer student, co-op student, coop student = intern, internship, trainee, apprentice
 temp, temps, freelancer, freelancers, freelance, gig worker = contractor, temporary worker, contingent worker, consultant
 # Life events
-passed away, passed on, died, death, departed, deceased, kicked the bucket, funeral, memorial, memorial service, burial, buried, cremation, cremated, mourning, grieving, grief, condolences = bereavement, death, funeral, bereavement leave, family member
+passed on, died, death, departed, deceased, kicked the bucket, funeral, memorial, memorial service, burial, buried, cremation, cremated, mourning, grieving, grief, condolences = bereavement, death, funeral, bereavement leave, family member
 miscarriage, miscarried, stillbirth, stillborn, pregnancy loss, lost the baby = pregnancy loss, bereavement, medical leave, parental leave
 pregnant, expecting a baby, having a baby, having a kid, with child, bun in the oven, pregnancy, knocked up, expectant = pregnancy, maternity, parental leave, birth
 gave birth, giving birth, give birth, went into labor, went into labour, c-section, caesarean, cesarean, new baby, just had a baby, had a baby = birth, childbirth, maternity leave, parental leave
@@ -81,7 +81,7 @@ emergency at home, family emergency, family crisis, something came up at home, p
 domestic violence, domestic abuse, abusive partner, abuser = domestic violence, family violence, employee assistance, safety
 house fire, flood at home, flooded, burglary, break-in, burgled, robbed at home = emergency leave, personal emergency, employee assistance
 # Body, symptoms, illness
-threw up, throw up, throwing up, throws up, puke, puked, puking, barf, barfed, barfing, hurl, hurled, hurling, chunder, spew, spewing, upchuck, sick to my stomach = vomiting, vomit, nausea, illness
+puke, puked, puking, barf, barfed, barfing, hurl, hurled, hurling, chunder, spew, spewing, upchuck, sick to my stomach = vomiting, vomit, nausea, illness
 vomited, vomits, vomiting = vomiting, vomit, nausea
 queasy, nauseous, nauseated, feel sick, feeling sick, sickly, green around the gills = nausea, vomiting, illness, unwell
 the runs, squits, trots, upset stomach, tummy bug, stomach bug, stomach flu, gastro, tummy ache, stomach ache, stomachache, bellyache, belly ache, food poisoning, dodgy tummy = diarrhea, diarrhoea, gastroenteritis, vomiting, illness
@@ -140,7 +140,7 @@ pee, wee, urine sample, pee test, drug test, drug testing, piss test, urine test
 first aider, first aid kit, plasters, plaster, band aid, band-aid, bandaid, bandage, bandages, ice pack = first aid, first aider, first aid kit
 ambulance, paramedic, paramedics, 911, 999, 000, 112, emt = emergency services, ambulance, emergency
 # Money and pay
-paycheck, pay check, paycheque, pay cheque, pay packet, wage packet, my pay, my wages, my money, take home, take-home, take home pay, net pay, pay slip, payslip, payslips, pay stub, paystub, pay stubs = payslip, pay statement, payroll, pay
+pay packet, wage packet, my pay, my wages, my money, take home, take-home, take home pay, net pay, pay slip, payslip, payslips, pay stub, paystub, pay stubs = payslip, pay statement, payroll, pay
 salary, salaries, wage, wages, earnings, income, what i earn, what i make, how much i make, my earnings, compensation, remuneration = salary, pay, compensation, wages
 get paid, getting paid, gets paid, pay day, payday, paydays, when do we get paid, pay date, pay dates, pay run, pay cycle, pay period = payday, pay date, payroll, pay schedule
 land in my account, land in my bank, lands in my account, lands in my bank, hit my account, hits my account, hit my bank, hits my bank, show up in my account, shows up in my account, go into my account, goes into my account, clear in my account = paid, pay date, direct deposit, payday
@@ -191,7 +191,7 @@ unpaid, unpaid time, without pay, no pay, not paid leave, off without pay, lwop 
 career break, long break, extended break, gap year, time out from work, months off = sabbatical, extended leave, leave of absence, career break
 personal day, personal days, mental health day, duvet day, wellness day, me day = personal day, personal leave, floating holiday, wellbeing day
 floater, floaters, floating day, float day = floating holiday, personal day
-late, running late, gonna be late, going to be late, be late, stuck in traffic, missed my bus, missed my train, overslept, oversleep, slept in, sleep in = lateness, tardiness, late arrival, attendance
+late, running late, gonna be late, going to be late, be late, stuck in traffic, missed my train, overslept, oversleep, slept in, sleep in = lateness, tardiness, late arrival, attendance
 no show, no-show, didnt show, did not show, didnt turn up, did not turn up, skip work, skipped work, skipping work, bunk off, bunking off, playing hooky, awol, walked off, walk off the job = absence, unauthorized absence, attendance, no-call no-show
 leave early, leaving early, left early, knock off early, clock off early, head off early, duck out, sneak out, get off early = leaving early, early departure, attendance, working hours
 clock in, clocking in, clocked in, clock on, sign in for shift, punch in, punched in, punch card, time clock, clock out, clocking out, clocked out, clock off, punch out, swipe in, swipe out, timecard, time card, timesheet, time sheet, timesheets, hours log, log hours, log my hours, record my hours = time and attendance, timekeeping, timesheet, time clock
@@ -219,7 +219,7 @@ catch up, catch-up, standup, stand-up, huddle, one on one, one-on-one, check-in,
 time zone, timezone, time difference, different time zone = time zone, local time
 fortnight, fortnights = two weeks, biweekly
 # Travel and commuting, vehicles
-bus, buses, the bus, coach, minibus, mini bus, minivan, van, company bus, staff bus, work bus = shuttle, shuttle bus, transport, public transport
+coach, minibus, mini bus, minivan, van, company bus, staff bus, work bus = shuttle, shuttle bus, transport, public transport
 train, trains, tube, subway, metro, underground, light rail, tram, trams, commuter train, rail = public transport, transit, rail, commuting
 public transport, public transit, transit, mass transit, bus pass, train pass, travel card, season ticket, oyster card, transit pass, commuter pass, metro card, metrocard = public transport, transit pass, commuter benefit, season ticket loan
 commute, commuting, commuter, getting to work, get to work, getting into work, get into work, journey to work, travel to work, way to work, drive to work, driving to work, ride to work, the school run = commuting, commute, transport, travel to work
@@ -379,11 +379,11 @@ interview, interviews, interviewing, job interview, interview panel, interviewer
 referral, referrals, refer a friend, recommend a friend, recommend someone, put forward a friend, bring a friend in, friend for a job, finders fee, finder's fee, referral bonus = employee referral, referral, referral bonus, referral program
 background check, background checks, police check, criminal record, dbs, dbs check, crb, vetting, security clearance, reference check, credit check = background check, screening, vetting, references
 first day, first week, day one, just started, new job, new role, new here, just joined, joined last week, joined recently, getting started, settling in, induction, inductions, welcome pack, orientation = onboarding, new hire, orientation, first day
-probation, probationary, on probation, trial period, introductory period, first few months, first three months, first 3 months, first six months, first 6 months, too new = probation, probationary period, introductory period, new employee
+probation, probationary, on probation, trial period, introductory period, first few months, first three months, first 3 months, first six months, first 6 months = probation, probationary period, introductory period, new employee
 buddy system, onboarding buddy, work buddy, peer mentor, mentor, mentors, mentoring, mentorship, coaching = mentor, mentoring, buddy, coaching
 quit, quitting, quits, resign, resigning, resigned, resignation, hand in my notice, handing in my notice, give my notice, giving notice, put in my notice, two weeks notice, 2 weeks notice, leave my job, leaving my job, leave the company, leaving the company, new job elsewhere, got another job, my last day, final day, leaving do = resignation, notice period, leaving the company, offboarding
 fired, firing, sack, sacked, sacking, get the sack, got the sack, canned, let go, laid off, lay off, layoff, layoffs, made redundant, redundant, axed, lose my job, lost my job, job cuts, downsizing = termination, dismissal, redundancy, layoff, severance
-payout, pay out, leaving payment, golden handshake, last paycheck, last pay, final paycheck = severance, final pay, termination pay, redundancy pay
+payout, pay out, leaving payment, golden handshake, last pay = severance, final pay, termination pay, redundancy pay
 leaving interview, hand back laptop, return my laptop, return equipment, give back my laptop, hand in my badge, return my badge = offboarding, exit interview, return of equipment, leaving the company
 in trouble, got in trouble, getting in trouble, written up, write up, write-up, wrote me up, told off, telling off, disciplined, disciplinary, discipline, final warning, formal warning, hauled in, reprimand, reprimanded, suspension, suspended = disciplinary, written warning, disciplinary action, corrective action
 misconduct, gross misconduct, caught stealing, stealing, theft from work, fiddling, falsifying, lying on timesheet, fake sick, pretending to be sick = misconduct, gross misconduct, fraud, disciplinary

@@ -140,8 +140,11 @@ export interface QueryTerm {
   backoff?: boolean;
 }
 
-/** Share of its rarity weight a term keeps when it is found only through the back-off lexicon's words. */
-export const BACKOFF_WEIGHT = 1;
+/**
+ * Share of its rarity weight a term keeps when it is found only through the back-off lexicon's words: like a
+ * synonym in sentence choice (0.7), a guess at the documents' word counts less than the asker's own word.
+ */
+export const BACKOFF_WEIGHT = 0.7;
 /** Most back-off alternatives per question word or phrase (the lexicon's first, in its order of preference). */
 export const MAX_BACKOFF_ALTS = 6;
 /** Most question words or phrases backed off per question. */

@@ -21,7 +21,7 @@ describe('back-off lexicon: the map', () => {
     assert.ok(backoffOf('puked').includes('vomiting'));
     assert.ok(backoffOf('gran').includes('grandparent'));
     assert.ok(backoffOf('grandad').includes('grandparent'));
-    assert.ok(backoffOf('paycheque').includes('payslip'));
+    assert.ok(backoffOf('pay packet').includes('payslip'));
     assert.ok(backoffOf('cab').includes('taxi'));
     assert.ok(backoffOf('skint').includes('financial hardship'));
     assert.ok(backoffOf('creche').includes('childcare'));
@@ -41,15 +41,15 @@ describe('back-off lexicon: the map', () => {
   });
 
   it('never maps a word to itself or to a word of its own phrase', () => {
-    for (const w of ['grandma', 'locked out', 'sick note', 'time off', 'bus']) {
+    for (const w of ['granny', 'locked out', 'sick note', 'time off', 'minibus']) {
       const own = w.split(' ');
       for (const t of backoffOf(w)) assert.ok(t !== w && !own.includes(t), `${w} → ${t}`);
     }
   });
 
   it('finds its phrases in a question, longest first, and follows the lexicon with the curated thesaurus', () => {
-    const spans = lexiconSpans(queryWords('my gran passed on and I threw up twice'));
-    assert.deepEqual(spans.map((s) => s.text), ['gran', 'passed on', 'threw up']);
+    const spans = lexiconSpans(queryWords('my gran passed on and I kept puking twice'));
+    assert.deepEqual(spans.map((s) => s.text), ['gran', 'passed on', 'puking']);
     const withSynonyms = backoffWithSynonyms('puking');
     assert.ok(withSynonyms.indexOf('vomiting') < withSynonyms.indexOf('unwell'), 'the lexicon first, then the thesaurus');
   });
