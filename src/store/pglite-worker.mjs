@@ -29,6 +29,17 @@ const SHARED_BUFFERS = creating ? '1MB' : (workerData.sharedBuffers ?? '32MB');
 const startParams = [...START, '-c', `shared_buffers=${SHARED_BUFFERS}`, '-c', 'max_connections=3'];
 const initDbStartParams = ['-c', 'shared_buffers=8MB', '-c', 'max_connections=3'];
 
+// A database error's fields, so the main thread can rebuild an error that looks like PGlite's own.
+const FIELDS = ['name', 'message', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where', 'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine', 'severity'];
+function serialize(err) {
+  const out = {};
+  if (err && typeof err === 'object') {
+    for (const f of FIELDS) if (err[f] !== undefined && typeof err[f] !== 'function' && typeof err[f] !== 'object') out[f] = err[f];
+  } else out.message = String(err);
+  if (!out.message) out.message = String(err);
+  return out;
+}
+
 let pg;
 const listeners = new Map();
 
