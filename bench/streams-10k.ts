@@ -3,7 +3,12 @@
  * `parley serve --no-worker`, the answers given by a separate `parley worker` process started once every stream is
  * open.
  *
- *   node --import tsx bench/streams-10k.ts [--streams 10000] [--pg-url postgres://postgres@127.0.0.1:5432]
+ *   node --import tsx bench/streams-10k.ts [--streams 10000] [--engine fake|offline] [--pg-url postgres://postgres@127.0.0.1:5432]
+ *
+ * `--engine fake` (default): the worker uses the openai-compatible engine against a fake provider in this process
+ * (test/llm/fake-openai.ts, a real socket in the real wire format) that answers every question at once, so the
+ * figure is what the HTTP node and the database take to deliver the answers, not the engine's work; `offline`
+ * answers with the offline engine (retrieval per answer: about ten answers a second on this machine).
  *
  * Creates a scratch database (dropped at the end), one conversation per stream, then opens every stream (a POST to
  * .../responses/stream on a socket of its own; no worker runs yet, so each stays open on its first events and
@@ -22,6 +27,7 @@ import { signUserToken } from '../src/core/tokens.ts';
 import { startParley, startWorker, type Child } from './child.ts';
 import { API, ASSISTANT, Api, QUESTION, USER } from './fixture.ts';
 import { percentile, requestBytes, type Target } from './load.ts';
+import { startFakeOpenAI, type FakeOpenAI } from '../test/llm/fake-openai.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +35,11 @@ const { values } = parseArgs({
     'pg-url': { type: 'string' },
     /** Streams opened at once while opening (the server's accept queue and the create batching see this many). */
     burst: { type: 'string', default: '500' },
+    engine: { type: 'string', default: 'fake' },
+    /** How long to wait for the streams to end after the worker started, seconds. */
+    wait: { type: 'string', default: '600' },
+    /** The worker's RESPONSE_CONCURRENCY (default: the engine's default, 16 for openai-compatible). */
+    concurrency: { type: 'string' },
   },
 });
 const STREAMS = Number(values.streams);
@@ -83,6 +94,7 @@ await admin.query(`CREATE DATABASE ${name}`);
 const dir = mkdtempSync(join(tmpdir(), 'parley-streams-'));
 const children: Child[] = [];
 const streams: Stream[] = [];
+let fake: FakeOpenAI | undefined;
 try {
   const secret = randomBytes(32).toString('hex');
   const databaseUrl = `${pgUrl}/${name}`;
@@ -113,8 +125,11 @@ try {
   let peak = openRss;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
   const w0 = performance.now();
-  children.push(await startWorker({ dataDir: join(dir, 'data'), databaseUrl, secret, logFile: join(dir, 'worker.log') }));
-  const deadline = w0 + 600_000;
+  if (values.engine === 'fake') fake = await startFakeOpenAI(Array.from({ length: STREAMS + 100 }, () => ({ type: 'text' as const, chunks: ['The answer.'] })));
+  const engineEnv: Record<string, string> = fake ? { PARLEY_ENGINE: 'openai-compatible', LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake' } : {};
+  if (values.concurrency) engineEnv['RESPONSE_CONCURRENCY'] = values.concurrency;
+  children.push(await startWorker({ dataDir: join(dir, 'data'), databaseUrl, secret, logFile: join(dir, 'worker.log'), env: engineEnv }));
+  const deadline = w0 + Number(values.wait) * 1000;
   while (streams.some((s) => !s.endedAt) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   clearInterval(sampler);
   const ends = streams.filter((s) => s.endedAt).map((s) => (s.endedAt - w0) / 1000).sort((a, b) => a - b);
@@ -125,6 +140,7 @@ try {
 } finally {
   for (const s of streams) s.socket.destroy();
   for (const c of children.reverse()) await c.stop();
+  await fake?.close();
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.end();
   rmSync(dir, { recursive: true, force: true });
