@@ -338,6 +338,17 @@ const INDEX: Map<string, string[]> = (() => {
       out.set(member, set);
     }
   }
+  // A phrase holding another key phrase ("paid time off" holds "time off") may also be said the inner phrase's ways
+  // ("leave"): the longer phrase means at least what the inner one does.
+  for (const [key, set] of out) {
+    const words = key.split(' ');
+    for (let n = words.length - 1; n >= 2; n--) {
+      for (let i = 0; i + n <= words.length; i++) {
+        const inner = out.get(words.slice(i, i + n).join(' '));
+        if (inner) for (const alt of inner) if (alt !== key) set.add(alt);
+      }
+    }
+  }
   return new Map([...out].map(([k, v]) => [k, [...v]]));
 })();
 

@@ -7,4 +7,5 @@ import './router-linear.test.ts';
 import './greeting.test.ts';
 import './offline-retrieval.test.ts';
 import './bounded-question.test.ts';
+import './clock.test.ts';
 import './offline-answerability.test.ts';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
+import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, rateOf, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
 import { askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
@@ -121,7 +121,7 @@ describe('offline engine: sentence choice', () => {
     assert.ok(units[1]!.score > 0 && units[0]!.score > units[1]!.score, `${units[0]!.score} vs ${units[1]!.score}`);
   });
 
-  it('reads an acronym by the initials of the words a passage spells out, and a clipped word by its start', () => {
+  it('reads an acronym by the initials of the words a passage spells out, a clipped word by its start, a contraction by its letters', () => {
     const units = unitsOf('| Role | Badge colour |\n|---|---|\n| Field technicians | Orange |\n| Office staff | Grey |\n\nRadiology scheduling opens at 8.');
     const q = 'What badge colour do FTs get?';
     bridgeUnits(q, units);
@@ -133,6 +133,15 @@ describe('offline engine: sentence choice', () => {
     bridgeUnits(q2, fresh);
     const clip = contentStems('radiol')[0]!;
     assert.ok(fresh[0]!.bridged?.has(clip) && !fresh[1]!.stems.has(clip));
+    // A contraction by its consonants, read as the commonest word of the passages it fits.
+    const mgr = unitsOf('Your manager approves leave. Ask your manager first. The member portal shows requests.');
+    bridgeUnits('does my mgr approve it?', mgr);
+    const m = contentStems('mgr')[0]!;
+    assert.ok(mgr[0]!.bridged?.has(m) && mgr[1]!.bridged?.has(m) && !mgr[2]!.stems.has(m));
+    // One sentence is not enough evidence to read it.
+    const once = unitsOf('Your manager approves leave. The member portal shows requests.');
+    bridgeUnits('does my mgr approve it?', once);
+    assert.ok(!once[0]!.stems.has(m));
     // A word some candidate sentence uses as written is not a clipped form of anything.
     const plain = unitsOf('The park opens at 8. Parking opens at 9.');
     bridgeUnits('when does the park open?', plain);
@@ -144,7 +153,59 @@ describe('offline engine: sentence choice', () => {
     assert.equal(answerType('How much does the parking permit cost?'), 'amount');
     assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
     assert.equal(answerType('How much is the parking permit?'), 'amount');
+    assert.equal(answerType('do we get any money toward safety boots?'), 'amount');
     assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
+  });
+
+  it('quotes the timetable row whose hours hold the time the asker gives', () => {
+    const q = 'I finish at 1am, is there still a minibus to the station?';
+    const units = unitsOf('| Hours | Minibus to the station |\n|---|---|\n| 06:00 to 20:00 | every 15 minutes |\n| 20:00 to 00:30 | every 30 minutes |\n| 00:30 to 06:00 | on request from the gatehouse |');
+    scoreUnits(units, q, stemWeights(q, units));
+    const best = [...units].sort((a, b) => b.score - a.score)[0]!;
+    assert.match(best.row!, /on request/);
+  });
+
+  it('prefers an amount stated per the unit the question asks about ("an hour")', () => {
+    const q = 'how much extra do we get an hour for the late shift?';
+    const units = unitsOf('Staff who cover a late shift at short notice get an extra $40 per shift. The late shift allowance is $3.10 per hour.');
+    scoreUnits(units, q, stemWeights(q, units));
+    assert.ok(units[1]!.score > units[0]!.score, `${units[1]!.score} vs ${units[0]!.score}`);
+    assert.equal(rateOf('what is the mileage rate per mile?')?.test('45p a mile'), true);
+    assert.equal(rateOf('how much is the parking permit?'), null);
+  });
+
+  it('counts a thesaurus phrase that keeps one content word only where it is written out ("out of hours")', () => {
+    const q = 'who handles it overnight?';
+    const units = unitsOf('A 12-hour rota covers the wards. Out of hours, the duty manager handles it.');
+    bridgeUnits(q, units);
+    const overnight = contentStems('overnight')[0]!;
+    assert.ok(!units[0]!.stems.has(overnight), 'the rota sentence only shares "hour"');
+    assert.ok(units[1]!.bridged?.has(overnight));
+  });
+
+  it('says a phrase the ways of a phrase it holds ("paid time off" holds "time off")', () => {
+    const units = unitsOf('Foster carers get 2 weeks of leave. The canteen opens at 8.');
+    const q = 'is there paid time off for foster carers?';
+    bridgeUnits(q, units);
+    assert.ok(contentStems('paid time off').every((st) => units[0]!.stems.has(st)), JSON.stringify([...units[0]!.stems]));
+  });
+
+  it('counts a name double where it is asked about, not in the story around the question', () => {
+    const story = 'I live near Elmwood. What time does the depot open?';
+    const asked = 'What time does the Elmwood depot open?';
+    const units = unitsOf('The Elmwood depot opens at 7. The depot opens at 6.');
+    const elm = contentStems('Elmwood')[0]!;
+    assert.ok(stemWeights(asked, units).get(elm)! > stemWeights(story, units).get(elm)!);
+  });
+
+  it('lets a sentence that points back ("It works best …") hold what the sentence before it named', () => {
+    const q = 'how soon do I need to start the travel vaccine?';
+    const units = unitsOf('Staff going abroad are offered a travel vaccine. It works best when started within 3 days of booking. Canteen service starts at noon.');
+    scoreUnits(units, q, stemWeights(q, units));
+    const alone = unitsOf('It works best when started within 3 days of booking.');
+    scoreUnits(alone, q, stemWeights(q, units));
+    assert.ok(units[1]!.score > alone[0]!.score, `${units[1]!.score} vs ${alone[0]!.score}`);
+    assert.ok(units[1]!.score > units[2]!.score && units[1]!.score > units[0]!.score);
   });
 
   it('damps a list of links: it points elsewhere and answers nothing', () => {

@@ -7,6 +7,7 @@ import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
 import { isLightWord, queryWords } from '../../knowledge/query.ts';
 import { segments } from '../../knowledge/thesaurus.ts';
+import { questionTimes, timeFit } from './clock.ts';
 
 // PostgreSQL's english stop words plus question filler; never informative when scoring sentences. "not" is kept:
 // "software that isn't in the App Store" is answered by the sentence that says "not in the App Store".
@@ -104,15 +105,46 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   bridgeShortForms(question, units);
   const concepts = segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
     .filter((g) => g.alts.length)
-    .map((g) => ({ own: contentStems(g.text), alts: g.alts.map((a) => contentStems(a)).filter((a) => a.length) }))
+    .map((g) => {
+      const own = contentStems(g.text);
+      const alts = g.alts
+        .map((a) => {
+          const stems = contentStems(a);
+          // A phrase that keeps one content word ("out of hours" → hour) must be said as written (see below).
+          return { stems, words: a.includes(' ') && stems.length < 2 ? wordStems(a) : null };
+        })
+        .filter((a) => a.stems.length);
+      return { own, alts };
+    })
     .filter((c) => c.own.length);
   if (!concepts.length) return;
   for (const u of units) {
     for (const c of concepts) {
       if (c.own.every((s) => u.stems.has(s))) continue;
-      if (c.alts.some((a) => a.every((s) => u.stems.has(s)))) for (const s of c.own) bridge(u, s);
+      for (const a of c.alts) {
+        if (!a.stems.every((s) => u.stems.has(s))) continue;
+        // Such a phrase counts only as written, word after word: its one content word in a sentence ("12-hour
+        // shift") does not say it. (Phrases of several content words may be spread over a table row and its header.)
+        if (a.words && !holdsSequence(u, a.words)) continue;
+        for (const s of c.own) bridge(u, s);
+        break;
+      }
     }
   }
+}
+
+/** Every word of a text, stemmed, stop words kept (for phrase matching). */
+function wordStems(text: string): string[] {
+  return (text.toLowerCase().replace(/['’](s|re|ve|ll|d|m)\b/g, '').match(WORDS_OF) ?? []).map((w) => SAME[stem(w)] ?? stem(w));
+}
+
+const SEQUENCES = new WeakMap<Unit, string>();
+
+/** The unit says the phrase word after word. */
+function holdsSequence(u: Unit, words: readonly string[]): boolean {
+  let seq = SEQUENCES.get(u);
+  if (seq === undefined) SEQUENCES.set(u, (seq = ` ${wordStems((u.row ?? u.text).slice(0, 4000)).join(' ')} `));
+  return seq.includes(` ${words.join(' ')} `);
 }
 
 /** Lets a unit count as holding a question stem it says another way (recorded in `bridged`). */
@@ -137,6 +169,18 @@ export function bridgeShortForms(question: string, units: readonly Unit[]): void
   const present = new Set<string>();
   for (const u of units) for (const st of u.stems) present.add(st);
   const clipped = [...new Set(contentStems(queryWords(q).join(' ')))].filter((st) => st.length >= 3 && st.length <= 6 && !present.has(st) && !/\d/.test(st)).slice(0, 8);
+  // Contractions by their consonants ("mgr" → manager, "dept" → department): the commonest candidate word that
+  // starts and ends with the same letters and holds the rest in order.
+  const contracted = new Map<string, string>();
+  for (const w of new Set(queryWords(q))) {
+    if (w.length < 2 || w.length > 4 || !/^\p{L}+$/u.test(w) || /[aeiouy].*[aeiouy]/.test(w.slice(1)) || STOP.has(w)) continue;
+    const st = contentStems(w)[0];
+    if (!st || present.has(st)) continue;
+    const full = contractionOf(w, units);
+    if (full) contracted.set(st, full);
+    if (contracted.size >= 4) break;
+  }
+  for (const [st, full] of contracted) for (const u of units) if (u.stems.has(full)) bridge(u, st);
   if (!acronyms.length && !clipped.length) return;
   for (const u of units) {
     if (acronyms.length) {
@@ -159,6 +203,28 @@ export function bridgeShortForms(question: string, units: readonly Unit[]): void
       }
     }
   }
+}
+
+/**
+ * The stem of the word a contraction stands for among the candidate sentences: same first and last letter, the
+ * contraction's letters in order, at least three letters longer; the commonest such word, and only when it is at
+ * least twice as common as the next (else it is a guess).
+ */
+function contractionOf(short: string, units: readonly Unit[]): string | null {
+  const counts = new Map<string, number>();
+  for (const u of units) {
+    for (const word of new Set((u.row ?? u.text).slice(0, 2000).toLowerCase().match(WORDS_OF) ?? [])) {
+      if (word.length < short.length + 3 || word[0] !== short[0] || word[word.length - 1] !== short[short.length - 1]) continue;
+      let i = 1;
+      for (let j = 1; j < word.length - 1 && i < short.length - 1; j++) if (word[j] === short[i]) i++;
+      if (i < short.length - 1) continue;
+      const st = contentStems(word)[0];
+      if (st) counts.set(st, (counts.get(st) ?? 0) + 1);
+    }
+  }
+  const ranked = [...counts].sort((a, b) => b[1] - a[1]);
+  if (!ranked.length || ranked[0]![1] < 2 || (ranked[1] && ranked[1][1] * 2 > ranked[0]![1])) return null;
+  return ranked[0]![0];
 }
 
 /** How much more a word of the asking sentence weighs than one of the story around it. */
@@ -199,7 +265,8 @@ export function stemWeights(question: string, units: readonly Unit[]): Map<strin
   const asked = askedStems(question);
   // A stem no candidate sentence has carries no evidence either way (it would only dilute shares and averages).
   for (const s of q) if (df.get(s)! > 0) {
-    const w = Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) ? 2 : 1);
+    // A name counts double where it is asked about; in the story around the question it says where the asker is.
+    const w = Math.log(1 + n / (1 + df.get(s)!)) * (proper.has(s) && (!asked || asked.has(s)) ? 2 : 1);
     // A light word rare among these sentences is still a light word: a small, capped share of its weight.
     const lw = light.has(s) && !heavy.has(s) ? Math.min(0.4 * w, LIGHT_CAP) : w;
     weight.set(s, asked && asked.has(s) ? ASKED_BOOST * lw : lw);
@@ -229,7 +296,7 @@ const HAS: Record<Exclude<AnswerType, 'quantity'>, RegExp> = {
 const ASKS: [RegExp, AnswerType][] = [
   [/\bhow often\b|\bhow frequently\b|\bhow many times (a|per|each)\b/i, 'frequency'],
   [/\bhow (long|soon|fast|quickly|late|early)\b|\bhow far (in advance|ahead)\b|\bhow much time\b|\bhow many (seconds|minutes|hours|days|business days|working days|weeks|months|years|shifts|nights)\b|\bwhat(s|['’]s| is) the (deadline|time limit|waiting period|notice period)\b|\bdeadline\b|\bcut-?off\b|\bhow much notice\b|\bwithin how\b/i, 'duration'],
-  [/\bhow much\b|\bwhat(s|['’]s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
+  [/\bhow much\b|\bwhat(s|['’]s| is| are) the (rate|cost|price|fee|charge|limit|allowance|amount|budget|cap|stipend|pay|reimbursement|premium|differential|maximum|minimum)s?\b|\b(cost|price|fee|rate|stipend|allowance|per diem|reimburse\w*|differential|premium|money)\b.*\?|\bhow many (dollars|euros|pounds)\b/i, 'amount'],
   [/\bhow many\b|\bwhat (number|percentage|percent)\b/i, 'count'],
   [/\bwhen\b|\bwhat (times?|days?|dates?|hours?)\b|\bwhich (day|days|date|month)\b|\bby what (time|date)\b|\bopening hours\b/i, 'time'],
   [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
@@ -293,6 +360,10 @@ function mostlyLinks(text: string): boolean {
  * evidence than the word itself, and keeps a sentence that merely shares a broad synonym from outranking the one
  * that uses the asker's own word. */
 const BRIDGED = 0.7;
+/** A sentence that opens by pointing back ("It", "This", "They"): its subject is in the sentence before. */
+const ANAPHOR = /^(it|this|they|these|that|those|such|he|she)\b(?!\s+(is|are|was|were)\s+(not\s+)?(important|possible|recommended|necessary|required|best|easy|hard)\b)/i;
+/** Share of the sentence before's matched words a pointing-back sentence holds (see ANAPHOR). */
+const CARRIED = 0.5;
 /** Sentences scoring below this share of the best one are not quoted. */
 const KEEP_RATIO = 0.35;
 /** Share of its neighbour's score a sentence that matches nothing itself inherits (see `scoreUnits`). */
@@ -306,6 +377,9 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
   const subjectRe = subject ? new RegExp(`\\b${escapeRe(subject)}\\b,? (is|are|was|will)\\b`, 'i') : null;
   const proper = opts.proper && opts.proper.size ? opts.proper : null;
   const phrases = phraseStems(question);
+  // The times of day the question is about ("at 1am", "overnight"): a sentence whose hours hold them answers it.
+  const times = questionTimes(question);
+  const rate = wanted === 'amount' || wanted === 'quantity' ? rateOf(question) : null;
   // Each unit's own score, and whether it holds any question word at all.
   const own = units.map((u) => {
     let score = 0;
@@ -321,6 +395,15 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
     }
     return { score, holds };
   });
+  // "… post-exposure medicine. It works best when started within 2 hours": a sentence opening with a pronoun is
+  // about what the sentence before it named, so it also holds (at half weight) the question words that one holds.
+  for (const [i, u] of units.entries()) {
+    const prev = units[i - 1];
+    if (!prev || u.list || u.row !== undefined || prev.row !== undefined || !ANAPHOR.test(u.text)) continue;
+    let carried = 0;
+    for (const [s, w] of weight) if (prev.stems.has(s) && !u.stems.has(s)) carried += (prev.bridged?.has(s) ? BRIDGED : 1) * w;
+    if (carried > 0 && own[i]!.holds) own[i]!.score += CARRIED * carried;
+  }
   for (const [i, u] of units.entries()) {
     let score = own[i]!.score;
     // A sentence right after (or before) one that matches continues its point ("… ask for an exemption.
@@ -336,12 +419,33 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
       if (wanted) {
         u.typed = hasAnswerType(u.row ?? u.text, wanted);
         score = u.typed ? score + 1.2 * avg : score * 0.7;
+        // "How much extra an hour?": an amount stated per hour (here or in its table's header) is the rate asked for.
+        if (u.typed && rate && rate.test(u.text)) score += 0.5 * avg;
       }
       if (subjectRe?.test(u.text)) score += avg;
+      if (times.length) {
+        const fit = timeFit(times, u.row ?? u.text);
+        if (fit > 0) score += avg;
+        else if (fit < 0) score *= 0.6;
+      }
       if (META.test(u.text) || mostlyLinks(u.text)) score *= 0.3;
     }
     u.score = score;
   }
+}
+
+const PER = String.raw`(?:hour|hr|day|night|shift|mile|km|kilometre|kilometer|week|month|year|visit|meal|trip|person|head|class|course|credit)`;
+
+/**
+ * The unit of a rate the question asks for ("how much … an hour", "per mile", "a night"), as a pattern for a
+ * sentence stating an amount per that unit ("$4.25 per hour", "Amount per hour", "hourly"); null when none.
+ */
+export function rateOf(question: string): RegExp | null {
+  const m = new RegExp(String.raw`\b(?:an?|per|each|every|a single)\s+(${PER})s?\b|\/\s?(${PER})\b|\b(hour|dai|week|month|year|night)ly\b`, 'i').exec(question.slice(0, 2000));
+  if (!m) return null;
+  const unit = (m[1] ?? m[2] ?? m[3]!).toLowerCase();
+  const ly = unit === 'dai' || unit === 'day' ? 'daily' : `${unit}ly`;
+  return new RegExp(String.raw`\b(?:an?|per|each|every)\s+${unit}s?\b|\/\s?${unit}\b|\b${ly}\b`, 'i');
 }
 
 /** "What is Project Northstar?" → "Project Northstar". */

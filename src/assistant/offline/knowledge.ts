@@ -111,7 +111,12 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   });
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const lead = scored[0]!;
-  const signals = signalsOf(ask.question, lead, weight, totalWeight, hits);
+  // A word no passage uses as written that a candidate sentence says another way ("meds" for "medicine", an
+  // acronym spelled out) is not unknown: the question is not about something the corpus lacks.
+  const said = new Set<string>();
+  for (const c of candidates) for (const u of c.units) for (const st of u.bridged ?? []) said.add(st);
+  const unseenWords = (lead.hit.unseenWords ?? []).filter((w) => !contentStems(w).every((st) => said.has(st)));
+  const signals = signalsOf(ask.question, { ...lead, hit: { ...lead.hit, unseenWords } }, weight, totalWeight, hits);
   if (signals.confidence < (ask.gate ?? CONFIDENT)) {
     const answer = signals.confidence >= SUGGEST ? mayHelp(terms, scored.map((c) => c.hit)) : nothingFound(terms, ask.alsoSearched);
     return { reasoning, answer, found: false, signals, unseenWords: lead.hit.unseenWords };

@@ -1,0 +1,40 @@
+/** Times of day in questions and passages (src/assistant/offline/clock.ts). Invented content only. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { minutesOf, overlap, questionTimes, statedSpans, timeFit } from '../../src/assistant/offline/clock.ts';
+
+describe('offline engine: times of day', () => {
+  it('reads clock readings in both notations and refuses what is not one', () => {
+    assert.equal(minutesOf('1am'), 60);
+    assert.equal(minutesOf('12 am'), 0);
+    assert.equal(minutesOf('12pm'), 12 * 60);
+    assert.equal(minutesOf('7:45 p.m.'), 19 * 60 + 45);
+    assert.equal(minutesOf('23:30'), 23 * 60 + 30);
+    assert.equal(minutesOf('midnight'), 0);
+    assert.equal(minutesOf('noon'), 12 * 60);
+    for (const bad of ['25:00', '13pm', '0am', '7:75', 'soon']) assert.equal(minutesOf(bad), null, bad);
+  });
+
+  it('takes a question’s clock times as points, else the parts of the day it names', () => {
+    assert.deepEqual(questionTimes('I finish at 2am, is the canteen open?'), [{ start: 120, end: 121 }]);
+    assert.deepEqual(questionTimes('is the canteen open overnight?'), [{ start: 23 * 60, end: 6 * 60 }]);
+    assert.deepEqual(questionTimes('what does the 3 day course cost?'), []);
+    // A version number or a price is not a time.
+    assert.deepEqual(questionTimes('does version 2.10 support it for $5.30?'), []);
+  });
+
+  it('reads ranges a passage states, including ones past midnight', () => {
+    assert.deepEqual(statedSpans('| 00:30 to 05:15 | on request |'), [{ start: 30, end: 5 * 60 + 15 }]);
+    assert.deepEqual(statedSpans('Open 9am-5pm on weekdays.'), [{ start: 9 * 60, end: 17 * 60 }]);
+    assert.deepEqual(statedSpans('From 22:00 until 06:00 the gate is locked.'), [{ start: 22 * 60, end: 6 * 60 }]);
+    assert.equal(overlap({ start: 23 * 60, end: 6 * 60 }, { start: 22 * 60, end: 7 * 60 }), 7 * 60);
+  });
+
+  it('fits a sentence whose hours hold the asked time, and counts hours that miss it against it', () => {
+    const asked = questionTimes('my train gets in at 1:30 am, can someone let me in?');
+    assert.equal(timeFit(asked, 'The front desk is staffed 07:00 to 19:00.'), -1);
+    assert.equal(timeFit(asked, 'Outside those hours, and at night, ring the night porter.'), 1);
+    assert.equal(timeFit(asked, 'Ring the porter.'), 0);
+    assert.equal(timeFit(questionTimes('any cover on evenings?'), '| Late | 15:00 to 23:00 | two staff |'), 1);
+  });
+});
