@@ -61,6 +61,8 @@ export interface ParleyOptions {
   logFile: string;
   /** Write a V8 CPU profile of the server into this directory when it exits. */
   profileDir?: string | undefined;
+  /** More environment for the process (set last). */
+  env?: Record<string, string> | undefined;
 }
 
 function parleyEnv(o: ParleyOptions, port: number): Record<string, string | undefined> {
@@ -75,6 +77,7 @@ function parleyEnv(o: ParleyOptions, port: number): Record<string, string | unde
     RATE_LIMIT_MAX: '1000000000',
     PARLEY_JWT_SECRET: o.secret,
     ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
+    ...o.env,
   });
   return env;
 }

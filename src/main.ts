@@ -97,6 +97,7 @@ export async function createParley(config: Config, opts: StartOptions = {}): Pro
       vector: Boolean(config.embeddings),
       poolSize: config.databasePoolSize,
       thread: config.embeddedThread,
+      migrateOnCreate: !opts.migrated,
       timeouts: {
         connectMs: config.databaseConnectTimeoutMs,
         statementMs: config.databaseStatementTimeoutMs,

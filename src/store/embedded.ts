@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { createEmbeddedDir, type CreateStatements } from './embedded-init.ts';
 import type { Db, Queryable } from './db.ts';
 import { asRequest, priority, type Priority } from './priority.ts';
 import { DatabaseUnavailableError } from './unavailable.ts';
@@ -94,6 +95,8 @@ export interface EmbeddedOptions {
   hangGraceMs?: number | undefined;
   /** PostgreSQL's shared_buffers inside PGlite (default 32MB; part of the WASM heap, which never shrinks). */
   sharedBuffers?: string | undefined;
+  /** Statements run in a new data dir before it is first opened (WAL settings, the schema). */
+  onCreate?: CreateStatements | undefined;
   onError: (err: Error) => void;
 }
 
@@ -140,24 +143,11 @@ export class EmbeddedWorkerDb implements Db {
   /** Starts the thread and opens the database (running initdb first when the data dir is new). */
   async open(): Promise<void> {
     const fresh = !this.opts.dataDir.startsWith('memory://') && !existsSync(join(this.opts.dataDir, 'PG_VERSION'));
-    // Creating a database runs initdb, which peaks at several hundred MB of WASM heap that never shrinks: it runs in
-    // a thread of its own (in memory, the cheapest way), which writes the files into the data dir and ends, freeing
-    // it all; the serving thread then opens the data dir as on any later start.
-    if (fresh) await this.create();
+    // Creating a database runs initdb, which peaks at several hundred MB: it runs in a process of its own (in memory,
+    // the cheapest way; see embedded-init.ts), which writes the files into the data dir and exits, giving it all
+    // back; the serving thread then opens the data dir as on any later start.
+    if (fresh) await createEmbeddedDir(this.opts.dataDir, this.opts.onCreate);
     this.attach(await this.spawn());
-  }
-
-  private create(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const w = new Worker(WORKER_URL, { workerData: { mode: 'init', dataDir: this.opts.dataDir, sharedBuffers: this.opts.sharedBuffers } });
-      w.once('error', reject);
-      w.once('message', (m: Reply) => {
-        w.removeAllListeners('exit');
-        // Resolve once the thread is gone, so its heap is freed before the serving thread allocates its own.
-        void w.terminate().then(() => (m.t === 'created' ? resolve() : reject(rebuild(m.error))));
-      });
-      w.once('exit', (code) => reject(new Error(`the embedded database's initdb thread exited (${code})`)));
-    });
   }
 
   /** A thread with the database open in it (ready), or the reason it could not open it. */

@@ -7,19 +7,25 @@
 //   out: { t: 'ready', hasVector } | { t: 'failed', error } | { t: 'result', id, rows } | { t: 'error', id, error }
 //        | { t: 'notify', channel, payload } | { t: 'memory', ... }
 // Statements run strictly in the order they arrive; the main thread decides that order (priorities, transactions).
+//
+// The same file creates a new data dir as a short-lived child process (src/store/embedded-init.ts):
+//   node pglite-worker.mjs init DIR   (stdin: { system: string[], schema: string[] }; exit code 0, or 1 and the
+//   error's fields as JSON on stderr)
 import { parentPort, workerData } from 'node:worker_threads';
-import { existsSync, mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const { dataDir, vector, mode } = workerData;
+const creating = !parentPort && process.argv[2] === 'init';
+const { dataDir, vector } = creating ? { dataDir: process.argv[3], vector: false } : workerData;
 
 // PGlite's own start parameters, plus a smaller buffer pool: PostgreSQL's default 128 MB of shared buffers lives in
 // the WASM heap (which never shrinks) and a single-connection embedded database gets little from it over the OS
-// page cache. initdb runs with even less (its heap is snapshotted and copied per step) and one connection slot.
+// page cache. initdb runs with even less (its heap is snapshotted and copied per step) and one connection slot, and
+// so does the database the creating process opens to set the data dir up (it only runs DDL on empty tables).
 const START = ['--single', '-F', '-O', '-j', '-c', 'search_path=public', '-c', 'exit_on_error=false', '-c', 'log_checkpoints=false',
   '-c', 'max_worker_processes=0', '-c', 'max_parallel_workers=0', '-c', 'max_parallel_workers_per_gather=0', '-c', 'io_method=sync',
   '-c', 'max_parallel_maintenance_workers=0'];
-const SHARED_BUFFERS = workerData.sharedBuffers ?? '32MB';
+const SHARED_BUFFERS = creating ? '1MB' : (workerData.sharedBuffers ?? '32MB');
 const startParams = [...START, '-c', `shared_buffers=${SHARED_BUFFERS}`, '-c', 'max_connections=3'];
 const initDbStartParams = ['-c', 'shared_buffers=8MB', '-c', 'max_connections=3'];
 
@@ -39,12 +45,22 @@ const listeners = new Map();
 
 /**
  * Creates a new database in memory and writes its files into the data dir: initdb on a file data dir runs a second
- * PGlite with its own copy of the files and a tar round trip, ≈ 200 MB more; this thread ends right after.
+ * PGlite with its own copy of the files and a tar round trip, ≈ 200 MB more. `system` statements (ALTER SYSTEM) run
+ * first, then `schema` in one transaction (the migrations), so the serving thread opens a data dir that is ready.
+ * This runs in a process of its own, which ends right after: initdb snapshots and restores PGlite's whole WASM heap
+ * per step, and the memory a thread used for that stayed in the process's malloc arenas after the thread ended.
  */
-async function initDir() {
+async function initDir({ system = [], schema = [] }) {
   const { PGlite } = await import('@electric-sql/pglite');
   const db = new PGlite('memory://', { startParams, initDbStartParams });
   await db.waitReady;
+  for (const sql of system) await db.exec(sql);
+  if (schema.length) {
+    await db.transaction(async (tx) => {
+      for (const sql of schema) await tx.exec(sql);
+    });
+  }
+  await db.query('CHECKPOINT');
   // Straight from PGlite's in-memory file system to disk, a file at a time (what its dumpDataDir tars), into a
   // side directory renamed into place at the end: a start cut short leaves no half-written data dir behind.
   const side = `${dataDir}.creating`;
@@ -112,10 +128,14 @@ async function handle(msg) {
   }
 }
 
-if (mode === 'init') {
-  initDir().then(
-    () => parentPort.postMessage({ t: 'created' }),
-    (err) => parentPort.postMessage({ t: 'failed', error: serialize(err) }),
+if (creating) {
+  const input = readFileSync(0, 'utf8');
+  initDir(input.trim() ? JSON.parse(input) : {}).then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`${JSON.stringify(serialize(err))}\n`);
+      process.exit(1);
+    },
   );
 } else open().then(
   (hasVector) => {

@@ -16,6 +16,11 @@ export const EMBEDDED_MIN_WAL = '32MB';
 /** WAL written since the last checkpoint after which the embedded database is checkpointed. */
 export const CHECKPOINT_AFTER_BYTES = 48 * 1024 * 1024;
 
+/** The statements that set the WAL bounds (run by the process that creates a data dir, so no reopen is needed). */
+export function walBoundStatements(): string[] {
+  return [`ALTER SYSTEM SET max_wal_size = '${EMBEDDED_MAX_WAL}'`, `ALTER SYSTEM SET min_wal_size = '${EMBEDDED_MIN_WAL}'`];
+}
+
 /**
  * Sets the embedded database's WAL bounds in its data dir; true when they changed (effective from the next start,
  * so the caller reopens). Never on PostgreSQL (a server's settings are its operator's).
@@ -24,8 +29,7 @@ export async function capEmbeddedWal(db: Db): Promise<boolean> {
   if (db.kind !== 'embedded') return false;
   const [row] = await db.query<{ max: string; min: string }>(`SELECT current_setting('max_wal_size') AS max, current_setting('min_wal_size') AS min`);
   if (row?.max === EMBEDDED_MAX_WAL && row?.min === EMBEDDED_MIN_WAL) return false;
-  await db.query(`ALTER SYSTEM SET max_wal_size = '${EMBEDDED_MAX_WAL}'`);
-  await db.query(`ALTER SYSTEM SET min_wal_size = '${EMBEDDED_MIN_WAL}'`);
+  for (const sql of walBoundStatements()) await db.query(sql);
   return true;
 }
 

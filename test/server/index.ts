@@ -11,6 +11,7 @@ import './recovery.test.ts';
 import './retry-ids.test.ts';
 import './db-faults.test.ts';
 import './embedded-thread.test.ts';
+import './embedded-create.test.ts';
 import './admin.test.ts';
 import './shared-limits.test.ts';
 import './cors-shutdown.test.ts';
