@@ -232,6 +232,10 @@ describe('chat page in a real browser', () => {
     await page.getByRole('textbox', { name: 'Message' }).press('Enter');
     await page.getByRole('button', { name: 'Stop' }).click();
     await lastAnswer(page).getByText('You stopped this answer.').waitFor();
+    // The page re-reads the conversation after the stream ends and only then enables Send: wait for that state
+    // (a snapshot right after the note appeared raced it on PostgreSQL) rather than sampling it once.
+    await page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: 'Send', disabled: false }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Stop' }).isVisible(), false);
     assert.equal(await page.getByRole('button', { name: 'Send' }).isEnabled(), true);
   });
