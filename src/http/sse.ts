@@ -19,8 +19,14 @@ export class OpenStreams {
   }
 }
 
-/** How often a stream re-reads the log even without a notification (covers a dropped LISTEN connection). */
+/** How often a stream re-reads the log without a notification while notifications cannot reach this process. */
 const FALLBACK_POLL_MS = 2000;
+/**
+ * The same while notifications are live (a last resort only: a lost listener is re-established and its subscribers
+ * told to read). Every open stream polling every 2 s was 5,000 reads a second at 10,000 streams, which queued the
+ * reads that notifications asked for behind them.
+ */
+const LIVE_POLL_MS = 30_000;
 
 export function frame(e: Pick<StoredEvent, 'seq' | 'event_type' | 'data'>): string {
   return `id: ${e.seq}\nevent: ${e.event_type}\ndata: ${e.data}\n\n`;
@@ -129,7 +135,7 @@ export async function streamEvents(
           dirty = true;
           wake = null;
           resolve();
-        }, FALLBACK_POLL_MS);
+        }, deps.db.notificationsLive() ? LIVE_POLL_MS + Math.floor(Math.random() * 5000) : FALLBACK_POLL_MS);
         wake = () => {
           clearTimeout(t);
           resolve();
