@@ -9,13 +9,14 @@
  * then removes the whole source again (prune) and reports latencies, the data dir's size and the server's RSS.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generatedArticle } from '../test/support/generated-articles.ts';
 import { REPO } from './child.ts';
+import { du, rssMiB } from './proc.ts';
 
 const { values } = parseArgs({
   options: { mb: { type: 'string', default: '50' }, port: { type: 'string', default: '18990' }, out: { type: 'string', default: 'bench/results/ingest-load.md' } },
@@ -32,16 +33,6 @@ const base = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-ingest-load-'));
 const env = { ...process.env, PARLEY_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '1000000' };
 
-function du(dir: string): number {
-  let total = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    total += e.isDirectory() ? du(p) : statSync(p).size;
-  }
-  return total;
-}
-
-const rss = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? 0) / 1024;
 const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
 const max = (xs: number[]) => xs.reduce((m, x) => Math.max(m, x), -Infinity);
 const pct = (xs: number[], p: number) => {
@@ -58,7 +49,7 @@ for (;;) {
   if (performance.now() - started > 180_000) throw new Error('server did not start');
   await new Promise((r) => setTimeout(r, 200));
 }
-say(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${rss(child.pid!).toFixed(0)} MB, data dir ${mb(du(dataDir))}`);
+say(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${rssMiB(child.pid!).toFixed(0)} MB, data dir ${mb(du(dataDir))}`);
 const token = (args: string[]) => execFileSync(process.execPath, [join(REPO, 'bin/parley.mjs'), 'token', ...args], { env, encoding: 'utf8' }).trim();
 const admin = token(['--user', 'ops@acme.example', '--groups', 'parley-admins']);
 const user = token(['--user', 'maya.chen@acme.example']);
@@ -75,7 +66,7 @@ const probe = async () => {
     const r = await fetch(`${base}/healthz`);
     await r.arrayBuffer();
     probes.push(performance.now() - t);
-    peakRss = Math.max(peakRss, rss(child.pid!));
+    peakRss = Math.max(peakRss, rssMiB(child.pid!));
   }
 };
 const ask = async () => {
@@ -125,7 +116,7 @@ try {
 }
 const ingestSeconds = (performance.now() - t0) / 1000;
 const after = du(dataDir);
-const rssAfter = rss(child.pid!);
+const rssAfter = rssMiB(child.pid!);
 say(`ingested ${mb(bytes)} (${docs} documents, ${batchTimes.length} calls) in ${ingestSeconds.toFixed(0)} s; batch p50 ${pct(batchTimes, 50).toFixed(0)} ms, max ${max(batchTimes).toFixed(0)} ms`);
 say(`/healthz during the ingest: ${probes.length} probes, p50 ${pct(probes, 50).toFixed(1)} ms, p99 ${pct(probes, 99).toFixed(0)} ms, max ${max(probes).toFixed(0)} ms`);
 say(`questions during the ingest: ${asks.length}, p50 ${pct(asks, 50).toFixed(0)} ms, max ${max(asks).toFixed(0)} ms`);
@@ -138,7 +129,7 @@ const removed = await fetch(`${base}/admin/v1/ingest`, {
   body: JSON.stringify({ assistant, root, documents: [], people: [], prune: true, force: true, keepPaths: [] }),
 });
 const summary = (await removed.json()) as { removed?: number };
-say(`removed ${summary.removed} documents in ${((performance.now() - t1) / 1000).toFixed(1)} s; data dir ${mb(du(dataDir))}; RSS ${rss(child.pid!).toFixed(0)} MB`);
+say(`removed ${summary.removed} documents in ${((performance.now() - t1) / 1000).toFixed(1)} s; data dir ${mb(du(dataDir))}; RSS ${rssMiB(child.pid!).toFixed(0)} MB`);
 
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));

@@ -11,7 +11,7 @@
  * Corpora: `zipf` (bench/retrieval.ts's Zipf vocabulary, sentences of 12 words) or `terms` (bench/ingest-load.ts's
  * articles: 40 words a line from 20,000 distinct `termNx` tokens).
  */
-import { readdirSync, rmSync, statSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rmSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ import { openDatabase, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { generatedArticle } from '../test/support/generated-articles.ts';
 import { makeDocs, rng, Vocabulary } from './retrieval.ts';
+import { du } from './proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -55,15 +56,6 @@ function corpus(): SourceDocument[] {
     docs.push(d!);
   }
   return docs;
-}
-
-function du(dir: string): number {
-  let total = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    total += e.isDirectory() ? du(p) : statSync(p).size;
-  }
-  return total;
 }
 
 const TABLES = ['kb_documents', 'kb_chunks', 'kb_terms', 'kb_term_sets', 'kb_people', 'kb_chunk_embeddings'];

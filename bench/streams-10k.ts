@@ -17,7 +17,7 @@
  * Needs a file-descriptor limit above the stream count (`ulimit -n`) for this process and the server.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { startParley, startWorker, type Child } from './child.ts';
 import { API, ASSISTANT, Api, QUESTION, USER } from './fixture.ts';
 import { percentile, requestBytes, type Target } from './load.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../test/llm/fake-openai.ts';
+import { rssMiB } from './proc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,7 +46,6 @@ const { values } = parseArgs({
 const STREAMS = Number(values.streams);
 const BURST = Number(values.burst);
 const pgUrl = (values['pg-url'] ?? process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/$/, '');
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 interface Stream {
