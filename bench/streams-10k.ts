@@ -128,7 +128,7 @@ try {
   if (values.engine === 'fake') fake = await startFakeOpenAI(Array.from({ length: STREAMS + 100 }, () => ({ type: 'text' as const, chunks: ['The answer.'] })));
   const engineEnv: Record<string, string> = fake ? { PARLEY_ENGINE: 'openai-compatible', LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake' } : {};
   if (values.concurrency) engineEnv['RESPONSE_CONCURRENCY'] = values.concurrency;
-  children.push(await startWorker({ dataDir: join(dir, 'data'), databaseUrl, secret, logFile: join(dir, 'worker.log'), env: engineEnv }));
+  children.push(await startWorker({ dataDir: join(dir, 'data'), databaseUrl, secret, logFile: join(dir, 'worker.log'), env: engineEnv, profileDir: process.env['BENCH_WORKER_PROFILE'] }));
   const deadline = w0 + Number(values.wait) * 1000;
   while (streams.some((s) => !s.endedAt) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   clearInterval(sampler);

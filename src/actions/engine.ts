@@ -93,8 +93,9 @@ function message(text: string, actions: EngineAction[] = []): EngineEvent {
   return { type: 'message', text, citations: [], references: [], ...(actions.length ? { actions } : {}) };
 }
 
-async function traceIdOf(deps: ActionsDeps, responseId: string): Promise<string | null> {
-  const rows = await deps.db.query<{ trace_id: string | null }>(`SELECT trace_id FROM responses WHERE id = $1`, [responseId]);
+async function traceIdOf(deps: ActionsDeps, req: EngineRequest): Promise<string | null> {
+  if (req.traceId !== undefined) return req.traceId;
+  const rows = await deps.db.query<{ trace_id: string | null }>(`SELECT trace_id FROM responses WHERE id = $1`, [req.responseId]);
   return rows[0]?.trace_id ?? null;
 }
 
@@ -110,7 +111,7 @@ async function* withTools(inner: Engine, deps: ActionsDeps, req: EngineRequest):
   }
   const attached: EngineAction[] = [];
   let offered = false;
-  const traceId = await traceIdOf(deps, req.responseId);
+  const traceId = await traceIdOf(deps, req);
   const tools: ActionTools = {
     tools: allowed.map((p) => ({
       name: p.name,
@@ -181,7 +182,7 @@ async function* propose(deps: ActionsDeps, req: EngineRequest, plugin: PluginCon
     responseId: req.responseId,
     plugin: plugin.name,
     inputs: filled.inputs,
-    traceId: await traceIdOf(deps, req.responseId),
+    traceId: await traceIdOf(deps, req),
   };
   if (!plugin.confirm) {
     yield { type: 'reasoning', text: `Using the action “${escapeMarkdown(plugin.description)}”.` };
@@ -226,13 +227,13 @@ async function* answerDecided(deps: ActionsDeps, req: EngineRequest, row: store.
     return;
   }
   if (row.status === 'CONFIRMED' && (await store.startConfirmed(deps.db, row.id, deps.now()))) {
-    yield* finish(deps, plugin, row.id, row.inputs as Inputs, row.trace_id ?? (await traceIdOf(deps, req.responseId)));
+    yield* finish(deps, plugin, row.id, row.inputs as Inputs, row.trace_id ?? (await traceIdOf(deps, req)));
     return;
   }
   // A retried answer (its worker died): report what the first attempt did, never call again.
   const again = await store.callForResponse(deps.db, row.id, req.user.id, req.responseId);
   if (again?.status === 'SUCCEEDED' && again.result) yield resultMessage(plugin, again.result);
-  else if (again?.status === 'FAILED') yield message(failureText(plugin, 'it did not complete', await traceIdOf(deps, req.responseId)));
+  else if (again?.status === 'FAILED') yield message(failureText(plugin, 'it did not complete', await traceIdOf(deps, req)));
   else yield message(`“${escapeMarkdown(plugin.description)}” was started but its outcome is unknown; check before trying again.`);
 }
 

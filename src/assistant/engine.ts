@@ -88,6 +88,8 @@ export interface EngineRequest {
   signal: AbortSignal;
   /** Actions the user may ask for, for engines that offer them as tools (`offersActionTools`). */
   actionTools?: ActionTools | undefined;
+  /** The response's trace id, when the caller has it (the worker does): what action calls are logged under. */
+  traceId?: string | null | undefined;
 }
 
 /** One action as a tool: its inputs without a `from` are the tool's (all optional: each has a default). */

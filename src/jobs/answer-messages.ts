@@ -105,17 +105,39 @@ export function titleFrom(input: string): string {
   return (space > 40 ? cut.slice(0, space) : cut) + '…';
 }
 
+/** A stored message as the history reads it. */
+export interface HistoryRow {
+  id: string;
+  actor: 'USER' | 'ASSISTANT';
+  text: string;
+  citations: Citation[] | null;
+  callback_id: string | null;
+}
+
+/**
+ * The messages of a conversation up to a response's input, newest first, at most `limit`; the arguments name the
+ * statement's parameters (`$1`...) holding the response id, the conversation id and the limit. Ordered by
+ * response, then message, so a conversation reads Q1 A1 Q2 A2 even when Q2 was posted before A1 existed. FIFO
+ * answering means every earlier response is final by now.
+ */
+export function historySql(response: string, conversation: string, limit: string): string {
+  return `SELECT m.id, m.actor, m.text, m.citations, m.callback_id, r.pos AS response_pos, m.pos AS message_pos
+     FROM messages m JOIN responses r ON r.id = m.response_id
+     WHERE m.conversation_id = ${conversation} AND r.pos <= (SELECT pos FROM responses WHERE id = ${response})
+     ORDER BY r.pos DESC, m.pos DESC LIMIT ${limit}`;
+}
+
+/** How many rows historySql is asked for: the history and the input. */
+export const HISTORY_ROWS = HISTORY_LIMIT + 1;
+
 /** The conversation up to this response's input, oldest first, and the input itself. */
 export async function loadHistory(q: Queryable, row: AnsweringRow): Promise<{ history: HistoryMessage[]; input: string; inputCallbackId?: string }> {
-  // Ordered by response, then message: a conversation reads Q1 A1 Q2 A2 even when Q2 was posted before A1
-  // existed. FIFO answering means every earlier response is final by now.
-  const rows = await q.query<{ id: string; actor: 'USER' | 'ASSISTANT'; text: string; citations: Citation[] | null; callback_id: string | null }>(
-    `SELECT m.id, m.actor, m.text, m.citations, m.callback_id FROM messages m JOIN responses r ON r.id = m.response_id
-     WHERE m.conversation_id = $1 AND r.pos <= (SELECT pos FROM responses WHERE id = $2)
-     ORDER BY r.pos DESC, m.pos DESC LIMIT $3`,
-    [row.conversation_id, row.id, HISTORY_LIMIT + 1],
-  );
-  rows.reverse();
+  return historyFrom(await q.query<HistoryRow>(historySql('$1', '$2', '$3'), [row.id, row.conversation_id, HISTORY_ROWS]));
+}
+
+/** The history and the input from historySql's rows (newest first). */
+export function historyFrom(newestFirst: HistoryRow[]): { history: HistoryMessage[]; input: string; inputCallbackId?: string } {
+  const rows = [...newestFirst].reverse();
   const inputRow = rows.pop();
   const history = rows.map((m) => ({
     actor: m.actor,

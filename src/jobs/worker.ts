@@ -2,18 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { EngineError, yieldToEventLoop, type AskingUser, type Engine, type EngineEvent } from '../assistant/engine.ts';
 import { CHANNEL_EVENTS, MESSAGES_TAG, type CoreDeps } from '../core/deps.ts';
-import { appendDelta, appendEvent, type StoredEvent } from '../core/event-log.ts';
+import { appendDelta, type StoredEvent } from '../core/event-log.ts';
 import { callbackIdFor } from '../core/feedback-tokens.ts';
 import { commonmark, renderResponse, type ResponseRow } from '../core/render.ts';
 import { derivedId, newId } from '../protocol/ids.ts';
 import type { Message, OutputItem } from '../protocol/schemas.ts';
-import { isDatabaseUnavailable, type Queryable } from '../store/db.ts';
+import { isDatabaseUnavailable } from '../store/db.ts';
 import { inBackground } from '../store/priority.ts';
-import { buildMessage, loadHistory, textOf, titleFrom } from './answer-messages.ts';
+import { buildMessage, historyFrom, historySql, HISTORY_ROWS, textOf, titleFrom, type HistoryRow } from './answer-messages.ts';
 import { CANCEL_TAG } from './cancel.ts';
 import { describeCause, failResponse, toClientError } from './failure.ts';
 import type { NotifyHub } from './hub.ts';
-import { enqueueResponseEvent } from '../webhooks/outbox.ts';
+import { webhookMessage } from '../webhooks/outbox.ts';
 
 export { failResponse, titleFrom };
 
@@ -252,23 +252,9 @@ export class Worker {
     const { db } = this.deps;
     const now = () => this.deps.now();
     // Outputs of an earlier attempt that died are replaced by this attempt's, under the same ids (see outputId).
-    let seq = row.last_seq;
-    const started = await db.tx(async (q) => {
-      // Not a final state: no need to wait for the WAL flush (see appendDelta).
-      await q.query(`SELECT set_config('synchronous_commit', 'off', true)`);
-      if (row.attempts > 1) await q.query(`DELETE FROM response_outputs WHERE response_id = $1`, [row.id]);
-      // Whichever attempt starts first says so, once: an attempt may have died between its claim and this.
-      const logged = await q.query(`SELECT 1 FROM response_events WHERE response_id = $1 AND event_type = 'RESPONSE_IN_PROGRESS' LIMIT 1`, [row.id]);
-      if (logged.length > 0) return null;
-      const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
-      const ev = await appendEvent(q, row.id, 'RESPONSE_IN_PROGRESS', { response }, lease);
-      if (ev === null) throw new LeaseLost();
-      seq = ev.seq;
-      return ev;
-    }, { retry: true });
-    if (started) this.local?.publish(row.id, started);
-
-    const { history, input, inputCallbackId } = await loadHistory(db, row);
+    const begun = await this.begin(row, lease);
+    let seq = begun.started?.seq ?? row.last_seq;
+    const { history, input, inputCallbackId } = historyFrom(begun.history);
     const outputs: OutputItem[] = [];
     const messageSlots = new Map<number, { idx: number; id: string; createdAt: string; message: Message }>();
     const citationIds = new Map<string, string>();
@@ -279,8 +265,13 @@ export class Worker {
     const outputId = (prefix: 'rs' | 'msg', idx: number) => derivedId(prefix, startedMs, `${row.id}:${idx}`, idx);
     const citationId = (key: string, n: number) => derivedId('cite', startedMs, `${row.id}:${key}`, n);
 
+    const recorded = new Map<number, string>();
     const record = async (idx: number, itemId: string, item: OutputItem) => {
       outputs[idx] = item;
+      // A snapshot equal to the last one of that output tells a stream nothing new: not written again.
+      const json = JSON.stringify(item);
+      if (recorded.get(idx) === json) return;
+      recorded.set(idx, json);
       seq += 1;
       const ev = await appendDelta(db, { responseId: row.id, lease, seq, idx, itemId, item });
       if (!ev) throw new LeaseLost();
@@ -296,6 +287,7 @@ export class Worker {
       input,
       inputCallbackId,
       signal,
+      traceId: row.trace_id,
     });
     for await (const ev of iterator as AsyncIterable<EngineEvent>) {
       // Other requests get a turn between two outputs, whatever the engine (an embedded-database write can
@@ -338,74 +330,160 @@ export class Worker {
     }
     if (signal.aborted) throw signal.reason;
     if (messageSlots.size === 0) throw new EngineError('ENGINE_ERROR', 'The assistant produced no answer.');
-    return this.complete(row, lease, outputs, [...messageSlots.values()], input);
+    return this.complete(row, lease, seq, outputs, [...messageSlots.values()], input);
   }
 
+  /**
+   * Says the answer started (RESPONSE_IN_PROGRESS), once over all attempts, and drops the outputs of an earlier
+   * attempt that died, and reads the conversation so far: one statement, fenced by the lease and by `last_seq`.
+   * Returns the event written (null when an earlier attempt already wrote it) and the history's rows.
+   */
+  private async begin(row: ClaimedRow, lease: string): Promise<{ started: StoredEvent | null; history: HistoryRow[] }> {
+    const seq = row.last_seq + 1;
+    const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
+    const data = JSON.stringify({ event_type: 'RESPONSE_IN_PROGRESS', sequence_number: seq, response });
+    const rows = await this.deps.db.query<{ leased: boolean; logged: boolean; written: number; history: HistoryRow[] }>(
+      // Not a final state: no need to wait for the WAL flush (see appendDelta).
+      `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
+       r AS (
+         SELECT lease_owner IS NOT DISTINCT FROM $2::text AS leased,
+                EXISTS (SELECT 1 FROM response_events WHERE response_id = $1::text AND event_type = 'RESPONSE_IN_PROGRESS') AS logged
+           FROM responses WHERE id = $1::text
+       ), dropped AS (
+         DELETE FROM response_outputs WHERE response_id = $1::text AND $5::boolean AND (SELECT leased FROM r) RETURNING 1
+       ), s AS (
+         UPDATE responses SET last_seq = $3::int
+          WHERE id = $1::text AND lease_owner = $2::text AND last_seq = $3::int - 1 AND NOT (SELECT logged FROM r)
+         RETURNING id
+       ), e AS (
+         INSERT INTO response_events (response_id, seq, event_type, data)
+         SELECT id, $3::int, 'RESPONSE_IN_PROGRESS', $4::text FROM s RETURNING seq
+       )
+       SELECT r.leased, r.logged,
+              (SELECT count(*) FROM (SELECT pg_notify($6::text, $1::text || ':' || e.seq) FROM e) n)::int AS written,
+              (SELECT count(*) FROM dropped)::int AS dropped, (SELECT v FROM relaxed) AS relaxed,
+              (SELECT coalesce(json_agg(h ORDER BY h.response_pos DESC, h.message_pos DESC), '[]')
+                 FROM (${historySql('$1::text', '$7::text', '$8::int')}) h) AS history
+         FROM r`,
+      [row.id, lease, seq, data, row.attempts > 1, CHANNEL_EVENTS, row.conversation_id, HISTORY_ROWS],
+      { name: 'worker-begin' },
+    );
+    const r = rows[0];
+    if (!r?.leased) throw new LeaseLost();
+    if (r.logged) return { started: null, history: r.history };
+    if (r.written !== 1) throw new LeaseLost();
+    const ev: StoredEvent = { seq, event_type: 'RESPONSE_IN_PROGRESS', data };
+    this.local?.publish(row.id, ev);
+    return { started: ev, history: r.history };
+  }
+
+  /**
+   * Writes the final snapshots, the messages, the conversation events, RESPONSE_COMPLETED, the webhook deliveries
+   * and the status in ONE statement (one round trip, committed durably), fenced by the lease and by `last_seq`
+   * (`seq`, the last event this attempt wrote).
+   */
   private async complete(
     row: ClaimedRow,
     lease: string,
+    seq: number,
     outputs: OutputItem[],
     slots: { idx: number; id: string; message: Message }[],
     input: string,
   ): Promise<'COMPLETED'> {
     const completedAt = this.deps.now();
     const written: StoredEvent[] = [];
-    const append = async (q: Queryable, type: 'RESPONSE_OUTPUT_DELTA' | 'RESPONSE_COMPLETED', payload: Record<string, unknown>) => {
-      const ev = await appendEvent(q, row.id, type, payload, lease);
-      if (ev === null) throw new LeaseLost();
-      written.push(ev);
+    const event = (type: 'RESPONSE_OUTPUT_DELTA' | 'RESPONSE_COMPLETED', payload: Record<string, unknown>) => {
+      const n = seq + written.length + 1;
+      written.push({ seq: n, event_type: type, data: JSON.stringify({ event_type: type, sequence_number: n, ...payload }) });
     };
-    await this.deps.db.tx(async (q) => {
-      // Run again from the start if the connection is lost before COMMIT (see Db.tx).
-      written.length = 0;
-      for (const slot of slots) {
-        // The last snapshot equals the final message, feedback included (contract §5).
-        const final: Message = {
-          ...slot.message,
-          feedback: {
-            helpful: { callback_id: callbackIdFor(this.deps.keys, slot.id, 'HELPFUL') },
-            unhelpful: { callback_id: callbackIdFor(this.deps.keys, slot.id, 'UNHELPFUL') },
-          },
-        };
-        const item: OutputItem = { type: 'MESSAGE', message: final };
-        outputs[slot.idx] = item;
-        await append(q, 'RESPONSE_OUTPUT_DELTA', { output: item });
-        await q.query(`UPDATE response_outputs SET item = $3 WHERE response_id = $1 AND idx = $2`, [row.id, slot.idx, JSON.stringify(item)]);
-        await q.query(
-          `INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, citations, content_references, created_at, actions)
-           VALUES ($1, $2, $3, $4, 'ASSISTANT', $5, $6, $7, $8, $9)`,
-          [
-            slot.id,
-            row.conversation_id,
-            row.id,
-            row.user_claims.id,
-            textOf(final),
-            JSON.stringify(final.citations ?? []),
-            JSON.stringify(final.content_references ?? []),
-            new Date(final.created_at),
-            final.actions ? JSON.stringify(final.actions) : null,
-          ],
-        );
-        await q.query(
-          `INSERT INTO conversation_events (id, conversation_id, user_id, assistant, message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-          [newId('evt'), row.conversation_id, row.user_claims.id, row.assistant, slot.id, completedAt],
-        );
-      }
-      const response = renderResponse({ ...row, status: 'COMPLETED', completed_at: completedAt, error: null }, outputs);
-      await append(q, 'RESPONSE_COMPLETED', { response });
-      await enqueueResponseEvent(q, this.deps.config, 'response.completed', row.conversation_id, response, completedAt);
-      await q.query(`UPDATE responses SET status = 'COMPLETED', completed_at = $2, lease_owner = NULL, lease_until = NULL WHERE id = $1`, [
+    const finals: Message[] = [];
+    for (const slot of slots) {
+      // The last snapshot equals the final message, feedback included (contract §5).
+      const final: Message = {
+        ...slot.message,
+        feedback: {
+          helpful: { callback_id: callbackIdFor(this.deps.keys, slot.id, 'HELPFUL') },
+          unhelpful: { callback_id: callbackIdFor(this.deps.keys, slot.id, 'UNHELPFUL') },
+        },
+      };
+      const item: OutputItem = { type: 'MESSAGE', message: final };
+      outputs[slot.idx] = item;
+      finals.push(final);
+      event('RESPONSE_OUTPUT_DELTA', { output: item });
+    }
+    const response = renderResponse({ ...row, status: 'COMPLETED', completed_at: completedAt, error: null }, outputs);
+    event('RESPONSE_COMPLETED', { response });
+    const hook = webhookMessage(this.deps.config, 'response.completed', { conversation_id: row.conversation_id, user_id: row.user_claims.id, assistant: row.assistant, response }, completedAt);
+    const rows = await this.deps.db.query<{ ok: number }>(
+      `WITH s AS (
+         UPDATE responses SET status = 'COMPLETED', completed_at = $3, lease_owner = NULL, lease_until = NULL, last_seq = $4::int
+          WHERE id = $1::text AND lease_owner = $2::text AND last_seq = $5::int
+         RETURNING id, conversation_id
+       ), ev AS (
+         INSERT INTO response_events (response_id, seq, event_type, data)
+         SELECT s.id, e.seq, e.event_type, e.data FROM s, unnest($6::int[], $7::text[], $8::text[]) AS e(seq, event_type, data)
+         RETURNING seq
+       ), o AS (
+         UPDATE response_outputs ro SET item = x.item::jsonb
+           FROM s, unnest($9::int[], $10::text[]) AS x(idx, item)
+          WHERE ro.response_id = s.id AND ro.idx = x.idx
+         RETURNING 1
+       ), m AS (
+         INSERT INTO messages (id, conversation_id, response_id, user_id, actor, text, citations, content_references, created_at, actions)
+         SELECT x.id, s.conversation_id, s.id, $11::text, 'ASSISTANT', x.text, x.citations::jsonb, x.refs::jsonb, x.created_at, x.actions::jsonb
+           FROM s, unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[])
+                   WITH ORDINALITY AS x(id, text, citations, refs, created_at, actions, n)
+          ORDER BY x.n
+         RETURNING id
+       ), ce AS (
+         INSERT INTO conversation_events (id, conversation_id, user_id, assistant, message_id, created_at)
+         SELECT x.id, s.conversation_id, $11::text, $18::text, x.message_id, $3
+           FROM s, unnest($19::text[], $12::text[]) WITH ORDINALITY AS x(id, message_id, n)
+          ORDER BY x.n
+         RETURNING 1
+       ), wh AS (
+         INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at)
+         SELECT $20::text, t.endpoint, 'response.completed', $21::text, $3, $3
+           FROM s, (SELECT unnest($22::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE 'response.completed' = ANY(events)) t
+         RETURNING 1
+       ), c AS (
+         UPDATE conversations SET title = COALESCE(title, $23::text), updated_at = $3 FROM s WHERE conversations.id = s.conversation_id
+         RETURNING conversations.id
+       )
+       SELECT (SELECT count(*) FROM s)::int AS ok,
+              (SELECT count(*) FROM (SELECT pg_notify($24::text, $1::text || ':' || ev.seq) FROM ev) n)::int AS events,
+              (SELECT count(*) FROM (SELECT pg_notify($24::text, c.id || ':' || $25::text) FROM c) k)::int AS conversations,
+              (SELECT count(*) FROM o)::int + (SELECT count(*) FROM m)::int + (SELECT count(*) FROM ce)::int + (SELECT count(*) FROM wh)::int AS rows`,
+      [
         row.id,
+        lease,
         completedAt,
-      ]);
-      // Its answer's messages are added: every node drops its cached message pages of the conversation (at commit).
-      await q.query(`UPDATE conversations SET title = COALESCE(title, $2), updated_at = $3 WHERE id = $1 RETURNING pg_notify($4::text, $1::text || ':${MESSAGES_TAG}')`, [
-        row.conversation_id,
+        seq + written.length,
+        seq,
+        written.map((e) => e.seq),
+        written.map((e) => e.event_type),
+        written.map((e) => e.data),
+        slots.map((s) => s.idx),
+        slots.map((s) => JSON.stringify(outputs[s.idx])),
+        row.user_claims.id,
+        slots.map((s) => s.id),
+        finals.map((f) => textOf(f)),
+        finals.map((f) => JSON.stringify(f.citations ?? [])),
+        finals.map((f) => JSON.stringify(f.content_references ?? [])),
+        finals.map((f) => new Date(f.created_at)),
+        finals.map((f) => (f.actions ? JSON.stringify(f.actions) : null)),
+        row.assistant,
+        slots.map(() => newId('evt')),
+        hook.msgId,
+        hook.body,
+        hook.configured,
         titleFrom(input),
-        completedAt,
         CHANNEL_EVENTS,
-      ]);
-    }, { retry: true });
+        MESSAGES_TAG,
+      ],
+      { name: 'worker-complete' },
+    );
+    if (rows[0]?.ok !== 1) throw new LeaseLost();
     for (const ev of written) this.local?.publish(row.id, ev);
     return 'COMPLETED';
   }

@@ -133,13 +133,31 @@ export async function resolvePrincipals(knowledge: Knowledge, assistant: string,
   return principalsOf(await withDirectoryGroups(knowledge, assistant, user));
 }
 
+/**
+ * Lookups in flight or done, per user object and assistant: the parts of one answer (the action plugins' access
+ * check, the engine's retrieval) hold the same user object, so they share one directory read. Kept only as long
+ * as that object lives (one request or one answer).
+ */
+const resolved = new WeakMap<AskingUser, Map<string, Promise<AskingUser>>>();
+
 /** The user with directory groups added (what the worker can pass to any engine). Never adds admin. */
-export async function withDirectoryGroups(knowledge: Knowledge, assistant: string, user: AskingUser): Promise<AskingUser> {
+export function withDirectoryGroups(knowledge: Knowledge, assistant: string, user: AskingUser): Promise<AskingUser> {
   const key = directoryKey(user);
-  if (!key) return user;
-  const person = await knowledge.getPersonByEmail(assistant, key);
-  if (!person || !person.groups.length) return user;
-  return { ...user, groups: [...new Set([...user.groups, ...person.groups])] };
+  if (!key) return Promise.resolve(user);
+  let byAssistant = resolved.get(user);
+  if (!byAssistant) resolved.set(user, (byAssistant = new Map()));
+  let found = byAssistant.get(assistant);
+  if (!found) {
+    found = (async () => {
+      const person = await knowledge.getPersonByEmail(assistant, key);
+      if (!person || !person.groups.length) return user;
+      return { ...user, groups: [...new Set([...user.groups, ...person.groups])] };
+    })();
+    byAssistant.set(assistant, found);
+    // A failed read is not remembered: the next caller asks again.
+    found.catch(() => byAssistant.delete(assistant));
+  }
+  return found;
 }
 
 /** A configured access list (assistants' and plugins' `allow`): typed principals, default everyone; a bad entry is a

@@ -24,17 +24,31 @@ export function webhookEndpoints(config: Config): WebhookEndpoint[] {
  * it reports: the rows commit (and are later sent) exactly when the change does.
  */
 export async function enqueueWebhook(q: Queryable, config: Config, type: WebhookEvent, data: Record<string, unknown>, at: Date): Promise<void> {
-  const configured = webhookEndpoints(config)
-    .filter((e) => e.events.includes(type))
-    .map((e) => e.url);
-  const msgId = `msg_${randomUUID().replaceAll('-', '')}`;
-  const body = JSON.stringify({ type, timestamp: at.toISOString(), data });
+  const { msgId, body, configured } = webhookMessage(config, type, data, at);
   await q.query(
     `INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at)
      SELECT $1, t.endpoint, $3, $4, $5, $5
      FROM (SELECT unnest($2::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE $3 = ANY(events)) t`,
     [msgId, configured, type, body, at],
   );
+}
+
+/**
+ * One webhook message: its id, its body and the configured endpoints (by URL) that subscribe to `type`. For a
+ * statement that queues it itself, to those and to the registered endpoints subscribed to `type` (see
+ * enqueueWebhook).
+ */
+export function webhookMessage(
+  config: Config,
+  type: WebhookEvent,
+  data: Record<string, unknown>,
+  at: Date,
+): { msgId: string; body: string; configured: string[] } {
+  const configured = webhookEndpoints(config)
+    .filter((e) => e.events.includes(type))
+    .map((e) => e.url);
+  const msgId = `msg_${randomUUID().replaceAll('-', '')}`;
+  return { msgId, body: JSON.stringify({ type, timestamp: at.toISOString(), data }), configured };
 }
 
 /** Queues `response.completed` / `response.failed` (no-op without a subscribed endpoint). */
