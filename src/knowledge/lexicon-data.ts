@@ -537,7 +537,7 @@ desk, desks, my desk, hot desk, hotdesk, hot desking, hotdesking, book a desk, b
 meeting room, meeting rooms, conference room, conference rooms, boardroom, board room, huddle room, book a room, booking a room, reserve a room, room booking, rooms = meeting room, conference room, room booking, meeting rooms
 kitchenette, lunch room, lunchroom, caff, cafe, mess room, tea point, pantry = kitchen, break room, cafeteria, staff room
 fridge, fridges, microwave, microwaves, kettle, coffee machine, coffee maker, dishwasher, water cooler, water fountain, vending machine, vending machines, snack machine = kitchen, appliances, break room, facilities
-toilet, toilets, loo, loos, bathroom, bathrooms, restroom, restrooms, washroom, washrooms, lavatory, wc, gents, ladies, mens room, ladies room, dunny, bog, khazi, powder room, comfort station, ladies' room, men's room, mens room = restroom, toilet, washroom, facilities
+toilet, toilets, loo, loos, bathroom, bathrooms, restroom, restrooms, washroom, washrooms, lavatory, wc, gents, ladies, mens room, ladies room, dunny, khazi, powder room, comfort station, ladies' room, men's room, mens room = restroom, toilet, washroom, facilities
 shower, showers, changing room, changing rooms, locker room = shower, changing room, locker, facilities
 lift, lifts, elevator, elevators = elevator, lift
 stairs, staircase, stairwell, stairway, escalator = stairs, stairwell, stairway
