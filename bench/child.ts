@@ -88,7 +88,8 @@ export async function startParley(o: ParleyOptions): Promise<Child> {
   const env = parleyEnv(o, port);
   const fd = openSync(o.logFile, 'a');
   const args = [...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), 'bin/parley.mjs', 'serve', ...(o.worker ? [] : ['--no-worker'])];
-  const proc = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', fd, fd] });
+  // An IPC channel: the child stops if the bench dies without stopping it (src/main.ts, stopWithParent).
+  const proc = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', fd, fd, 'ipc'] });
   closeSync(fd);
   const started = Date.now();
   for (;;) {
@@ -113,7 +114,8 @@ export async function startWorker(o: Omit<ParleyOptions, 'worker'>): Promise<Chi
   const env = parleyEnv({ ...o, worker: true }, 0);
   const fd = openSync(o.logFile, 'a');
   const args = [...(o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []), 'bin/parley.mjs', 'worker'];
-  const proc = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', fd, fd] });
+  // An IPC channel: the child stops if the bench dies without stopping it (src/main.ts, stopWithParent).
+  const proc = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', fd, fd, 'ipc'] });
   closeSync(fd);
   // It has no HTTP port to wait on; give it the time the server needs to open the database.
   await new Promise((r) => setTimeout(r, 2000));

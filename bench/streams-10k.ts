@@ -3,7 +3,7 @@
  * `parley serve --no-worker`, the answers given by a separate `parley worker` process started once every stream is
  * open.
  *
- *   node --import tsx bench/streams-10k.ts [--streams 10000] [--engine fake|offline] [--pg-url postgres://postgres@127.0.0.1:5432]
+ *   node --import tsx bench/streams-10k.ts [--streams 10000] [--engine fake|offline] [--concurrency N] [--worker-node-options '--max-semi-space-size=32'] [--pg-url postgres://postgres@127.0.0.1:5432]
  *
  * `--engine fake` (default): the worker uses the openai-compatible engine against a fake provider in this process
  * (test/llm/fake-openai.ts, a real socket in the real wire format) that answers every question at once, so the
@@ -41,6 +41,8 @@ const { values } = parseArgs({
     wait: { type: 'string', default: '600' },
     /** The worker's RESPONSE_CONCURRENCY (default: the engine's default, 16 for openai-compatible). */
     concurrency: { type: 'string' },
+    /** NODE_OPTIONS for the worker process (e.g. `--max-semi-space-size=32`). */
+    'worker-node-options': { type: 'string' },
   },
 });
 const STREAMS = Number(values.streams);
@@ -128,6 +130,7 @@ try {
   if (values.engine === 'fake') fake = await startFakeOpenAI(Array.from({ length: STREAMS + 100 }, () => ({ type: 'text' as const, chunks: ['The answer.'] })));
   const engineEnv: Record<string, string> = fake ? { PARLEY_ENGINE: 'openai-compatible', LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'fake' } : {};
   if (values.concurrency) engineEnv['RESPONSE_CONCURRENCY'] = values.concurrency;
+  if (values['worker-node-options']) engineEnv['NODE_OPTIONS'] = values['worker-node-options'];
   children.push(await startWorker({ dataDir: join(dir, 'data'), databaseUrl, secret, logFile: join(dir, 'worker.log'), env: engineEnv, profileDir: process.env['BENCH_WORKER_PROFILE'] }));
   const deadline = w0 + Number(values.wait) * 1000;
   while (streams.some((s) => !s.endedAt) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 200));

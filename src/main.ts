@@ -279,5 +279,18 @@ export async function serve(config: Config, opts: StartOptions = {}): Promise<Pa
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  stopWithParent(() => void shutdown('parent gone'));
   return parley;
+}
+
+/**
+ * A process started with an IPC channel (by a test harness, a benchmark or a supervisor that wants this) stops
+ * when that channel closes, i.e. when its parent is gone, even killed outright: no orphan keeps serving or
+ * answering from a database the parent has moved on from. Without a channel (a normal start) this does nothing.
+ */
+export function stopWithParent(stop: () => void): void {
+  if (!process.channel) return;
+  // The channel alone must not keep the process alive.
+  process.channel.unref();
+  process.once('disconnect', stop);
 }

@@ -41,7 +41,7 @@ program
       process.stderr.write('parley: `parley worker` needs DATABASE_URL (the embedded database cannot be shared between processes)\n');
       process.exit(2);
     }
-    const { createParley } = await import('../main.ts');
+    const { createParley, stopWithParent } = await import('../main.ts');
     const parley = await createParley(cfg, { worker: true });
     parley.logger.info({ worker: parley.worker.id }, 'worker running');
     const stop = async () => {
@@ -50,6 +50,7 @@ program
     };
     process.once('SIGINT', () => void stop());
     process.once('SIGTERM', () => void stop());
+    stopWithParent(() => void stop());
   });
 
 program

@@ -28,7 +28,8 @@ function startNode(command: 'serve' | 'worker', extraArgs: string[] = [], extraE
         LOG_LEVEL: 'info',
         ...extraEnv,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // An IPC channel: the node stops if this test process dies without stopping it (see stopWithParent).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let out = '';
     let err = '';

@@ -36,3 +36,4 @@ import './create-batch.test.ts';
 import './webhook-endpoints.test.ts';
 import './user-cli.test.ts';
 import './actions.test.ts';
+import './parent-gone.test.ts';
