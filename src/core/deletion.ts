@@ -28,9 +28,9 @@ export function forgetConversations(deps: CoreDeps, ids: Iterable<string>): void
 
 /**
  * Deletes conversations with everything stored under them — responses, messages, outputs, event logs,
- * conversation events, feedback on their messages, and the idempotency rows that would replay them — in the
- * caller's transaction. The conversations must be locked by the caller (FOR UPDATE). Notifies (at commit) every
- * stream of their responses, so it ends, and every node, so it forgets its cache entries.
+ * conversation events, feedback on their messages, webhook deliveries about them, and the idempotency rows that
+ * would replay them — in the caller's transaction. The conversations must be locked by the caller (FOR UPDATE).
+ * Notifies (at commit) every stream of their responses, so it ends, and every node, so it forgets its cache entries.
  */
 export async function deleteConversationRows(q: Queryable, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
@@ -40,6 +40,9 @@ export async function deleteConversationRows(q: Queryable, ids: string[]): Promi
   await notifyAll(q, CHANNEL_JOBS, running);
   await q.query(`DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ANY($1::text[]))`, [ids]);
   await q.query(`DELETE FROM conversation_events WHERE conversation_id = ANY($1::text[])`, [ids]);
+  // Webhooks about them, sent or not: a pending one would send the deleted content afterwards (their attempts go
+  // with them, ON DELETE CASCADE).
+  await q.query(`DELETE FROM webhook_deliveries WHERE conversation_id = ANY($1::text[])`, [ids]);
   await q.query(`DELETE FROM response_events WHERE response_id IN (SELECT id FROM responses WHERE conversation_id = ANY($1::text[]))`, [ids]);
   await q.query(`DELETE FROM response_outputs WHERE response_id IN (SELECT id FROM responses WHERE conversation_id = ANY($1::text[]))`, [ids]);
   await q.query(`DELETE FROM messages WHERE conversation_id = ANY($1::text[])`, [ids]);

@@ -442,8 +442,8 @@ export class Worker {
           ORDER BY x.n
          RETURNING 1
        ), wh AS (
-         INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at)
-         SELECT $20::text, t.endpoint, 'response.completed', $21::text, $3, $3
+         INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at, conversation_id)
+         SELECT $20::text, t.endpoint, 'response.completed', $21::text, $3, $3, s.conversation_id
            FROM s, (SELECT unnest($22::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE 'response.completed' = ANY(events)) t
          RETURNING 1
        ), c AS (

@@ -24,17 +24,18 @@ export function webhookEndpoints(config: Config): WebhookEndpoint[] {
  * it reports: the rows commit (and are later sent) exactly when the change does.
  */
 export async function enqueueWebhook(q: Queryable, config: Config, type: WebhookEvent, data: Record<string, unknown>, at: Date): Promise<void> {
-  const { msgId, body, configured } = webhookMessage(config, type, data, at);
+  const { msgId, body, configured, conversationId } = webhookMessage(config, type, data, at);
   await q.query(
-    `INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at)
-     SELECT $1, t.endpoint, $3, $4, $5, $5
+    `INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at, conversation_id)
+     SELECT $1, t.endpoint, $3, $4, $5, $5, $6
      FROM (SELECT unnest($2::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE $3 = ANY(events)) t`,
-    [msgId, configured, type, body, at],
+    [msgId, configured, type, body, at, conversationId],
   );
 }
 
 /**
- * One webhook message: its id, its body and the configured endpoints (by URL) that subscribe to `type`. For a
+ * One webhook message: its id, its body, the conversation it is about and the configured endpoints (by URL) that
+ * subscribe to `type`. For a
  * statement that queues it itself, to those and to the registered endpoints subscribed to `type` (see
  * enqueueWebhook).
  */
@@ -43,12 +44,19 @@ export function webhookMessage(
   type: WebhookEvent,
   data: Record<string, unknown>,
   at: Date,
-): { msgId: string; body: string; configured: string[] } {
+): { msgId: string; body: string; configured: string[]; conversationId: string | null } {
   const configured = webhookEndpoints(config)
     .filter((e) => e.events.includes(type))
     .map((e) => e.url);
   const msgId = `msg_${randomUUID().replaceAll('-', '')}`;
-  return { msgId, body: JSON.stringify({ type, timestamp: at.toISOString(), data }), configured };
+  return { msgId, body: JSON.stringify({ type, timestamp: at.toISOString(), data }), configured, conversationId: conversationOf(data) };
+}
+
+/** The conversation an event is about: `conversation_id`, or the id of the `conversation` it carries. */
+function conversationOf(data: Record<string, unknown>): string | null {
+  if (typeof data['conversation_id'] === 'string') return data['conversation_id'];
+  const c = data['conversation'];
+  return c !== null && typeof c === 'object' && typeof (c as Record<string, unknown>)['id'] === 'string' ? ((c as Record<string, unknown>)['id'] as string) : null;
 }
 
 /** Queues `response.completed` / `response.failed` (no-op without a subscribed endpoint). */

@@ -229,6 +229,33 @@ describe('webhook retries', () => {
     }
   });
 
+  it('deletes the webhooks of a deleted conversation, pending or sent, and sends nothing about it afterwards', async () => {
+    const receiver = new Receiver();
+    await receiver.start();
+    const secret = newSecret();
+    // Every attempt fails and the next one is a minute away: the delivery stays pending.
+    receiver.answer = () => 503;
+    const s = await startTestServer({ env: { ...FAST, PARLEY_WEBHOOK_FIRST_RETRY_MS: '60000', PARLEY_WEBHOOK_URL: receiver.url, PARLEY_WEBHOOK_SECRET: secret } });
+    try {
+      const t = await s.token();
+      const kept = await converse(s, t, 'hello');
+      const gone = await converse(s, t, 'a question about something private');
+      await until('both first attempts', () => receiver.received.length >= 2);
+      const rows = (conv: string) =>
+        s.parley.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE conversation_id = $1`, [conv]);
+      assert.equal((await rows(gone.conv))[0]!.n, 1, 'the pending delivery names its conversation');
+      const del = await s.parley.app.inject({ method: 'DELETE', url: `${BASE}/conversations/${gone.conv}`, headers: s.headers(t) });
+      assert.ok(del.statusCode === 200 || del.statusCode === 204, `deleted (${del.statusCode})`);
+      assert.equal((await rows(gone.conv))[0]!.n, 0, 'its deliveries went with it');
+      const left = await s.parley.deps.db.query<{ body: string }>(`SELECT body FROM webhook_deliveries`);
+      assert.equal(left.some((r) => r.body.includes(gone.conv)), false, 'no stored webhook body mentions it');
+      assert.equal((await rows(kept.conv))[0]!.n, 1, 'the other conversation keeps its delivery');
+    } finally {
+      await s.close();
+      await receiver.stop();
+    }
+  });
+
   it('backs off exponentially up to an hour between tries', () => {
     assert.deepEqual([1, 2, 3, 4].map((n) => backoffMs(5000, n)), [5000, 10000, 20000, 40000]);
     assert.equal(backoffMs(5000, 20), 3600_000);
