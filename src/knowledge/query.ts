@@ -385,11 +385,23 @@ async function backoffTerms(
     const r = read(s.text);
     if (!r) continue;
     out.phrases.push(r);
-    for (let i = s.start; i < s.end; i++) inside.add(i);
+    // A word the idiom's own readings repeat keeps its meaning in it ("out sick" → sick leave): it is still searched
+    // as itself. Only the others ("passed" in "passed away", the particle) give way to the idiom.
+    const said = new Set(s.targets.flatMap((t) => t.split(' ')));
+    for (let i = s.start; i < s.end; i++) if (!keepsMeaning(words[i]!, said)) inside.add(i);
   }
   // A word the question uses only inside such phrases goes with them.
   for (const [i, w] of words.entries()) if (inside.has(i) && words.every((x, j) => x !== w || inside.has(j))) out.consumed.add(w);
   return out;
+}
+
+/** True when `word` (or a form of it: "sick" in "sickness") is among `said`, the words of an idiom's readings. */
+function keepsMeaning(word: string, said: ReadonlySet<string>): boolean {
+  if (word.length < 3 || isParticle(word)) return false;
+  if (said.has(word)) return true;
+  const root = word.slice(0, Math.max(3, word.length - 2));
+  for (const w of said) if (w.length >= root.length && w.startsWith(root) && w.length <= word.length + 4) return true;
+  return false;
 }
 
 /** True when `a` is `b` with two neighbouring letters swapped. */

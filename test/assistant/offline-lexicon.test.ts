@@ -117,6 +117,13 @@ describe('back-off lexicon: retrieval and answers', () => {
     assert.ok(!terms.some((t) => t.text === 'passed'), 'the word "passed" alone is not searched for');
   });
 
+  it('keeps a word an idiom\'s readings repeat ("sick" in "out sick"): it is still searched as itself', async () => {
+    const terms = await analyzeQuery(await testDb(), assistant, ['*'], 'I was out sick on Tuesday, what do I do?');
+    const idiom = terms.find((t) => t.text === 'out sick');
+    assert.ok(idiom?.backoff, JSON.stringify(terms));
+    assert.ok(terms.some((t) => t.text === 'sick' && !t.backoff), `"sick" is searched as written too: ${JSON.stringify(terms.map((t) => t.text))}`);
+  });
+
   it('never expands a word the visible corpus already uses', async () => {
     const own = uniq('asst');
     await applyIngest(await testDb(), {
