@@ -3,7 +3,7 @@
  * `parley serve --no-worker`, the answers given by a separate `parley worker` process started once every stream is
  * open.
  *
- *   node --import tsx bench/streams-10k.ts [--streams 10000] [--engine fake|offline] [--concurrency N] [--worker-node-options '--max-semi-space-size=32'] [--pg-url postgres://postgres@127.0.0.1:5432]
+ *   node --import tsx bench/streams-10k.ts [--streams 10000] [--responses N] [--engine fake|offline] [--concurrency N] [--worker-node-options '--max-semi-space-size=32'] [--pg-url postgres://postgres@127.0.0.1:5432]
  *
  * `--engine fake` (default): the worker uses the openai-compatible engine against a fake provider in this process
  * (test/llm/fake-openai.ts, a real socket in the real wire format) that answers every question at once, so the
@@ -41,12 +41,19 @@ const { values } = parseArgs({
     wait: { type: 'string', default: '600' },
     /** The worker's RESPONSE_CONCURRENCY (default: the engine's default, 16 for openai-compatible). */
     concurrency: { type: 'string' },
+    /**
+     * Spread the streams over this many responses (each created with a POST, then followed by several clients
+     * with GET …/responses/{id}/stream): the HTTP node's fan-out, with the worker answering only this many
+     * questions. Default: one response per stream (POST …/responses/stream), the worker answering every one.
+     */
+    responses: { type: 'string' },
     /** NODE_OPTIONS for the worker process (e.g. `--max-semi-space-size=32`). */
     'worker-node-options': { type: 'string' },
   },
 });
 const STREAMS = Number(values.streams);
 const BURST = Number(values.burst);
+const RESPONSES = values.responses === undefined ? undefined : Math.max(1, Math.min(Number(values.responses), Number(values.streams)));
 const pgUrl = (values['pg-url'] ?? process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432').replace(/\/$/, '');
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -108,15 +115,30 @@ try {
   const api = new Api(`http://127.0.0.1:${http.port}`, token);
   const convs: string[] = [];
   const t0 = performance.now();
-  for (let i = 0; i < STREAMS; i += 100) convs.push(...(await Promise.all(Array.from({ length: Math.min(100, STREAMS - i) }, () => api.conversation()))));
+  const CONVERSATIONS = RESPONSES ?? STREAMS;
+  for (let i = 0; i < CONVERSATIONS; i += 100) convs.push(...(await Promise.all(Array.from({ length: Math.min(100, CONVERSATIONS - i) }, () => api.conversation()))));
   log(`${convs.length} conversations in ${((performance.now() - t0) / 1000).toFixed(1)} s; HTTP RSS ${rssMiB(pid).toFixed(0)} MiB`);
+  // Fan-out: one question in each conversation (202; no worker runs yet), every stream following one of them.
+  const asked: string[] = [];
+  if (RESPONSES !== undefined) {
+    for (const c of convs) {
+      const r = await api.call('POST', `/conversations/${c}/responses`, { input: { text: QUESTION } });
+      if (r.status !== 202) throw new Error(`create response: ${r.status} ${r.text}`);
+      asked.push(r.json['response_id'] as string);
+    }
+    log(`${asked.length} questions asked; ${STREAMS} streams will follow them (${(STREAMS / asked.length).toFixed(0)} each)`);
+  }
 
   const target: Target = { host: '127.0.0.1', port: http.port };
   const auth = { authorization: `Bearer ${token}`, 'assistant-name': ASSISTANT, accept: 'text/event-stream' };
   const body = JSON.stringify({ input: { text: QUESTION } });
   const t1 = performance.now();
+  const requestOf = (i: number): Buffer =>
+    RESPONSES === undefined
+      ? requestBytes(target, 'POST', `${API}/conversations/${convs[i]}/responses/stream`, auth, body)
+      : requestBytes(target, 'GET', `${API}/conversations/${convs[i % convs.length]}/responses/${asked[i % asked.length]}/stream`, auth);
   for (let i = 0; i < STREAMS; i += BURST) {
-    await Promise.all(convs.slice(i, i + BURST).map((c) => open(target, requestBytes(target, 'POST', `${API}/conversations/${c}/responses/stream`, auth, body), streams)));
+    await Promise.all(Array.from({ length: Math.min(BURST, STREAMS - i) }, (_, k) => open(target, requestOf(i + k), streams)));
   }
   const ok = streams.filter((s) => s.status === 200 && s.firstByteAt && !s.endedAt).length;
   const bad = streams.filter((s) => s.status !== 200);
