@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, rateOf, scoreUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
+import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phraseStems, rateOf, scoreUnits, selectUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
 import { askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
@@ -172,6 +172,24 @@ describe('offline engine: sentence choice', () => {
     assert.ok(units[1]!.score > units[0]!.score, `${units[1]!.score} vs ${units[0]!.score}`);
     assert.equal(rateOf('what is the mileage rate per mile?')?.test('45p a mile'), true);
     assert.equal(rateOf('how much is the parking permit?'), null);
+  });
+
+  it('reads a clipped unit as the lexicon spells it out, and a unit with one word before it ("per calendar year")', () => {
+    const rate = rateOf('how much do they put toward the course each yr?');
+    assert.ok(rate, 'each yr is a rate per year');
+    assert.equal(rate.test('| Grade | Most per calendar year |'), true);
+    assert.equal(rate.test('$900 a year'), true);
+    assert.equal(rate.test('the course lasts one term'), false);
+  });
+
+  it('brings the unit that holds the asked-for kind of fact when the best sentence only points at it', () => {
+    const q = 'how much does the company pay toward my gym membership each month?';
+    const units = unitsOf(
+      'The company pays your gym membership directly, up to the monthly limit for your contract.\n\n| Contract | Limit per month |\n|---|---|\n| Full time | $60 |\n| Part time | $30 |',
+    );
+    scoreUnits(units, q, stemWeights(q, units));
+    const chosen = selectUnits(units, q, 3);
+    assert.ok(chosen.some((u) => /\$60|\$30/.test(u.row ?? u.text)), chosen.map((u) => u.row ?? u.text).join(' / '));
   });
 
   it('counts a thesaurus phrase that keeps one content word only where it is written out ("out of hours")', () => {

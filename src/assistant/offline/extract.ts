@@ -7,7 +7,7 @@ import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
 import { isLightWord, queryWords } from '../../knowledge/query.ts';
 import { segments } from '../../knowledge/thesaurus.ts';
-import { backoffWithSynonyms, isParticle, lexiconSpans } from '../../knowledge/lexicon.ts';
+import { backoffOf, backoffWithSynonyms, isParticle, lexiconSpans } from '../../knowledge/lexicon.ts';
 import { questionTimes, timeFit } from './clock.ts';
 
 // PostgreSQL's english stop words plus question filler; never informative when scoring sentences. "not" is kept:
@@ -493,12 +493,20 @@ const PER = String.raw`(?:hour|hr|day|night|shift|mile|km|kilometre|kilometer|we
  * sentence stating an amount per that unit ("$4.25 per hour", "Amount per hour", "hourly"); null when none.
  */
 export function rateOf(question: string): RegExp | null {
-  const m = new RegExp(String.raw`\b(?:an?|per|each|every|a single)\s+(${PER})s?\b|\/\s?(${PER})\b|\b(hour|dai|week|month|year|night)ly\b`, 'i').exec(question.slice(0, 2000));
+  // Clipped units ("each yr", "per wk") are read as the back-off lexicon spells them out.
+  const text = question.slice(0, 2000).replace(/[\p{L}]+/gu, (w) => {
+    const full = backoffOf(w.toLowerCase())[0];
+    return full && !full.includes(' ') && PER_UNIT.test(full) ? full : w;
+  });
+  const m = new RegExp(String.raw`\b(?:an?|per|each|every|a single)\s+(${PER})s?\b|\/\s?(${PER})\b|\b(hour|dai|week|month|year|night)ly\b`, 'i').exec(text);
   if (!m) return null;
   const unit = (m[1] ?? m[2] ?? m[3]!).toLowerCase();
   const ly = unit === 'dai' || unit === 'day' ? 'daily' : `${unit}ly`;
-  return new RegExp(String.raw`\b(?:an?|per|each|every)\s+${unit}s?\b|\/\s?${unit}\b|\b${ly}\b`, 'i');
+  // One word may qualify the unit: "per calendar year", "a working day", "each school year".
+  return new RegExp(String.raw`\b(?:an?|per|each|every)\s+(?:[a-z]+\s+)?${unit}s?\b|\/\s?${unit}\b|\b${ly}\b`, 'i');
 }
+
+const PER_UNIT = new RegExp(String.raw`^${PER}s?$`, 'i');
 
 /** "What is Project Northstar?" → "Project Northstar". */
 function definitionSubject(question: string): string | null {
@@ -546,6 +554,12 @@ export function selectUnits(units: Unit[], question: string, max = 3, leading = 
       // Rows of a table share its header's words: another row joins only when it is nearly as good.
       if (u.row !== undefined && u.score < top * 0.9) continue;
       chosen.add(u);
+    }
+    // A question asking for a kind of fact ("how much", "how long") that none of these holds ("up to the same
+    // annual maximum"): the best unit close behind that holds one comes too (the table row with the figure).
+    if (answerType(question) && ![...chosen].some((u) => u.typed)) {
+      const typed = ranked.find((u) => u.typed && !chosen.has(u) && u.score >= top * KEEP_RATIO);
+      if (typed) chosen.add(typed);
     }
   }
   // An introduction ("Follow these steps:") brings its list; a chosen list item in a how-to brings its siblings.
