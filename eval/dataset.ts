@@ -9,8 +9,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AskingUser, Engine, EngineEvent } from '../src/assistant/engine.ts';
+import { principalsOf, type AskingUser, type Engine, type EngineEvent } from '../src/assistant/engine.ts';
 import { contentStems } from '../src/assistant/offline/extract.ts';
+import { answerKnowledge, CONFIDENT } from '../src/assistant/offline/knowledge.ts';
 import { createKnowledge, parseSources, type ParleyKnowledge } from '../src/knowledge/index.ts';
 import type { Db } from '../src/store/db.ts';
 
@@ -248,4 +249,60 @@ export async function runDataset(db: Db, dir: string, makeEngine: (k: ParleyKnow
   const outcomes: DatasetOutcome[] = [];
   for (const q of questions) outcomes.push(await runQuestion(engine, knowledge, assistant, q, articleStems));
   return { outcomes, errors, assistant };
+}
+
+/** What the offline engine's confidence gate decides on a set (diagnosis; see `gateDiagnosis`). */
+export interface GateDiagnosis {
+  /** Knowledge questions answered right (first citation and a fact) when every question is answered. */
+  open: number;
+  /** Knowledge questions. */
+  n: number;
+  /** Confidences of the right answers the gate withholds, lowest first. */
+  withheld: number[];
+  /** The highest confidence of an unanswerable ("none") question: the gate must stay above it. */
+  noneMax: number | null;
+}
+
+/**
+ * Runs the offline engine's knowledge answerer with its confidence gate open (every question answered) on a set
+ * already ingested: how many knowledge questions it would get right, which right answers the gate withholds and how
+ * confident the unanswerable questions look. For diagnosis only (`npm run eval -- --dataset <dir> --gate-open`):
+ * the scored figures are the engine's own.
+ */
+export async function gateDiagnosis(knowledge: ParleyKnowledge, assistant: string, questions: readonly DatasetQuestion[]): Promise<GateDiagnosis> {
+  let open = 0;
+  let n = 0;
+  const withheld: number[] = [];
+  let noneMax: number | null = null;
+  for (const q of questions) {
+    if (q.kind !== 'knowledge' && q.kind !== 'none') continue;
+    const person = await knowledge.getPersonByEmail(assistant, q.asker);
+    const user: AskingUser = { id: q.asker, email: q.asker, emailVerified: true, name: person?.name, groups: person?.groups ?? [] };
+    const out = await answerKnowledge({ k: knowledge, assistant, principals: principalsOf(user), question: q.question, gate: Number.NEGATIVE_INFINITY });
+    const confidence = out.signals?.confidence ?? null;
+    if (q.kind === 'none') {
+      if (confidence !== null) noneMax = Math.max(noneMax ?? confidence, confidence);
+      continue;
+    }
+    n++;
+    const message = out.answer.snapshot();
+    const text = fold(message.text);
+    const right = message.citations[0]?.url === q.expect_doc && q.expect_any.some((f) => text.includes(fold(f)));
+    if (!right) continue;
+    open++;
+    if (confidence !== null && confidence < CONFIDENT) withheld.push(confidence);
+  }
+  return { open, n, withheld: withheld.sort((a, b) => a - b), noneMax };
+}
+
+/** The gate diagnosis as a report section. */
+export function gateReport(d: GateDiagnosis): string {
+  return [
+    '## With the confidence gate open (diagnosis)',
+    '',
+    `Knowledge right with every question answered: ${d.open}/${d.n} = ${pct(d.open, d.n)}. Right answers the gate (${CONFIDENT}) withholds: ${d.withheld.length}` +
+      (d.withheld.length ? ` (confidence ${d.withheld.map((c) => c.toFixed(3)).join(', ')})` : '') +
+      `. Highest confidence of an unanswerable question: ${d.noneMax === null ? 'n/a' : d.noneMax.toFixed(3)}.`,
+    '',
+  ].join('\n');
 }

@@ -1,8 +1,9 @@
 /**
  * `npm run eval`: runs every question of eval/questions.json through the offline engine, as the user it names
  * (groups from the demo directory), on the demo data, and writes eval/results.md.
- * `npm run eval -- --dataset <dir> [--engine offline|openai-compatible] [--out report.md] [--verbose]`: another
- * company's set (see eval/dataset.ts), scored by that set's rules.
+ * `npm run eval -- --dataset <dir> [--engine offline|openai-compatible] [--out report.md] [--verbose] [--gate-open]`:
+ * another company's set (see eval/dataset.ts), scored by that set's rules; `--gate-open` adds what the offline
+ * answerer would get right with its confidence gate open (diagnosis).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -16,7 +17,7 @@ import { loadConfig } from '../src/config.ts';
 import { createKnowledge, loadDemoData, type ParleyKnowledge } from '../src/knowledge/index.ts';
 import { openDatabase, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
-import { datasetReport, runDataset } from './dataset.ts';
+import { datasetLayout, datasetReport, gateDiagnosis, gateReport, readQuestions, runDataset } from './dataset.ts';
 
 export interface EvalQuestion {
   id: string;
@@ -264,7 +265,9 @@ async function runDatasetCli(args: readonly string[]): Promise<number> {
     const engineName =
       (engineKind === 'offline' ? 'offline' : `openai-compatible (${cfg.engine.model})`) +
       (cfg.embeddings ? ` + embeddings (${cfg.embeddings.model}, ${db.hasVector ? 'pgvector' : 'plain column'})` : '');
-    const md = datasetReport(outcomes, { dataset: basename(resolve(dir)), engine: engineName, db: db.kind, errors });
+    let md = datasetReport(outcomes, { dataset: basename(resolve(dir)), engine: engineName, db: db.kind, errors });
+    // `--gate-open`: the offline answerer with every question answered (diagnosis: what the gate withholds).
+    if (args.includes('--gate-open')) md = md.replace('\n## Misses', `\n${gateReport(await gateDiagnosis(knowledge, assistant, readQuestions(datasetLayout(dir).questions)))}\n## Misses`);
     const out = flag(args, '--out');
     if (out) writeFileSync(out, md);
     console.log(args.includes('--verbose') || out ? md : md.split('\n## Misses')[0]);

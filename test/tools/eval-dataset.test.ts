@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { Engine, EngineEvent } from '../../src/assistant/engine.ts';
 import { createOfflineEngine } from '../../src/assistant/offline/index.ts';
 import { createKnowledge } from '../../src/knowledge/index.ts';
-import { datasetLayout, datasetReport, readQuestions, runDataset, summarizeDataset } from '../../eval/dataset.ts';
+import { datasetLayout, datasetReport, gateDiagnosis, gateReport, readQuestions, runDataset, summarizeDataset } from '../../eval/dataset.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startFakeOpenAI } from '../llm/fake-openai.ts';
@@ -50,6 +50,22 @@ describe('eval --dataset', () => {
     const md = datasetReport(outcomes, { dataset: 'eval-set', engine: 'offline', db: db.kind, errors: [] });
     assert.match(md, /\| knowledge .* \| 2\/2 = 100\.0% \|/);
     assert.match(md, /## Knowledge by word overlap/);
+  });
+
+  it('diagnoses the confidence gate: right answers with every question answered, those withheld, the unanswerable ones', async () => {
+    const db = await testDb();
+    const knowledge = createKnowledge(db);
+    const { assistant } = await runDataset(db, SET, (k) => createOfflineEngine({ knowledge: k }), knowledge);
+    const questions = readQuestions(datasetLayout(SET).questions);
+    const d = await gateDiagnosis(knowledge, assistant, questions);
+    // Both knowledge questions are answered right with the gate closed too, so nothing is withheld.
+    assert.deepEqual({ open: d.open, n: d.n, withheld: d.withheld }, { open: 2, n: 2, withheld: [] });
+    // The parrot question finds at most a weak passage: below the gate.
+    assert.ok(d.noneMax === null || d.noneMax < 0.75, String(d.noneMax));
+    // A question made unanswerable for its asker (t2's finance-only article, asked from outside the group) counts as not right.
+    const outside = questions.map((q) => (q.id === 't2' ? { ...q, asker: 'obrandt@orchard.example' } : q));
+    assert.equal((await gateDiagnosis(knowledge, assistant, outside)).open, 1);
+    assert.match(gateReport(d), /Knowledge right with every question answered: 2\/2 = 100\.0%\. Right answers the gate \(0\.75\) withholds: 0\./);
   });
 
   it('scores by the set’s rules: a leak fails "forbidden", a citation fails "none", a wrong first citation fails "knowledge"', async () => {
