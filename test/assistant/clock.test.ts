@@ -24,7 +24,7 @@ describe('offline engine: times of day', () => {
   });
 
   it('reads ranges a passage states, including ones past midnight', () => {
-    assert.deepEqual(statedSpans('| 00:30 to 05:15 | on request |'), [{ start: 30, end: 5 * 60 + 15 }]);
+    assert.deepEqual(statedSpans('| 00:45 to 04:20 | by booking |'), [{ start: 45, end: 4 * 60 + 20 }]);
     assert.deepEqual(statedSpans('Open 9am-5pm on weekdays.'), [{ start: 9 * 60, end: 17 * 60 }]);
     assert.deepEqual(statedSpans('From 22:00 until 06:00 the gate is locked.'), [{ start: 22 * 60, end: 6 * 60 }]);
     assert.equal(overlap({ start: 23 * 60, end: 6 * 60 }, { start: 22 * 60, end: 7 * 60 }), 7 * 60);

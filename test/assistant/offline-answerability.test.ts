@@ -153,21 +153,21 @@ describe('offline engine: sentence choice', () => {
     assert.equal(answerType('How much does the parking permit cost?'), 'amount');
     assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
     assert.equal(answerType('How much is the parking permit?'), 'amount');
-    assert.equal(answerType('do we get any money toward safety boots?'), 'amount');
+    assert.equal(answerType('can I claim money back for safety boots?'), 'amount');
     assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
   });
 
   it('quotes the timetable row whose hours hold the time the asker gives', () => {
-    const q = 'I finish at 1am, is there still a minibus to the station?';
-    const units = unitsOf('| Hours | Minibus to the station |\n|---|---|\n| 06:00 to 20:00 | every 15 minutes |\n| 20:00 to 00:30 | every 30 minutes |\n| 00:30 to 06:00 | on request from the gatehouse |');
+    const q = 'My shift ends at 3am, is the canteen still serving?';
+    const units = unitsOf('| Hours | Canteen serving |\n|---|---|\n| 07:00 to 14:00 | hot meals |\n| 14:00 to 22:00 | snacks and drinks |\n| 22:00 to 06:00 | vending machines only |');
     scoreUnits(units, q, stemWeights(q, units));
     const best = [...units].sort((a, b) => b.score - a.score)[0]!;
-    assert.match(best.row!, /on request/);
+    assert.match(best.row!, /vending machines/);
   });
 
-  it('prefers an amount stated per the unit the question asks about ("an hour")', () => {
-    const q = 'how much extra do we get an hour for the late shift?';
-    const units = unitsOf('Staff who cover a late shift at short notice get an extra $40 per shift. The late shift allowance is $3.10 per hour.');
+  it('prefers an amount stated per the unit the question asks about ("per hour")', () => {
+    const q = 'how much is the late shift supplement per hour?';
+    const units = unitsOf('Staff who cover a late shift at short notice get a supplement of $40 per shift. The late shift allowance is $3.10 per hour.');
     scoreUnits(units, q, stemWeights(q, units));
     assert.ok(units[1]!.score > units[0]!.score, `${units[1]!.score} vs ${units[0]!.score}`);
     assert.equal(rateOf('what is the mileage rate per mile?')?.test('45p a mile'), true);
@@ -175,7 +175,7 @@ describe('offline engine: sentence choice', () => {
   });
 
   it('reads a clipped unit as the lexicon spells it out, and a unit with one word before it ("per calendar year")', () => {
-    const rate = rateOf('how much do they put toward the course each yr?');
+    const rate = rateOf('what is the most the firm covers for training, per yr?');
     assert.ok(rate, 'each yr is a rate per year');
     assert.equal(rate.test('| Grade | Most per calendar year |'), true);
     assert.equal(rate.test('$900 a year'), true);
@@ -183,9 +183,9 @@ describe('offline engine: sentence choice', () => {
   });
 
   it('brings the unit that holds the asked-for kind of fact when the best sentence only points at it', () => {
-    const q = 'how much does the company pay toward my gym membership each month?';
+    const q = 'how much does the company pay toward my bike lease each month?';
     const units = unitsOf(
-      'The company pays your gym membership directly, up to the monthly limit for your contract.\n\n| Contract | Limit per month |\n|---|---|\n| Full time | $60 |\n| Part time | $30 |',
+      'The company pays your bike lease directly, up to the monthly limit for your contract.\n\n| Contract | Limit per month |\n|---|---|\n| Full time | $60 |\n| Part time | $30 |',
     );
     scoreUnits(units, q, stemWeights(q, units));
     const chosen = selectUnits(units, q, 3);
@@ -202,8 +202,8 @@ describe('offline engine: sentence choice', () => {
   });
 
   it('says a phrase the ways of a phrase it holds ("paid time off" holds "time off")', () => {
-    const units = unitsOf('Foster carers get 2 weeks of leave. The canteen opens at 8.');
-    const q = 'is there paid time off for foster carers?';
+    const units = unitsOf('Jurors get 2 weeks of leave. The canteen opens at 8.');
+    const q = 'is there paid time off for jurors?';
     bridgeUnits(q, units);
     assert.ok(contentStems('paid time off').every((st) => units[0]!.stems.has(st)), JSON.stringify([...units[0]!.stems]));
   });
@@ -217,7 +217,7 @@ describe('offline engine: sentence choice', () => {
   });
 
   it('lets a sentence that points back ("It works best …") hold what the sentence before it named', () => {
-    const q = 'how soon do I need to start the travel vaccine?';
+    const q = 'how quickly should the travel vaccine be started?';
     const units = unitsOf('Staff going abroad are offered a travel vaccine. It works best when started within 3 days of booking. Canteen service starts at noon.');
     scoreUnits(units, q, stemWeights(q, units));
     const alone = unitsOf('It works best when started within 3 days of booking.');

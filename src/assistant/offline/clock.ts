@@ -1,7 +1,7 @@
 /**
- * Times of day in questions and in passages. "I get out at 1am, does the bus still run?" is answered by the
- * timetable row whose hours hold 01:00 ("00:30 to 05:15: on request"), not by the row that shares most words; "it's
- * 2am and the clinic is closed, where do I go?" by the row for nights, not the one for 07:00 to 16:30. Everything
+ * Times of day in questions and in passages. "My shift ends at 3am, is the canteen still serving?" is answered by
+ * the timetable row whose hours hold 03:00 ("22:00 to 06:00: vending machines only"), not by the row that shares most
+ * words; "is the library open in the evening?" by the row for evenings, not the one for 08:00 to 12:00. Everything
  * here is in minutes after midnight; a span may run past midnight (end < start).
  */
 
