@@ -112,10 +112,21 @@ export async function ingestDataset(db: Db, knowledge: ParleyKnowledge, layout: 
   return { assistant, articleStems, errors: sum.errors.map((e) => `${e.path}: ${e.reason}`) };
 }
 
+/** The asker as a verified user, with the groups the set's people file gives them. */
+async function askerOf(knowledge: ParleyKnowledge, assistant: string, asker: string): Promise<AskingUser> {
+  const person = await knowledge.getPersonByEmail(assistant, asker);
+  return { id: asker, email: asker, emailVerified: true, name: person?.name, groups: person?.groups ?? [] };
+}
+
+/** One of the question's expected strings is in the answer (accents and case aside). */
+function factFound(q: DatasetQuestion, text: string): boolean {
+  const folded = fold(text);
+  return q.expect_any.some((f) => folded.includes(fold(f)));
+}
+
 /** Runs one question as its asker and scores it by the set's rules. */
 export async function runQuestion(engine: Engine, knowledge: ParleyKnowledge, assistant: string, q: DatasetQuestion, articleStems: Map<string, Set<string>>): Promise<DatasetOutcome> {
-  const person = await knowledge.getPersonByEmail(assistant, q.asker);
-  const user: AskingUser = { id: q.asker, email: q.asker, emailVerified: true, name: person?.name, groups: person?.groups ?? [] };
+  const user = await askerOf(knowledge, assistant, q.asker);
   const events: EngineEvent[] = [];
   const t0 = performance.now();
   let failure = '';
@@ -130,16 +141,15 @@ export async function runQuestion(engine: Engine, knowledge: ParleyKnowledge, as
   const text = final?.text ?? '';
   const citations = final?.citations ?? [];
   const firstCitation = citations[0]?.url ?? null;
-  const has = (s: string) => fold(text).includes(fold(s));
   let pass = false;
   let why = failure;
   switch (q.kind) {
     case 'people':
-      pass = q.expect_any.some(has);
+      pass = factFound(q, text);
       if (!pass) why ||= `none of ${JSON.stringify(q.expect_any)} in the answer`;
       break;
     case 'knowledge': {
-      const fact = q.expect_any.some(has);
+      const fact = factFound(q, text);
       const doc = firstCitation === q.expect_doc;
       pass = fact && doc;
       if (!pass) why ||= [!doc && `first citation ${firstCitation ?? '(none)'}`, !fact && `none of ${JSON.stringify(q.expect_any)}`].filter(Boolean).join('; ');
@@ -276,8 +286,7 @@ export async function gateDiagnosis(knowledge: ParleyKnowledge, assistant: strin
   let noneMax: number | null = null;
   for (const q of questions) {
     if (q.kind !== 'knowledge' && q.kind !== 'none') continue;
-    const person = await knowledge.getPersonByEmail(assistant, q.asker);
-    const user: AskingUser = { id: q.asker, email: q.asker, emailVerified: true, name: person?.name, groups: person?.groups ?? [] };
+    const user = await askerOf(knowledge, assistant, q.asker);
     const out = await answerKnowledge({ k: knowledge, assistant, principals: principalsOf(user), question: q.question, gate: Number.NEGATIVE_INFINITY });
     const confidence = out.signals?.confidence ?? null;
     if (q.kind === 'none') {
@@ -286,8 +295,7 @@ export async function gateDiagnosis(knowledge: ParleyKnowledge, assistant: strin
     }
     n++;
     const message = out.answer.snapshot();
-    const text = fold(message.text);
-    const right = message.citations[0]?.url === q.expect_doc && q.expect_any.some((f) => text.includes(fold(f)));
+    const right = message.citations[0]?.url === q.expect_doc && factFound(q, message.text);
     if (!right) continue;
     open++;
     if (confidence !== null && confidence < CONFIDENT) withheld.push(confidence);

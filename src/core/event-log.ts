@@ -71,9 +71,11 @@ export function isTerminal(type: StreamEventType): boolean {
  */
 export async function appendDelta(
   q: Queryable,
-  d: { responseId: string; lease: string; seq: number; idx: number; itemId: string; item: unknown },
+  d: { responseId: string; lease: string; seq: number; idx: number; itemId: string; item: unknown; itemJson?: string },
 ): Promise<StoredEvent | null> {
-  const data = JSON.stringify({ event_type: 'RESPONSE_OUTPUT_DELTA', sequence_number: d.seq, output: d.item });
+  // The item is serialised once (the caller may have done it already): the event line and the stored snapshot.
+  const itemJson = d.itemJson ?? JSON.stringify(d.item);
+  const data = `{"event_type":"RESPONSE_OUTPUT_DELTA","sequence_number":${d.seq},"output":${itemJson}}`;
   const rows = await q.query(
     `WITH s AS (
        UPDATE responses SET last_seq = $3::int WHERE id = $1::text AND lease_owner = $2::text AND last_seq = $3::int - 1 RETURNING id
@@ -91,7 +93,7 @@ export async function appendDelta(
        SELECT set_config('synchronous_commit', 'off', true) AS v
      )
      SELECT pg_notify($8::text, $1::text || ':' || $3::text) FROM e, o, relaxed`,
-    [d.responseId, d.lease, d.seq, data, d.idx, d.itemId, JSON.stringify(d.item), CHANNEL_EVENTS],
+    [d.responseId, d.lease, d.seq, data, d.idx, d.itemId, itemJson, CHANNEL_EVENTS],
   );
   return rows.length > 0 ? { seq: d.seq, event_type: 'RESPONSE_OUTPUT_DELTA', data } : null;
 }

@@ -5,7 +5,6 @@ import { isSafeCitationUrl, safeMarkdown, shiftOffset } from '../core/markup.ts'
 import { commonmark } from '../core/render.ts';
 import { newId } from '../protocol/ids.ts';
 import type { Action, Citation, ContentReference, Message } from '../protocol/schemas.ts';
-import type { Queryable } from '../store/db.ts';
 
 /** Earlier messages handed to the engine. */
 const HISTORY_LIMIT = 20;
@@ -129,11 +128,6 @@ export function historySql(response: string, conversation: string, limit: string
 
 /** How many rows historySql is asked for: the history and the input. */
 export const HISTORY_ROWS = HISTORY_LIMIT + 1;
-
-/** The conversation up to this response's input, oldest first, and the input itself. */
-export async function loadHistory(q: Queryable, row: AnsweringRow): Promise<{ history: HistoryMessage[]; input: string; inputCallbackId?: string }> {
-  return historyFrom(await q.query<HistoryRow>(historySql('$1', '$2', '$3'), [row.id, row.conversation_id, HISTORY_ROWS]));
-}
 
 /** The history and the input from historySql's rows (newest first). */
 export function historyFrom(newestFirst: HistoryRow[]): { history: HistoryMessage[]; input: string; inputCallbackId?: string } {

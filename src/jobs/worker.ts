@@ -13,7 +13,7 @@ import { buildMessage, historyFrom, historySql, HISTORY_ROWS, textOf, titleFrom,
 import { CANCEL_TAG } from './cancel.ts';
 import { describeCause, failResponse, toClientError } from './failure.ts';
 import type { NotifyHub } from './hub.ts';
-import { webhookMessage } from '../webhooks/outbox.ts';
+import { webhookMessage, webhookTargets } from '../webhooks/outbox.ts';
 
 export { failResponse, titleFrom };
 
@@ -273,7 +273,7 @@ export class Worker {
       if (recorded.get(idx) === json) return;
       recorded.set(idx, json);
       seq += 1;
-      const ev = await appendDelta(db, { responseId: row.id, lease, seq, idx, itemId, item });
+      const ev = await appendDelta(db, { responseId: row.id, lease, seq, idx, itemId, item, itemJson: json });
       if (!ev) throw new LeaseLost();
       this.local?.publish(row.id, ev);
     };
@@ -343,7 +343,8 @@ export class Worker {
     const response = renderResponse({ ...row, status: 'IN_PROGRESS' }, []);
     const data = JSON.stringify({ event_type: 'RESPONSE_IN_PROGRESS', sequence_number: seq, response });
     const rows = await this.deps.db.query<{ leased: boolean; logged: boolean; written: number; history: HistoryRow[] }>(
-      // Not a final state: no need to wait for the WAL flush (see appendDelta).
+      // Not a final state: no need to wait for the WAL flush (see appendDelta). (Data-modifying CTEs run whether
+      // or not the final SELECT reads them; `relaxed` is read so that it runs.)
       `WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
        r AS (
          SELECT lease_owner IS NOT DISTINCT FROM $2::text AS leased,
@@ -361,7 +362,7 @@ export class Worker {
        )
        SELECT r.leased, r.logged,
               (SELECT count(*) FROM (SELECT pg_notify($6::text, $1::text || ':' || e.seq) FROM e) n)::int AS written,
-              (SELECT count(*) FROM dropped)::int AS dropped, (SELECT v FROM relaxed) AS relaxed,
+              (SELECT v FROM relaxed) AS relaxed,
               (SELECT coalesce(json_agg(h ORDER BY h.response_pos DESC, h.message_pos DESC), '[]')
                  FROM (${historySql('$1::text', '$7::text', '$8::int')}) h) AS history
          FROM r`,
@@ -443,8 +444,8 @@ export class Worker {
          RETURNING 1
        ), wh AS (
          INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at, conversation_id)
-         SELECT $20::text, t.endpoint, 'response.completed', $21::text, $3, $3, s.conversation_id
-           FROM s, (SELECT unnest($22::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE 'response.completed' = ANY(events)) t
+         SELECT $20::text, t.endpoint, $26::text, $21::text, $3, $3, s.conversation_id
+           FROM s, ${webhookTargets('$22', '$26')} t
          RETURNING 1
        ), c AS (
          UPDATE conversations SET title = COALESCE(title, $23::text), updated_at = $3 FROM s WHERE conversations.id = s.conversation_id
@@ -452,8 +453,7 @@ export class Worker {
        )
        SELECT (SELECT count(*) FROM s)::int AS ok,
               (SELECT count(*) FROM (SELECT pg_notify($24::text, $1::text || ':' || ev.seq) FROM ev) n)::int AS events,
-              (SELECT count(*) FROM (SELECT pg_notify($24::text, c.id || ':' || $25::text) FROM c) k)::int AS conversations,
-              (SELECT count(*) FROM o)::int + (SELECT count(*) FROM m)::int + (SELECT count(*) FROM ce)::int + (SELECT count(*) FROM wh)::int AS rows`,
+              (SELECT count(*) FROM (SELECT pg_notify($24::text, c.id || ':' || $25::text) FROM c) k)::int AS conversations`,
       [
         row.id,
         lease,
@@ -480,6 +480,7 @@ export class Worker {
         titleFrom(input),
         CHANNEL_EVENTS,
         MESSAGES_TAG,
+        'response.completed',
       ],
       { name: 'worker-complete' },
     );

@@ -27,17 +27,22 @@ export async function enqueueWebhook(q: Queryable, config: Config, type: Webhook
   const { msgId, body, configured, conversationId } = webhookMessage(config, type, data, at);
   await q.query(
     `INSERT INTO webhook_deliveries (msg_id, endpoint, event_type, body, created_at, next_attempt_at, conversation_id)
-     SELECT $1, t.endpoint, $3, $4, $5, $5, $6
-     FROM (SELECT unnest($2::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE $3 = ANY(events)) t`,
+     SELECT $1, t.endpoint, $3, $4, $5, $5, $6 FROM ${webhookTargets('$2', '$3')} t`,
     [msgId, configured, type, body, at, conversationId],
   );
 }
 
 /**
+ * The endpoints a webhook goes to, as a FROM item with one column `endpoint`: the configured ones subscribed to the
+ * event (parameter `configured`, their URLs) and the registered ones subscribed to it (parameter `type`).
+ */
+export function webhookTargets(configured: string, type: string): string {
+  return `(SELECT unnest(${configured}::text[]) AS endpoint UNION ALL SELECT id FROM webhook_endpoints WHERE ${type}::text = ANY(events))`;
+}
+
+/**
  * One webhook message: its id, its body, the conversation it is about and the configured endpoints (by URL) that
- * subscribe to `type`. For a
- * statement that queues it itself, to those and to the registered endpoints subscribed to `type` (see
- * enqueueWebhook).
+ * subscribe to `type`; for a statement that queues it itself (to `webhookTargets`), as enqueueWebhook does.
  */
 export function webhookMessage(
   config: Config,

@@ -109,36 +109,45 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   // asker's words are absent from all of them).
   const present = new Set<string>();
   for (const u of units) for (const st of u.stems) present.add(st);
-  bridgeShortForms(question, units);
+  bridgeShortForms(question, units, present);
   bridgeBackoff(question, units, present);
   const concepts = segments(queryWords(question).slice(0, MAX_QUESTION_STEMS))
     .filter((g) => g.alts.length)
-    .map((g) => {
-      const own = contentStems(g.text);
-      const alts = g.alts
-        .map((a) => {
-          const stems = contentStems(a);
-          // A phrase that keeps one content word ("out of hours" → hour) must be said as written (see below).
-          return { stems, words: a.includes(' ') && stems.length < 2 ? wordStems(a) : null };
-        })
-        .filter((a) => a.stems.length);
-      return { own, alts };
-    })
+    .map((g) => ({ own: contentStems(g.text), alts: sayings(g.alts) }))
     .filter((c) => c.own.length);
   if (!concepts.length) return;
   for (const u of units) {
     for (const c of concepts) {
       if (c.own.every((s) => u.stems.has(s))) continue;
-      for (const a of c.alts) {
-        if (!a.stems.every((s) => u.stems.has(s))) continue;
-        // Such a phrase counts only as written, word after word: its one content word in a sentence ("12-hour
-        // shift") does not say it. (Phrases of several content words may be spread over a table row and its header.)
-        if (a.words && !holdsSequence(u, a.words)) continue;
-        for (const s of c.own) bridge(u, s);
-        break;
-      }
+      if (c.alts.some((a) => says(u, a))) for (const s of c.own) bridge(u, s);
     }
   }
+}
+
+/** Another way of saying a question word: its stems, and its words in order when it must be said as written. */
+interface Saying {
+  stems: string[];
+  words: string[] | null;
+}
+
+/**
+ * The ways of saying something, as sentences are checked for them. A phrase that keeps one content word ("out of
+ * hours" → hour, "sign in" → sign) counts only where it is written out word after word: its one content word in a
+ * sentence ("12-hour shift") does not say it. (Phrases of several content words may be spread over a table row and
+ * its header.)
+ */
+function sayings(alternatives: readonly string[]): Saying[] {
+  return alternatives
+    .map((a) => {
+      const stems = contentStems(a);
+      return { stems, words: a.includes(' ') && stems.length < 2 ? wordStems(a) : null };
+    })
+    .filter((a) => a.stems.length);
+}
+
+/** The unit says `a` (see `sayings`). */
+function says(u: Unit, a: Saying): boolean {
+  return a.stems.every((st) => u.stems.has(st)) && (!a.words || holdsSequence(u, a.words));
 }
 
 /** Most lexicon words or phrases of one question that sentence choice backs off (see bridgeBackoff). */
@@ -164,19 +173,13 @@ export function bridgeBackoff(question: string, units: readonly Unit[], present:
   if (!spans.length) return;
   const concepts = spans.map((sp) => ({
     ...sp,
-    alts: backoffWithSynonyms(sp.text)
-      .map((a) => {
-        const stems = contentStems(a);
-        return { stems, words: a.includes(' ') && stems.length < 2 ? wordStems(a) : null };
-      })
-      .filter((a) => a.stems.length),
+    alts: sayings(backoffWithSynonyms(sp.text)),
     // Stems the question uses only inside this phrase: elsewhere they are another word.
     only: sp.seq ? sp.own.filter((st) => !words.some((w, i) => (i < sp.start || i >= sp.end) && contentStems(w).includes(st))) : [],
   }));
   for (const u of units) {
     for (const c of concepts) {
-      const says = c.alts.some((a) => a.stems.every((st) => u.stems.has(st)) && (!a.words || holdsSequence(u, a.words)));
-      if (says) {
+      if (c.alts.some((a) => says(u, a))) {
         for (const st of c.own) bridge(u, st);
       } else if (c.seq && c.only.length) {
         for (const st of c.only) if (u.stems.has(st) && !u.bridged?.has(st)) (u.misread ??= new Set()).add(st);
@@ -215,11 +218,9 @@ const WORDS_OF = /[\p{L}\p{N}]+/gu;
  * and a clipped word no candidate sentence uses, matched as the start of one it does ("surg" → "surgical").
  * Such a unit counts as holding the question's word, at the weight of another way of saying it.
  */
-export function bridgeShortForms(question: string, units: readonly Unit[]): void {
+function bridgeShortForms(question: string, units: readonly Unit[], present: ReadonlySet<string>): void {
   const q = question.slice(0, 2000);
   const acronyms = [...new Set([...q.matchAll(/\b(\p{Lu}{2,5})s?\b/gu)].map((m) => m[1]!))].slice(0, 8);
-  const present = new Set<string>();
-  for (const u of units) for (const st of u.stems) present.add(st);
   const clipped = [...new Set(contentStems(queryWords(q).join(' ')))].filter((st) => st.length >= 3 && st.length <= 6 && !present.has(st) && !/\d/.test(st)).slice(0, 8);
   // Contractions by their consonants ("mgr" → manager, "dept" → department): the commonest candidate word that
   // starts and ends with the same letters and holds the rest in order.
@@ -557,7 +558,8 @@ export function selectUnits(units: Unit[], question: string, max = 3, leading = 
     }
     // A question asking for a kind of fact ("how much", "how long") that none of these holds ("up to the same
     // annual maximum"): the best unit close behind that holds one comes too (the table row with the figure).
-    if (answerType(question) && ![...chosen].some((u) => u.typed)) {
+    // (`typed` is set by scoreUnits, only when the question asks for a kind of fact.)
+    if (![...chosen].some((u) => u.typed)) {
       const typed = ranked.find((u) => u.typed && !chosen.has(u) && u.score >= top * KEEP_RATIO);
       if (typed) chosen.add(typed);
     }
