@@ -473,7 +473,7 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
         u.typed = hasAnswerType(u.row ?? u.text, wanted);
         score = u.typed ? score + 1.2 * avg : score * 0.7;
         // "How much extra an hour?": an amount stated per hour (here or in its table's header) is the rate asked for.
-        if (u.typed && rate && rate.test(u.text)) score += 0.5 * avg;
+        if (u.typed && rate && rate.test(u.text.slice(0, 2000))) score += 0.5 * avg;
       }
       if (subjectRe?.test(u.text)) score += avg;
       if (times.length) {
