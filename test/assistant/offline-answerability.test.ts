@@ -265,3 +265,29 @@ describe('retrieval: fewer false matches', () => {
     assert.ok(pass.docCoverage! > pass.coverage!);
   });
 });
+
+describe('offline engine: choosing the article', () => {
+  let assistant: string;
+  before(async () => {
+    assistant = uniq('asst');
+    await applyIngest(await testDb(), {
+      assistant,
+      root: '/r',
+      prune: false,
+      people: [],
+      documents: [
+        doc('it/laptops', 'Laptops', '# Laptops\n\nStaff get a standard laptop on their first day.\n\n## Repairs\n\nA damaged laptop goes to the service desk for repair. A replacement laptop is sent out within 3 business days of the repair ticket. Until the replacement arrives, borrow a loaner from the service desk.'),
+        doc('travel/rail', 'Rail travel', '# Rail travel\n\nBook tickets in the travel portal.\n\nA cracked screen on the train is reported within 2 days.'),
+        doc('hr/leave', 'Annual leave', '# Annual leave\n\nFull-time staff get 25 days of annual leave a year.'),
+      ],
+    });
+  });
+
+  it('prefers the article with more than one sentence about the question to one sentence sharing the story’s words', async () => {
+    // The rail sentence holds three words of the story (cracked, screen, train) and a duration; the laptop article
+    // holds the asked-about replacement in two sentences.
+    const m = await ask(assistant, 'My laptop screen cracked on the train yesterday. How many days until a replacement arrives?');
+    assert.equal(m.citations[0]?.url, 'https://intranet.example.test/it/laptops');
+    assert.match(m.text, /3 business days/);
+  });
+});

@@ -55,6 +55,8 @@ export interface Unit {
   bridged?: Set<string>;
   /** Holds the kind of fact the question asks for (set by `scoreUnits`). */
   typed?: boolean;
+  /** Holds a question word itself (set by `scoreUnits`; a neighbour's share of relevance does not count). */
+  holds?: boolean;
   /** Question stems the unit holds in another sense than the question's (part of a backed-off phrase): no credit. */
   misread?: Set<string>;
 }
@@ -463,6 +465,7 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
     // Requests must be submitted by October 15."): it shares part of that sentence's relevance.
     if (!own[i]!.holds) score = NEIGHBOUR * Math.max(own[i - 1]?.score ?? 0, own[i + 1]?.score ?? 0);
     u.typed = false;
+    u.holds = own[i]!.holds;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
       score += 0.3 * (opts.heading ?? 0);

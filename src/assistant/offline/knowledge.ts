@@ -111,6 +111,16 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     const score = best + 0.35 * headingScore + (procedural && hasList ? 0.5 : 0) - 0.15 * c.rank + 2 * (c.hit.coverage ?? 0) + DOC_WEIGHT * (c.hit.docCoverage ?? 0);
     return { ...c, score, best, bestUnit, headingCover: headingScore / totalWeight, sectionCover: sectionScore / totalWeight };
   });
+  // Document evidence: an article that answers usually has more than one sentence about the question; a word
+  // shared by chance (a homonym, a word of the asker's story) lifts one sentence only. The article's next best
+  // sentence among the candidate passages adds a share of its score.
+  const byDoc = new Map<string, number[]>();
+  for (const c of scored) {
+    const list = byDoc.get(c.hit.documentId) ?? [];
+    for (const u of c.units) if (u.score > 0 && u.holds) list.push(u.score);
+    byDoc.set(c.hit.documentId, list);
+  }
+  for (const c of scored) c.score += DOC_SECOND * secondBest(byDoc.get(c.hit.documentId)!, c.best);
   scored.sort((a, b) => b.score - a.score || a.rank - b.rank);
   const lead = scored[0]!;
   // A word no passage uses as written that a candidate sentence says another way ("meds" for "medicine", an
@@ -183,6 +193,19 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
 }
 
 const DOC_WEIGHT = 2;
+/** Share of an article's next best sentence added to each of its passages' scores (see answerKnowledge). */
+const DOC_SECOND = 0.3;
+
+/** The highest score of the list once one occurrence of `best` is set aside; 0 when there is none. */
+function secondBest(scores: readonly number[], best: number): number {
+  let skipped = false;
+  let second = 0;
+  for (const x of scores) {
+    if (!skipped && x === best) skipped = true;
+    else if (x > second) second = x;
+  }
+  return second;
+}
 
 /** Confidence at or above which the best sentences are quoted as the answer. */
 export const CONFIDENT = 0.75;
