@@ -154,6 +154,9 @@ describe('offline engine: sentence choice', () => {
     assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
     assert.equal(answerType('How much is the parking permit?'), 'amount');
     assert.equal(answerType('can I claim money back for safety boots?'), 'amount');
+    // The pay packet itself is money, whatever it is called.
+    assert.equal(answerType('While I am on jury service, how much of my paycheque do I keep?'), 'amount');
+    assert.equal(answerType('how much of my payslip goes to the pension?'), 'amount');
     assert.ok(hasAnswerType('You earn 200 hours a year.', 'quantity') && !hasAnswerType('You earn 200 hours a year.', 'amount'));
   });
 

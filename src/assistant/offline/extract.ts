@@ -360,7 +360,7 @@ const ASKS: [RegExp, AnswerType][] = [
 ];
 
 /** A question about money: its "how much" wants an amount of money, not of time. */
-const MONEY = /[$€£¥]|\b(pay|paid|pays|cost|costs|price|fee|fees|charge|charged|money|dollars?|euros?|pounds?|cents?|reimburs\w*|allowance|stipend|rate|salary|wages?|budget|spend|spent|per diem|differential|premium|bonus|refund|fine|owe)\b/i;
+const MONEY = /[$€£¥]|\b(pay|paid|pays|paychecks?|paycheques?|payslips?|pay ?stubs?|earnings|cost|costs|price|fee|fees|charge|charged|money|dollars?|euros?|pounds?|cents?|reimburs\w*|allowance|stipend|rate|salary|wages?|budget|spend|spent|per diem|differential|premium|bonus|refund|fine|owe)\b/i;
 
 /** "How much leave / time / notice": how much of a thing, not "how much is it" (a price). */
 const QUANTITY_OF = /\bhow much(?!\s+(is|are|was|were|will|would|does|do|did|can|could|should|it|that|this)\b)(\s+\p{L}+|\s*[?.!,]|\s*$)/iu;
