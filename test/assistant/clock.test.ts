@@ -21,6 +21,11 @@ describe('offline engine: times of day', () => {
     assert.deepEqual(questionTimes('what does the 3 day course cost?'), []);
     // A version number or a price is not a time.
     assert.deepEqual(questionTimes('does version 2.10 support it for $5.30?'), []);
+    // Counted nights are days, not the time of day ("3 night shifts" still names the night).
+    assert.deepEqual(questionTimes('I was off with a cold for 3 nights, does that need a note?'), []);
+    assert.deepEqual(questionTimes('we worked two evenings in a row, is there a meal allowance?'), []);
+    assert.deepEqual(questionTimes('I have 3 night shifts next week, where do I park?'), [{ start: 23 * 60, end: 6 * 60 }]);
+    assert.deepEqual(statedSpans('Trainees stay four nights at the hotel.'), []);
   });
 
   it('reads ranges a passage states, including ones past midnight', () => {

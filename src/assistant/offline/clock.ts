@@ -26,6 +26,17 @@ const PARTS: [RegExp, Span][] = [
   [/\b(afternoons?)\b/i, { start: 12 * 60, end: 17 * 60 }],
 ];
 
+/**
+ * "3 nights in a row", "two mornings a week": a part of the day with a number before it counts days, it is not a
+ * time of day ("3 night shifts" still names the night). Such phrases are blanked before the parts of the day are read.
+ */
+const COUNTED_PARTS = /\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few|several|consecutive)\s+(?:nights?|evenings?|mornings?|afternoons?)\b(?![- ]?shifts?\b)/giu;
+
+/** The text with its counted parts of the day blanked (see COUNTED_PARTS). */
+function uncounted(text: string): string {
+  return text.replace(COUNTED_PARTS, ' ');
+}
+
 /** Minutes after midnight of one clock reading; null when it is not one. */
 export function minutesOf(text: string): number | null {
   const t = text.toLowerCase().replace(/\s+/g, '');
@@ -55,7 +66,8 @@ export function questionTimes(question: string): Span[] {
     if (out.length >= 4) break;
   }
   if (out.length) return out;
-  for (const [re, span] of PARTS) if (re.test(q)) out.push(span);
+  const parts = uncounted(q);
+  for (const [re, span] of PARTS) if (re.test(parts)) out.push(span);
   return out;
 }
 
@@ -72,7 +84,8 @@ export function statedSpans(text: string): Span[] {
     out.push({ start: a, end: b });
     if (out.length >= 6) break;
   }
-  for (const [re, span] of PARTS) if (re.test(t)) out.push(span);
+  const parts = uncounted(t);
+  for (const [re, span] of PARTS) if (re.test(parts)) out.push(span);
   return out;
 }
 
