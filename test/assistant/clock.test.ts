@@ -1,7 +1,7 @@
 /** Times of day in questions and passages (src/assistant/offline/clock.ts). Invented content only. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { minutesOf, overlap, questionTimes, statedSpans, timeFit } from '../../src/assistant/offline/clock.ts';
+import { clockFit, minutesOf, overlap, questionTimes, statedSpans, timeFit } from '../../src/assistant/offline/clock.ts';
 
 describe('offline engine: times of day', () => {
   it('reads clock readings in both notations and refuses what is not one', () => {
@@ -33,6 +33,14 @@ describe('offline engine: times of day', () => {
     assert.deepEqual(statedSpans('Open 9am-5pm on weekdays.'), [{ start: 9 * 60, end: 17 * 60 }]);
     assert.deepEqual(statedSpans('From 22:00 until 06:00 the gate is locked.'), [{ start: 22 * 60, end: 6 * 60 }]);
     assert.equal(overlap({ start: 23 * 60, end: 6 * 60 }, { start: 22 * 60, end: 7 * 60 }), 7 * 60);
+    assert.deepEqual(statedSpans('Deliveries arrive between 06:30 and 09:00 on weekdays.'), [{ start: 6 * 60 + 30, end: 9 * 60 }]);
+    // Hours on the clock say more than a word for a part of the day in the same sentence.
+    assert.deepEqual(statedSpans('Staff starting between 18:00 and 21:00 use the evening entrance.'), [{ start: 18 * 60, end: 21 * 60 }]);
+    assert.deepEqual(statedSpans('Night staff use the side entrance.'), [{ start: 23 * 60, end: 6 * 60 }]);
+    const asked = questionTimes('I get in at 2am, which door?');
+    assert.equal(clockFit(asked, '| 00:30 to 05:00 | side door |'), true);
+    assert.equal(clockFit(asked, 'Night staff use the side entrance.'), false);
+    assert.equal(timeFit(asked, 'Night staff use the side entrance.'), 1);
   });
 
   it('fits a sentence whose hours hold the asked time, and counts hours that miss it against it', () => {

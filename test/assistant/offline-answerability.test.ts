@@ -290,8 +290,15 @@ describe('offline engine: choosing the article', () => {
         doc('it/laptops', 'Laptops', '# Laptops\n\nStaff get a standard laptop on their first day.\n\n## Repairs\n\nA damaged laptop goes to the service desk for repair. A replacement laptop is sent out within 3 business days of the repair ticket. Until the replacement arrives, borrow a loaner from the service desk.'),
         doc('travel/rail', 'Rail travel', '# Rail travel\n\nBook tickets in the travel portal.\n\nA cracked screen on the train is reported within 2 days.'),
         doc('hr/leave', 'Annual leave', '# Annual leave\n\nFull-time staff get 25 days of annual leave a year.'),
+        doc('site/yard', 'Depot yard', '# Depot yard\n\n## Parking\n\n| Area | Who may park |\n|---|---|\n| Depot yard, north side | Drivers and depot staff with a yard permit |\n| Visitor bays | Visitors |\n\nCars left in the depot yard overnight must show a permit inside the windscreen; leave your car clear of the yard gate.\n\n## Gate hours\n\nThe yard gate is staffed by security.\n\n| Time | Gate |\n|---|---|\n| 05:00 to 00:00 | open |\n| 00:00 to 05:00 | closed; press the intercom for the gatehouse |'),
       ],
     });
+  });
+
+  it('quotes the timetable row of another passage whose hours hold the time the asker gives', async () => {
+    const m = await ask(assistant, 'I finish at 2am and leave my car at the depot yard. Is the yard gate still open then?');
+    assert.equal(m.citations[0]?.url, 'https://intranet.example.test/site/yard');
+    assert.match(m.text, /00:00 to 05:00/);
   });
 
   it('prefers the article with more than one sentence about the question to one sentence sharing the story’s words', async () => {

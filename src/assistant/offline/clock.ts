@@ -16,7 +16,7 @@ const DAY = 24 * 60;
 // "1am", "1 am", "1:30 p.m.", "13:00", "noon", "midnight". Hours above 23 or minutes above 59 are not times.
 const CLOCK = String.raw`(?:(?:[01]?\d|2[0-3]):[0-5]\d(?:\s?(?:a\.?m\.?|p\.?m\.?)(?![\p{L}]))?|(?:1[0-2]|0?[1-9])\s?(?:a\.?m\.?|p\.?m\.?)(?![\p{L}])|noon|midday|midnight)`;
 const CLOCK_RE = new RegExp(String.raw`(?<![\p{L}\p{N}:.])${CLOCK}`, 'giu');
-const RANGE_RE = new RegExp(String.raw`(?<![\p{L}\p{N}:.])(${CLOCK})\s*(?:to|until|till|through|-|–|—)\s*(${CLOCK})`, 'giu');
+const RANGE_RE = new RegExp(String.raw`(?<![\p{L}\p{N}:.])(${CLOCK})\s*(?:to|until|till|through|-|–|—)\s*(${CLOCK})|\bbetween\s+(${CLOCK})\s+and\s+(${CLOCK})`, 'giu');
 
 /** Parts of the day a word names (rough, as people use them: "nights" are the hours most people sleep). */
 const PARTS: [RegExp, Span][] = [
@@ -71,21 +71,33 @@ export function questionTimes(question: string): Span[] {
   return out;
 }
 
-/** Spans of the day a passage's sentence or table row states: "07:00 to 16:30", "8am-5pm", "nights". */
+/**
+ * Spans of the day a passage's sentence or table row states: "07:00 to 16:30", "8am-5pm", "nights". Hours stated on
+ * the clock say more than a word for a part of the day in the same sentence ("between 18:00 and 23:30 … a Night
+ * Parking tag"): the word is read only where no hours are given.
+ */
 export function statedSpans(text: string): Span[] {
+  const clock = clockSpans(text);
+  if (clock.length) return clock;
+  const parts = uncounted(text.slice(0, 2000));
+  return PARTS.filter(([re]) => re.test(parts)).map(([, span]) => span);
+}
+
+/** The hours a sentence states on the clock ("07:00 to 16:30", "between 8am and 5pm"); no parts of the day. */
+function clockSpans(text: string): Span[] {
   const t = text.slice(0, 2000);
   const out: Span[] = [];
   for (const m of t.matchAll(RANGE_RE)) {
-    const a = minutesOf(m[1]!);
-    let b = minutesOf(m[2]!);
+    const from = m[1] ?? m[3]!;
+    const to = m[2] ?? m[4]!;
+    const a = minutesOf(from);
+    let b = minutesOf(to);
     if (a === null || b === null) continue;
     // "8 to 5pm" style ranges are not parsed (no am/pm on the first); "9am to 5" reads 5 as 17:00.
-    if (b < a && !/[ap]\.?m/i.test(m[2]!) && b + 12 * 60 > a && b < 12 * 60) b += 12 * 60;
+    if (b < a && !/[ap]\.?m/i.test(to) && b + 12 * 60 > a && b < 12 * 60) b += 12 * 60;
     out.push({ start: a, end: b });
     if (out.length >= 6) break;
   }
-  const parts = uncounted(t);
-  for (const [re, span] of PARTS) if (re.test(parts)) out.push(span);
   return out;
 }
 
@@ -107,6 +119,11 @@ export function overlap(a: Span, b: Span): number {
 
 function inside(s: Span, minute: number): boolean {
   return s.start < s.end ? minute >= s.start && minute < s.end : minute >= s.start || minute < s.end;
+}
+
+/** True when hours the text states on the clock (not a part of the day) hold the asked-for time. */
+export function clockFit(asked: readonly Span[], text: string): boolean {
+  return asked.length > 0 && clockSpans(text).some((s) => asked.some((q) => overlap(q, s) >= 0.5 * length(q)));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { KnowledgeHit } from '../../knowledge/types.ts';
 import { isLightWord, isSituationWord, queryWords } from '../../knowledge/query.ts';
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
+import { clockFit, questionTimes, timeFit } from './clock.ts';
 import { answerType, bridgeUnits, contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
 
 export interface KnowledgeOutcome {
@@ -166,6 +167,31 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
     }
   }
 
+  // "Does the bus still run at 1am?": when no quoted sentence states hours that hold the asked-for time, the best
+  // sentence or row of the lead's article that does (another passage's timetable) is quoted too, when it is close
+  // enough to the best to be about the question.
+  const times = questionTimes(ask.question);
+  const fits = (clockOnly: boolean) => (u: Unit) => (clockOnly ? clockFit(times, u.row ?? u.text) : timeFit(times, u.row ?? u.text) > 0);
+  // A quoted sentence that holds the time only by a part of the day ("overnight") still leaves room for the hours.
+  const partOnly = picks.some((p) => p.units.some(fits(false)));
+  if (picks.length && times.length && !picks.some((p) => p.units.some(fits(true)))) {
+    // Hours on the clock that hold the time ("00:30 to 05:15") first, then a part of the day ("night shift").
+    let best: { hit: KnowledgeHit; unit: Unit; clock: boolean } | null = null;
+    for (const c of scored) {
+      if (c.hit.documentId !== lead.hit.documentId) continue;
+      for (const u of c.units) {
+        if (u.score < TIME_KEEP * lead.best || !fits(partOnly)(u)) continue;
+        const clock = clockFit(times, u.row ?? u.text);
+        if (!best || (clock && !best.clock) || (clock === best.clock && u.score > best.unit.score)) best = { hit: c.hit, unit: u, clock };
+      }
+    }
+    if (best) {
+      const pick = picks.find((p) => p.hit.chunkId === best.hit.chunkId);
+      if (pick) pick.units = [...pick.units, best.unit].sort((a, b) => a.order - b.order);
+      else picks.push({ hit: best.hit, units: [best.unit] });
+    }
+  }
+
   // One citation per document; when two passages of it are quoted, its body holds both.
   const citations = new Map<string, EngineCitation>();
   for (const p of picks) {
@@ -193,6 +219,8 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
 }
 
 const DOC_WEIGHT = 2;
+/** Least share of the lead's best sentence score a sentence needs to be quoted for the time it states. */
+const TIME_KEEP = 0.35;
 /** Share of an article's next best sentence added to each of its passages' scores (see answerKnowledge). */
 const DOC_SECOND = 0.3;
 
