@@ -65,7 +65,8 @@ const SITUATION = new Set(
 );
 
 // Everyday verbs and adjectives that say what happens rather than what about ("take", "put", "back", "new"), and
-// bare numbers ("3 weeks", "5 times": the asker's circumstances far more often than the asked-for fact). They still
+// bare numbers and ordinals ("3 weeks", "5 times", "the 2nd time": the asker's circumstances far more often than the
+// asked-for fact). They still
 // match, at a fraction of their rarity weight: a passage sharing only these with a question is not about it.
 const LIGHT = new Set(
   `take takes took taken taking put puts putting set sets go goes went gone come comes came coming back keep keeps
@@ -78,7 +79,7 @@ const LIGHT = new Set(
 
 /** True for an everyday verb or adjective, or a bare number: matches count for little (see LIGHT). */
 export function isLightWord(text: string): boolean {
-  return LIGHT.has(text) || SITUATION.has(text) || /^\d{1,3}$/.test(text) || /^\d{1,2}(am|pm|h|hrs?|min|mins)$/.test(text);
+  return LIGHT.has(text) || SITUATION.has(text) || /^\d{1,3}(st|nd|rd|th)?$/.test(text) || /^\d{1,2}(am|pm|h|hrs?|min|mins)$/.test(text);
 }
 
 /** Share of its rarity weight a light word keeps in retrieval. */
@@ -114,7 +115,9 @@ export function isFiller(word: string): boolean {
 
 /** Lower-cased content words of a question, punctuation removed (safe to hand to to_tsvector). */
 export function queryWords(query: string): string[] {
-  return questionTokens(query).filter((w) => !FILLER.has(w));
+  // "id" is filler as "I'd" typed without its apostrophe; written "ID" it is an identity card or number.
+  const idCard = /\bIDs?\b/.test(query);
+  return questionTokens(query).filter((w) => !FILLER.has(w) || (idCard && w === 'id'));
 }
 
 export interface QueryTerm {

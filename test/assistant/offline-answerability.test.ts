@@ -9,7 +9,7 @@ import { answerType, askedStems, bridgeUnits, contentStems, hasAnswerType, phras
 import { askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
-import { analyzeQuery, isLightWord } from '../../src/knowledge/query.ts';
+import { analyzeQuery, isLightWord, queryWords } from '../../src/knowledge/query.ts';
 import { testDb, uniq } from '../support/db.ts';
 import { finalAnswer, markdownDoc } from './support.ts';
 
@@ -74,7 +74,7 @@ describe('offline engine: deciding whether a passage answers', () => {
 
 describe('offline engine: sentence choice', () => {
   it('weighs everyday verbs, circumstance words and bare numbers less than topic words', () => {
-    assert.ok(isLightWord('take') && isLightWord('3') && isLightWord('9pm') && isLightWord('tuesday'));
+    assert.ok(isLightWord('take') && isLightWord('3') && isLightWord('9pm') && isLightWord('tuesday') && isLightWord('2nd'));
     assert.ok(!isLightWord('badge') && !isLightWord('leave'));
     const units = unitsOf('Take the stairs to level 3. Printers are on level 3 next to the kitchen.');
     const w = stemWeights('I take the 3 train, where are the printers?', units);
@@ -154,6 +154,9 @@ describe('offline engine: sentence choice', () => {
     assert.equal(answerType('Does my leave go up after five years, and by how much?'), 'quantity');
     assert.equal(answerType('How much is the parking permit?'), 'amount');
     assert.equal(answerType('can I claim money back for safety boots?'), 'amount');
+    // A yes-or-no question about paying wants the amount; a wh-word still decides first.
+    assert.equal(answerType('I dropped the loaner tablet. Will I have to pay for the repair?'), 'amount');
+    assert.equal(answerType('where do I pay for a parking permit?'), 'place');
     // The pay packet itself is money, whatever it is called.
     assert.equal(answerType('While I am on jury service, how much of my paycheque do I keep?'), 'amount');
     assert.equal(answerType('how much of my payslip goes to the pension?'), 'amount');
@@ -251,6 +254,11 @@ describe('retrieval: fewer false matches', () => {
     // A letter left out is still repaired.
     const typo = await analyzeQuery(await testDb(), assistant, ['*'], 'printr');
     assert.ok(typo.some((t) => t.seen && t.lexeme.startsWith('print')), JSON.stringify(typo));
+  });
+
+  it('reads "ID" as an identity card, and "id" as "I\'d" typed without its apostrophe', () => {
+    assert.ok(queryWords('I left my ID at home, can I still get in?').includes('id'));
+    assert.ok(!queryWords('id like to book a room').includes('id'));
   });
 
   it('drops a thesaurus alternative that collapses to one everyday word ("time off" → "time")', async () => {

@@ -357,6 +357,9 @@ const ASKS: [RegExp, AnswerType][] = [
   [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
   [/\b(phone|telephone) number\b|\bnumber (for|of|to call)\b|\bemail address\b|\bhow (do|can|should) (i|we) (reach|contact|call)\b|\bwho (do|should|can) (i|we) (call|contact|phone|email|ring)\b/i, 'contact'],
   [/\bwho\b|\bwhom\b|\bwhich (team|department|person|group|office)\b/i, 'person'],
+  // "Will I have to pay for it?": a yes-or-no question about paying is answered by the amount (after the wh-words,
+  // so "where do I pay for parking?" still asks for a place).
+  [/\b(have|has|need|needs|got) to pay\b|\b(charged|charge me|pay) for (it|this|that|the|a|an|my|them|those|these)\b/i, 'amount'],
 ];
 
 /** A question about money: its "how much" wants an amount of money, not of time. */
