@@ -79,9 +79,6 @@ const SELECT_HITS = (match: string) => `
     JOIN kb_documents d ON d.id = c.document_id
    ORDER BY c.rank DESC, c.id`;
 
-/** Weight of a passage's article coverage in its rank, against the passage's own coverage (1). */
-const DOC_SHARE = 0.5;
-
 /** Ranked passages for a question, each with the share of (rarity-weighted) query terms it contains. */
 export async function searchPassages(db: Db, p: SearchParams): Promise<KnowledgeHit[]> {
   // Principals arrive in stored form (principals.ts): `user:` subjects are case-sensitive, so no lower-casing here.
@@ -158,10 +155,10 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
     const docCov = coverage([...docMatched.get(r.document_id)!]);
-    // Coverage decides (how much of the question the passage speaks to), with half as much again for what its
-    // article says across the passages found: of two passages sharing the same words, the one whose article speaks
-    // to more of the question ranks first. The stage's rank orders equal scores.
-    hits.set(r.id, { ...toHit(r, round(cov + DOC_SHARE * docCov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(docCov), unseen, unseenWords, ...(backoffWords.length ? { backoffWords } : {}) });
+    // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
+    // (Adding a share of the article's coverage to the rank was tried: it made unanswerable questions look
+    // convincing on an independent set; see the decision record.)
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(docCov), unseen, unseenWords, ...(backoffWords.length ? { backoffWords } : {}) });
   }
 
   if (densePending) {

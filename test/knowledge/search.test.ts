@@ -136,26 +136,4 @@ describe('thesaurus phrases with a stop word inside', () => {
     assert.equal(hit?.strict, false, 'words joined as adjacent never match across the stop word');
     assert.equal(hit?.yes, true);
   });
-  it('ranks a passage higher when its article speaks to more of the question', async () => {
-    const db = await testDb();
-    const own = uniq('asst');
-    const doc = (path: string, title: string, body: string): SourceDocument => ({ path, format: 'markdown', title, url: `https://kb.example.test/${path}`, updatedAt: null, access: ['*'], body });
-    await applyIngest(db, {
-      assistant: own,
-      root: '/r',
-      prune: false,
-      people: [],
-      documents: [
-        doc('pool', 'Swimming pool', '# Swimming pool\n\n## Lockers\n\nEach locker key needs a deposit.\n\n## Lanes\n\nLanes are booked at reception.'),
-        doc('gym', 'Fitness room', '# Fitness room\n\n## Lockers\n\nEvery locker needs a deposit.\n\n## Access\n\nThe room opens at 06:00; your key opens its door on weekends.'),
-      ],
-    });
-    const hits = await createKnowledge(db).search(own, ['*'], 'locker key deposit on weekends');
-    // The pool's passage alone holds more of the question than any one passage of the gym's article…
-    const pool = hits.find((h) => h.url.endsWith('/pool'))!;
-    assert.ok(hits.filter((h) => h.url.endsWith('/gym')).every((h) => h.coverage! < pool.coverage!), JSON.stringify(hits.map((h) => [h.url, h.heading, h.coverage, h.docCoverage])));
-    // …but the gym's article holds all of it, so its passage leads.
-    assert.equal(hits[0]?.url, 'https://kb.example.test/gym');
-    assert.equal(hits[0]?.heading, 'Access');
-  });
 });
