@@ -102,6 +102,17 @@ describe('offline engine: people', () => {
     assert.deepEqual(t.final.citations, []);
   });
 
+  it('does not take a word capitalised by its place, or an acronym, for a missing person', async () => {
+    // "Visitor" opens the sentence; "him" and "the manager" make it read as a reporting question about someone.
+    const a = await f.ask('Visitor at the front desk says he lost his pass. Can I lend him mine without asking the manager?');
+    assert.doesNotMatch(a.final.text, /couldn't find anyone named/);
+    const b = await f.ask('My supervisor wants to refer me to OH after my back injury. Who is OH and who do they report to?');
+    assert.doesNotMatch(b.final.text, /couldn't find anyone named/);
+    // A name inside the sentence still gets the plain answer.
+    const c = await f.ask('Who does Bartholomew Quince report to?');
+    assert.match(c.final.text, /couldn't find anyone named “Bartholomew Quince”/);
+  });
+
   it('does not mistake ordinary words for names in questions about the asker', async () => {
     const t = await f.ask('Where is the lab?');
     assert.equal(t.final.citations[0]?.url, 'https://kb.example.test/it/lab');

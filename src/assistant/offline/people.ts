@@ -218,6 +218,9 @@ function clearlyAName(input: string, typed: string, cue: PeopleCue): boolean {
   if (at < 0) return false;
   if (/^'s?\b/.test(t.slice(at + typed.length))) return true;
   if (/^(who is|who's|tell me about|look up)\s*$/i.test(t.slice(0, at).trim())) return true;
+  // A word capitalised because it opens a sentence ("Guest is fuming … without getting the manager?") or an acronym
+  // ("refer me to OH", "the GMs") is not clearly a name: the question goes to the knowledge base instead.
+  if (/(^|[.!?:;]\s+)["'(]?$/.test(t.slice(0, at)) || /^\p{Lu}{2,6}s?(?![\p{L}])/u.test(typed)) return false;
   return cue.intent === 'manager' || cue.intent === 'reports';
 }
 
