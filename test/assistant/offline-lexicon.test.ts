@@ -131,6 +131,30 @@ describe('back-off lexicon: the map', () => {
     assert.deepEqual(backoffOf('sister'), []);
   });
 
+  it('knows everyday ways of telling situations at work in many industries', () => {
+    const cases: [string, string][] = [
+      ['I was sick on holiday, can I get those days back?', 'sickness during annual leave'],
+      ['my kid has a fever and nursery sent him home', 'dependent care'],
+      ['can I take my mum to the doctor on Friday?', 'caregiver leave'],
+      ['I burnt my finger on the fryer', 'burn'],
+      ['when is salary credited this month?', 'pay date'],
+      ['is there a signing bonus?', 'sign-on bonus'],
+      ['how do I claim workers comp?', "workers' compensation"],
+      ['how long a gap between shifts do I need?', 'rest period'],
+      ['can I have my phone on shift?', 'mobile phone use'],
+      ['my laptop is not working', 'broken'],
+      ['what is the door code for the staff entrance?', 'door access'],
+      ['who covers my sleep-in shift?', 'sleep-in shift'],
+      ['can I go temp to perm?', 'permanent contract'],
+      ['a customer did a dine and dash', 'non-payment'],
+      ['what are the challenge 25 rules?', 'age verification'],
+    ];
+    for (const [question, target] of cases) {
+      const read = lexiconSpans(queryWords(question)).filter((s) => s.targets.includes(target));
+      assert.ok(read.length, `${question} → ${target}: ${JSON.stringify(lexiconSpans(queryWords(question)).map((s) => s.text))}`);
+    }
+  });
+
   it('never maps a word to itself or to a word of its own phrase', () => {
     for (const w of ['granny', 'locked out', 'sick note', 'time off', 'minibus', 'comp off', 'threw up', 'short staffed', 'car broke down']) {
       const own = w.split(' ');
