@@ -135,3 +135,33 @@ describe('offline engine: the directory as data', () => {
     assert.match(t.final.text, /^\*\*Tobias Wren\*\* \(Payroll Specialist\)/);
   });
 });
+
+// A second invented directory (a group of veterinary clinics), for people asked for by role inside a longer message,
+// by an abbreviation the engine was never told (the directory's own titles spell it), by a relation word, or by
+// what someone is responsible for.
+const VETS = fileURLToPath(new URL('./fixtures/vets/', import.meta.url));
+const VET_DIR = 'https://directory.acme.example/people/';
+
+async function ingestVets(db: Db, assistant: string) {
+  const docs = await parseSources(VETS + 'kb');
+  const people = await parseSources(VETS + 'people.csv');
+  return applyIngest(db, { assistant, root: docs.root, prune: false, documents: docs.documents, people: people.people });
+}
+
+describe('offline engine: roles, relations and responsibilities', () => {
+  let f: Awaited<ReturnType<typeof fixtureAssistant>>;
+  before(async () => {
+    f = await fixtureAssistant(ingestVets);
+  });
+
+  it('reads team leader, team lead, line manager and supervisor of a named person as their manager', async () => {
+    const leader = await f.ask("Who is Lila Marchbank's team leader?");
+    assert.match(leader.final.text, /Lila Marchbank\*\* reports to \*\*Ossian Blackwood\*\*/);
+    assert.deepEqual(cited(leader), [VET_DIR + 'v09', VET_DIR + 'v08']);
+    assert.match((await f.ask("who's lila's team lead")).final.text, /reports to \*\*Ossian Blackwood\*\*/);
+    assert.match((await f.ask("who is Noor Haddad's line manager")).final.text, /reports to \*\*Marek Sobczak\*\*/);
+    assert.match((await f.ask("Who is Tobias Renfrew's supervisor?")).final.text, /reports to \*\*Marek Sobczak\*\*/);
+    // A team is still the team.
+    assert.match((await f.ask("Who is on Ossian Blackwood's team?")).final.text, /Lila Marchbank/);
+  });
+});

@@ -105,7 +105,23 @@ const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'the
 const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
 const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
 const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
-const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager'];
+const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager', 'team leader', 'team lead', 'superior'];
+/**
+ * "X's team leader", "her line manager", "Ada's lead": a relation noun right after a possessive names X's manager
+ * ("X's team" alone is X's team). Linear.
+ */
+const RELATION_NOUNS = new Set(['manager', 'boss', 'supervisor', 'superior', 'leader', 'lead']);
+const RELATION_MODIFIERS = new Set(['direct', 'line', 'team', 'reporting', 'immediate']);
+function relationAfterPossessive(words: readonly string[]): boolean {
+  for (let i = 0; i + 1 < words.length; i++) {
+    const w = words[i]!;
+    const owner = ['his', 'her', 'their'].includes(w) || (w.endsWith("'s") && w.length > 2 && !NOT_POSSESSIVE.has(w.slice(0, -2))) || (w.length > 2 && w.endsWith("s'"));
+    if (!owner) continue;
+    const next = RELATION_MODIFIERS.has(words[i + 1]!) ? words[i + 2] : words[i + 1];
+    if (next && RELATION_NOUNS.has(next)) return true;
+  }
+  return false;
+}
 
 /** People-question wording, or null when the question does not read as one. Linear in the input. */
 export function peopleCueOf(input: string): PeopleCue | null {
@@ -132,7 +148,7 @@ export function peopleCueOf(input: string): PeopleCue | null {
     const after = line.slice(at + p.length).trim();
     if (after && !/^(now|currently|today|these days)$/.test(after)) reportsToSomeone = true;
   }
-  const managerWord = any(line, MANAGER_WORDS);
+  const managerWord = any(line, MANAGER_WORDS) || relationAfterPossessive(words);
   // The manager word names a relation ("Maya's manager", "his boss", "manager of Ada"), not part of a title.
   const managerRelation = managerWord && (possessive(words) || pronoun || first || any(line, ['manager of', 'boss of', 'supervisor of', 'manager for', 'managed by', 'reporting line']));
 
@@ -141,7 +157,7 @@ export function peopleCueOf(input: string): PeopleCue | null {
   if (
     reportsToSomeone ||
     any(line, ['direct reports', 'reportees', 'team members', 'who works for', 'who works under', 'works for', 'works under', 'people under', 'people managed by', 'reports of', 'team of']) ||
-    /'s (direct )?(reports|team)\b/.test(t) ||
+    /'s (direct )?(reports|team)\b(?! (leader|lead|manager|boss|supervisor)s?\b)/.test(t) ||
     (words[0] === 'who' && words[1] === 'does' && words.at(-1) === 'manage') ||
     ((words[0] === 'does' || words[0] === 'do') && any(line, ['have reports', 'have any reports', 'have direct reports', 'have any direct reports']))
   ) {
