@@ -164,4 +164,11 @@ describe('offline engine: roles, relations and responsibilities', () => {
     // A team is still the team.
     assert.match((await f.ask("Who is on Ossian Blackwood's team?")).final.text, /Lila Marchbank/);
   });
+
+  it('finds who handles, deals with, takes care of or is responsible for a task or department', async () => {
+    assert.match((await f.ask('who deals with recruitment?')).final.text, /^\*\*Femi Adeyinka\*\*/);
+    assert.match((await f.ask('Who takes care of facilities?')).final.text, /Jasper Vane/);
+    assert.match((await f.ask('who handles imaging at Millbrook?')).final.text, /^\*\*Noor Haddad\*\*/);
+    assert.match((await f.ask('who is responsible for payroll')).final.text, /^\*\*Anselm Grey\*\*/);
+  });
 });

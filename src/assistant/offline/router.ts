@@ -104,6 +104,11 @@ const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'the
 /** Verbs of reaching someone; the field words (email, phone, number) are fields, not a request for a person. */
 const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
 const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
+/**
+ * "Who handles / deals with / takes care of / is responsible for X": whoever's job X is, found by role like "who runs
+ * X". Only right after "who", where the verb is the question's own ("how do I handle a complaint" is not).
+ */
+const RESPONSIBLE_FOR = /\bwho(?:'s| is| are)?(?: (?:usually|normally|actually|generally|currently|now|mainly))? (?:handles?|deals? with|takes? care of|looks? after|sorts? out|(?:is |are )?responsible for)\b/;
 const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
 const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager', 'team leader', 'team lead', 'superior'];
 /**
@@ -136,7 +141,7 @@ export function peopleCueOf(input: string): PeopleCue | null {
   if (any(line, ['department', 'dept', 'division', 'which team', 'what team', 'which org', 'what org', 'which group', 'what group', 'which unit', 'what unit'])) fields.push('department');
   if (any(line, ['where', 'located', 'location', 'based', 'which office', 'what office', 'which city', 'what city', 'which site', 'what site', 'which building', 'what building', 'sit', 'sits'])) fields.push('location');
   const contact = any(line, CONTACT);
-  const lead = any(line, LEAD_VERBS) && (any(line, ASKS_FOR_PERSON) || words[0] === 'who');
+  const lead = (any(line, LEAD_VERBS) && (any(line, ASKS_FOR_PERSON) || words[0] === 'who')) || RESPONSIBLE_FOR.test(t);
 
   // "report(s) to X" (X's team) versus "does X report to" / "reports to?" (X's manager).
   let reportsToSomeone = false;
