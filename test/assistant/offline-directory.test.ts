@@ -154,6 +154,20 @@ describe('offline engine: roles, relations and responsibilities', () => {
     f = await fixtureAssistant(ingestVets);
   });
 
+  it('looks a role up in the clause that asks for it, not only at the start of the message', async () => {
+    const after = await f.ask('The x-ray printer is jammed again, who is the imaging technician here?');
+    assert.match(after.final.text, /^\*\*Noor Haddad\*\*/);
+    assert.equal(cited(after)[0], VET_DIR + 'v13');
+    const before = await f.ask('Who is the payroll officer? I think my last payslip is short.');
+    assert.match(before.final.text, /^\*\*Anselm Grey\*\*/);
+    assert.deepEqual(citationProblems(before.final), []);
+  });
+
+  it('still sends a story ending in "who do I tell?" to the knowledge base', async () => {
+    const t = await f.ask('I broke some clinic equipment this morning, who do I tell?');
+    assert.equal(cited(t)[0], 'https://kb.fernleigh.test/clinics/equipment-faults');
+  });
+
   it('reads team leader, team lead, line manager and supervisor of a named person as their manager', async () => {
     const leader = await f.ask("Who is Lila Marchbank's team leader?");
     assert.match(leader.final.text, /Lila Marchbank\*\* reports to \*\*Ossian Blackwood\*\*/);

@@ -5,7 +5,7 @@ import { normalizeName } from '../../knowledge/fuzzy.ts';
 import { AnswerBuilder } from './compose.ts';
 import { peopleCitedIn, personCitation, type OfflineKnowledge } from './directory-cite.ts';
 import { mostlyRole, mostSenior, pickRole, roleText, type RoleCandidate } from './people-role.ts';
-import { exclusionOf, FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
+import { askingClause, exclusionOf, FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
 
 export interface PeopleOutcome {
   reasoning: string[];
@@ -34,10 +34,15 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   const q = normalizeQuestion(main);
   // Only a clearly personal question may match a lone lower-case word loosely ("where do I park" is not about Julian Park).
   const strict = !cue.strong || FIRST_PERSON.test(q);
+  // A role is looked up in the clause that asks for it ("The AC is dead again, who's the engineer here?", "Who's the
+  // payroll manager? My overtime is wrong"): the rest of the message is the story, not the role.
+  const ask = askingClause(main);
+  const askCue = ask === main ? cue : (peopleCueOf(ask) ?? cue);
+  const askQ = ask === main ? q : normalizeQuestion(ask);
   // "Who is the CTO?", "Who is the Payroll Manager?": a whole title, before "manager" is read as a reporting question.
-  if (!excluded && /^(who|whom)( is|'s| are)? (the|our) /i.test(q)) {
-    const role = await resolveByRole(ctx, main);
-    if (role) return answerFor(ctx, role, { ...cue, intent: 'profile' });
+  if (!excluded && /^(who|whom)( is|'s| are)? (the|our) /i.test(askQ)) {
+    const role = await resolveByRole(ctx, ask);
+    if (role) return answerFor(ctx, role, { ...askCue, intent: 'profile' });
   }
   const exclude = excluded ? await excludedIds(ctx, excluded) : [];
   const who = await resolveByName(ctx, main, strict, cue.weak === true);
@@ -51,9 +56,9 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   }
   // Described by role, department or site.
   // "Tell my manager": the asker's own manager is not a role to look up.
-  const relation = cue.intent === 'manager' || cue.intent === 'reports';
-  if (!(relation && FIRST_PERSON.test(q)) && (!cue.weak || cue.describes || relation)) {
-    const byRole = await answerByRole(ctx, main, cue, exclude, relation);
+  const relation = askCue.intent === 'manager' || askCue.intent === 'reports';
+  if (!(relation && FIRST_PERSON.test(askQ)) && (!askCue.weak || askCue.describes || relation)) {
+    const byRole = await answerByRole(ctx, ask, askCue, exclude, relation);
     if (byRole) return byRole;
   }
   if (cue.weak) return null;

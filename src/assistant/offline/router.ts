@@ -193,6 +193,78 @@ export function peopleCueOf(input: string): PeopleCue | null {
   return null;
 }
 
+/** Words after which a full stop does not end a sentence ("Dr. Oyama", "St. Mary's"). */
+const NO_SENTENCE_END = new Set(['dr', 'mr', 'mrs', 'ms', 'mx', 'prof', 'st', 'no', 'vs', 'etc', 'approx', 'dept', 'ext', 'e.g', 'i.e']);
+/** Words that may open the asking clause before "who" ("…, so who's the duty manager?"). */
+const CLAUSE_OPENERS = new Set(['so', 'but', 'and', 'then', 'anyway', 'also', 'ok', 'okay', 'well', 'just', 'please', 'now']);
+const WHO_WORDS = new Set(['who', 'whom', "who's", 'whos', "who're"]);
+
+/**
+ * The clause of a longer message that asks for a person: from a "who" that opens a sentence or a clause (after a
+ * comma, semicolon, colon or dash) to the end of that sentence. "The AC is dead again, who's the engineer here?" →
+ * "who's the engineer here?"; "Who's the payroll manager? My overtime is wrong" → "Who's the payroll manager?". The
+ * whole input when no such clause is found, or when it is the whole input. Linear.
+ */
+export function askingClause(input: string): string {
+  const text = input.replace(/[’‘`]/g, "'");
+  const n = text.length;
+  let clauseStart = 0;
+  let found = -1;
+  for (let i = 0; i <= n; i++) {
+    const sentenceEnd = endsSentence(text, i);
+    if (!sentenceEnd && !endsClause(text, i)) continue;
+    if (found < 0) found = whoAt(text, clauseStart, i);
+    if (found >= 0 && sentenceEnd) {
+      // The sentence's closing punctuation ("??") goes with it.
+      let end = i;
+      while (end < n && /[?!.]/.test(text[end]!)) end++;
+      const clause = text.slice(found, end).trim();
+      return clause.length < input.trim().length ? clause : input;
+    }
+    clauseStart = i + 1;
+  }
+  return input;
+}
+
+/** Position `i` ends a sentence: "?", "!", a line break, the end, or a full stop before a space (not "Dr. ", "J. "). */
+function endsSentence(text: string, i: number): boolean {
+  if (i >= text.length) return true;
+  const c = text[i]!;
+  if (c === '?' || c === '!' || c === '\n') return true;
+  if (c !== '.' || (i + 1 < text.length && !/\s/.test(text[i + 1]!))) return false;
+  const before = wordBefore(text, i);
+  return before.length > 1 && !NO_SENTENCE_END.has(before);
+}
+
+/** Position `i` ends a clause: a comma, semicolon or colon, or a dash between spaces. */
+function endsClause(text: string, i: number): boolean {
+  const c = text[i]!;
+  if (c === ',' || c === ';' || c === ':') return true;
+  return (c === '-' || c === '–' || c === '—') && /\s/.test(text[i - 1] ?? '') && /\s/.test(text[i + 1] ?? '');
+}
+
+/** The lower-cased word that ends right before position `at` (a few letters at most). */
+function wordBefore(text: string, at: number): string {
+  let a = at;
+  while (a > 0 && at - a < 8 && /[\p{L}.]/u.test(text[a - 1]!)) a--;
+  return text.slice(a, at).toLowerCase().replace(/^\.+/, '');
+}
+
+/** Where the clause text[from, to) starts with "who" (after at most two openers such as "so"), or -1. */
+function whoAt(text: string, from: number, to: number): number {
+  let i = from;
+  for (let k = 0; k < 3; k++) {
+    while (i < to && !/[\p{L}]/u.test(text[i]!)) i++;
+    if (i >= to) return -1;
+    const start = i;
+    while (i < to && /[\p{L}']/u.test(text[i]!)) i++;
+    const w = text.slice(start, i).toLowerCase();
+    if (WHO_WORDS.has(w)) return start;
+    if (!CLAUSE_OPENERS.has(w)) return -1;
+  }
+  return -1;
+}
+
 /** A capitalised word after the first word ("which site is Dana Ruiz at?"): a name, if the directory knows it. */
 function hasInnerCapital(input: string): boolean {
   const m = input.trim().match(/\s\p{Lu}\p{Ll}/u);
