@@ -168,6 +168,26 @@ describe('offline engine: roles, relations and responsibilities', () => {
     assert.equal(cited(t)[0], 'https://kb.fernleigh.test/clinics/equipment-faults');
   });
 
+  it('reads an abbreviation the directory\'s titles spell, singular or plural', async () => {
+    const all = await f.ask('who are the RVNs?');
+    for (const name of ['Tobias Renfrew', 'Carys Pendle']) assert.ok(all.final.text.includes(name), name);
+    assert.ok(cited(all).length > 0 && cited(all).every((u) => u.startsWith(VET_DIR)), cited(all).join(', '));
+    const one = await f.ask("who's the RVN at Hollins Cross?");
+    assert.match(one.final.text, /^\*\*Carys Pendle\*\*/);
+  });
+
+  it('answers the common manager of everyone holding a title, or each one\'s manager', async () => {
+    const same = await f.ask('Who do all the PMs report to?');
+    assert.match(same.final.text, /Rowan Attwater/);
+    assert.match(same.final.text, /Marek Sobczak/);
+    assert.match(same.final.text, /Ingrid Falkner/);
+    assert.doesNotMatch(same.final.text, /Which one do you mean/);
+    assert.deepEqual(citationProblems(same.final), []);
+    const each = await f.ask('who do the RVNs report to?');
+    assert.match(each.final.text, /Tobias Renfrew\*\* reports to \*\*Marek Sobczak/);
+    assert.match(each.final.text, /Carys Pendle\*\* reports to \*\*Ingrid Falkner/);
+  });
+
   it('reads team leader, team lead, line manager and supervisor of a named person as their manager', async () => {
     const leader = await f.ask("Who is Lila Marchbank's team leader?");
     assert.match(leader.final.text, /Lila Marchbank\*\* reports to \*\*Ossian Blackwood\*\*/);

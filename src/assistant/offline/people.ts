@@ -115,6 +115,8 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
       if (cue.intent === 'reports') return answerReports(ctx, one.person, input, null);
       return answerFor(ctx, { kind: 'one', person: one.person, typed: text }, cue);
     }
+    // "Who do the GMs report to?": several people hold the role; their manager(s) answer it without guessing one.
+    if (picked.length > 1 && cue.intent === 'manager') return answerManagersOf(ctx, picked, found.known.join(' '));
     if (picked.length > 1) return clarify(picked.map((p) => ({ person: p.person, score: p.score })), found.known.join(' '));
     // "The manager of the Old Town site": a place, so its leader.
     if (cue.intent === 'manager') {
@@ -126,6 +128,32 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
   const picked = pickRole(found.matches, { lead, weak: cue.weak === true, asksForPerson: cue.describes === true });
   if (!picked.length) return null;
   return answerRoleList(picked, found.known, withContact(cue), lead);
+}
+
+/**
+ * Whom several holders of a role report to: their common manager when they share one ("All 4 people matching “gms”
+ * report to …"), otherwise each one's manager, one line each.
+ */
+async function answerManagersOf(ctx: Ctx, people: RoleCandidate[], described: string): Promise<PeopleOutcome> {
+  const shown = people.slice(0, MAX_LISTED);
+  const managerIds = [...new Set(shown.map((c) => c.person.managerId ?? ''))];
+  const reasoning = [`Looking up “${described}” in the directory by title, department and site`, 'Looking up whom they report to'];
+  const a = new AnswerBuilder();
+  const common = managerIds.length === 1 && managerIds[0] ? await ctx.k.getPerson(ctx.assistant, managerIds[0]) : null;
+  if (common && people.length === shown.length) {
+    a.add(`${shown.length === 2 ? 'Both' : `All ${shown.length}`} people matching “${described}” report to **${common.name}**${common.title ? `, ${common.title}` : ''}:`, [personCitation(common)]);
+    shown.forEach((c, i) => a.item(`- **${c.person.name}**, ${[c.person.title, c.person.department, c.person.location].filter(Boolean).join(', ')}`, [personCitation(c.person)], i === 0));
+    return { reasoning, answer: a };
+  }
+  a.add(`${people.length} people match “${described}” in the directory:`);
+  for (const [i, c] of shown.entries()) {
+    const p = c.person;
+    const m = p.managerId ? await ctx.k.getPerson(ctx.assistant, p.managerId) : null;
+    const line = m ? `- **${p.name}** reports to **${m.name}**${m.title ? `, ${m.title}` : ''}` : `- **${p.name}** has no manager listed`;
+    a.item(line, m ? [personCitation(p), personCitation(m)] : [personCitation(p)], i === 0);
+  }
+  if (people.length > shown.length) a.item(`- …and ${people.length - shown.length} more`);
+  return { reasoning, answer: a };
 }
 
 /** One or several people found by role, with what was asked (or their contact details). */
