@@ -204,5 +204,17 @@ describe('offline engine: roles, relations and responsibilities', () => {
     assert.match((await f.ask('Who takes care of facilities?')).final.text, /Jasper Vane/);
     assert.match((await f.ask('who handles imaging at Millbrook?')).final.text, /^\*\*Noor Haddad\*\*/);
     assert.match((await f.ask('who is responsible for payroll')).final.text, /^\*\*Anselm Grey\*\*/);
+    // "Over" leads right after "who is", and only there (see the story below).
+    assert.match((await f.ask("who's over client care at Millbrook?")).final.text, /^\*\*Ossian Blackwood\*\*/);
+  });
+
+  it('leaves policy questions about approvals and stories that mention a department to the knowledge base', async () => {
+    for (const q of [
+      'Who has to approve a shift swap?',
+      "my parents are coming over next month. someone said nursing can't swap shifts over bank holidays, is that true?",
+    ]) {
+      const t = await f.ask(q);
+      assert.equal(cited(t)[0], 'https://kb.fernleigh.test/clinics/shift-swaps', q);
+    }
   });
 });

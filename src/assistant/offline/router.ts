@@ -103,13 +103,26 @@ function possessive(words: readonly string[]): boolean {
 const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'their', 'theirs', 'this person', 'that person', 'the same person'];
 /** Verbs of reaching someone; the field words (email, phone, number) are fields, not a request for a person. */
 const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
-const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
+const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
 /**
  * "Who handles / deals with / takes care of / is responsible for X": whoever's job X is, found by role like "who runs
  * X". Only right after "who", where the verb is the question's own ("how do I handle a complaint" is not).
  */
 const RESPONSIBLE_FOR = /\bwho(?:'s| is| are)?(?: (?:usually|normally|actually|generally|currently|now|mainly))? (?:handles?|deals? with|takes? care of|looks? after|sorts? out|(?:is |are )?responsible for)\b/;
+/** "Who's over housekeeping?", "who is at the top of finance": "over" and "top" lead only right after "who is". */
+const WHO_IS_OVER = /\b(?:who|whom|who's|whos)(?: is| are| was)? (?:in charge )?(?:over|(?:at )?(?:the )?top(?: of)?)\b/;
 const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
+/** "Someone told me…", "people say…": the word is the teller of a story, not the person asked for. */
+const REPORTED = new Set(['told', 'said', 'says', 'say', 'tells', 'reckons', 'reckoned', 'mentioned', 'thinks', 'thought', 'heard', 'claims', 'claimed', 'swears', 'keeps']);
+
+/** Words asking for a person, not counting one who only tells the story ("someone said nursing can't…"). Linear. */
+function asksForPerson(words: readonly string[]): boolean {
+  for (let i = 0; i < words.length; i++) {
+    if (!ASKS_FOR_PERSON.includes(words[i]!)) continue;
+    if (!REPORTED.has(words[i + 1] ?? '')) return true;
+  }
+  return false;
+}
 const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager', 'team leader', 'team lead', 'superior'];
 /**
  * "X's team leader", "her line manager", "Ada's lead": a relation noun right after a possessive names X's manager
@@ -141,7 +154,8 @@ export function peopleCueOf(input: string): PeopleCue | null {
   if (any(line, ['department', 'dept', 'division', 'which team', 'what team', 'which org', 'what org', 'which group', 'what group', 'which unit', 'what unit'])) fields.push('department');
   if (any(line, ['where', 'located', 'location', 'based', 'which office', 'what office', 'which city', 'what city', 'which site', 'what site', 'which building', 'what building', 'sit', 'sits'])) fields.push('location');
   const contact = any(line, CONTACT);
-  const lead = (any(line, LEAD_VERBS) && (any(line, ASKS_FOR_PERSON) || words[0] === 'who')) || RESPONSIBLE_FOR.test(t);
+  const asks = asksForPerson(words);
+  const lead = (any(line, LEAD_VERBS) && (asks || words[0] === 'who')) || RESPONSIBLE_FOR.test(t) || WHO_IS_OVER.test(t);
 
   // "report(s) to X" (X's team) versus "does X report to" / "reports to?" (X's manager).
   let reportsToSomeone = false;
@@ -184,7 +198,7 @@ export function peopleCueOf(input: string): PeopleCue | null {
     intent = 'profile';
     strong = /^(who is|who's|whos|tell me about|look up|lookup)\b/.test(t);
   }
-  const describes = contact || any(line, ASKS_FOR_PERSON);
+  const describes = contact || asks;
   if (intent) return { intent, fields, pronoun, strong, contact, lead: lead || intent === 'manages' || intent === 'head', describes, weak: false };
   // Contact wording, a "who" question or a capitalised word inside the sentence: maybe a person; the directory decides.
   if (describes || hasInnerCapital(input)) {
