@@ -152,7 +152,7 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
     }
     return e;
   });
-  // Acronyms of the titles themselves: "the GMs" finds the General Managers whatever the abbreviation tables know.
+  // Acronyms of the titles themselves: "the RVNs" finds the Registered Veterinary Nurses, "the SMs" the Studio Managers.
   const acronyms = new Map<string, string[][]>();
   for (const title of new Set(rows.map((r) => r.title))) {
     for (const { acronym, terms } of titleAcronyms(title)) {

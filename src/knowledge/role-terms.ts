@@ -184,13 +184,13 @@ export interface TermGroup {
   at: number;
   alternatives: string[][];
   /**
-   * The word typed in capitals ("GM", "GMs", "RVN"), singular and lower-case ("gm", "rvn"): it may spell the initials of
+   * The word typed in capitals ("SM", "SMs", "RVN"), singular and lower-case ("sm", "rvn"): it may spell the initials of
    * one of the directory's titles.
    */
   acronym?: string;
 }
 
-/** A capitalised abbreviation, or its plural ("GMs"), as typed: 2 to 6 capitals. */
+/** A capitalised abbreviation, or its plural ("VPs"), as typed: 2 to 6 capitals. */
 const CAPS = /^\p{Lu}{2,6}$/u;
 const CAPS_PLURAL = /^\p{Lu}{2,6}s$/u;
 
@@ -229,7 +229,7 @@ export function questionTerms(text: string, limit = Infinity): TermGroup[] {
     const low = raw.toLowerCase();
     at++;
     const alternatives: string[][] = [];
-    // "GMs", "CFOs": the plural of an abbreviation typed in capitals.
+    // "VPs", "CFOs": the plural of an abbreviation typed in capitals.
     const acronym = CAPS.test(raw) ? low : CAPS_PLURAL.test(raw) ? low.slice(0, -1) : undefined;
     const key = acronym ?? low;
     const exp = ABBREVIATIONS[key];
@@ -254,7 +254,7 @@ function words(text: string): string[] {
     const w = m[0].replace(/['’]s$/i, '').replace(/['’]/g, '');
     const folded = normalizeName(w).replace(/ /g, '');
     if (!folded) continue;
-    // Keep the capitalisation as typed for case-sensitive abbreviations ("IT" vs "it", "GMs" vs "gms").
+    // Keep the capitalisation as typed for case-sensitive abbreviations ("IT" vs "it", "VPs" vs "vps").
     if (CAPS_PLURAL.test(w)) out.push(folded.slice(0, -1).toUpperCase() + 's');
     else out.push(w === w.toUpperCase() && /\p{L}/u.test(w) ? folded.toUpperCase() : folded);
   }

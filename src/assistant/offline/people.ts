@@ -34,8 +34,8 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   const q = normalizeQuestion(main);
   // Only a clearly personal question may match a lone lower-case word loosely ("where do I park" is not about Julian Park).
   const strict = !cue.strong || FIRST_PERSON.test(q);
-  // A role is looked up in the clause that asks for it ("The AC is dead again, who's the engineer here?", "Who's the
-  // payroll manager? My overtime is wrong"): the rest of the message is the story, not the role.
+  // A role is looked up in the clause that asks for it ("The boiler is leaking, who is the caretaker at Elm Street?",
+  // "Who is the bursar? My invoice bounced"): the rest of the message is the story, not the role.
   const ask = askingClause(main);
   const askCue = ask === main ? cue : (peopleCueOf(ask) ?? cue);
   const askQ = ask === main ? q : normalizeQuestion(ask);
@@ -115,7 +115,7 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
       if (cue.intent === 'reports') return answerReports(ctx, one.person, input, null);
       return answerFor(ctx, { kind: 'one', person: one.person, typed: text }, cue);
     }
-    // "Who do the GMs report to?": several people hold the role; their manager(s) answer it without guessing one.
+    // "Who do the RVNs report to?": several people hold the role; their manager(s) answer it without guessing one.
     if (picked.length > 1 && cue.intent === 'manager') return answerManagersOf(ctx, picked, found.known.join(' '));
     if (picked.length > 1) return clarify(picked.map((p) => ({ person: p.person, score: p.score })), found.known.join(' '));
     // "The manager of the Old Town site": a place, so its leader.

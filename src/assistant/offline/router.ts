@@ -215,8 +215,8 @@ const WHO_WORDS = new Set(['who', 'whom', "who's", 'whos', "who're"]);
 
 /**
  * The clause of a longer message that asks for a person: from a "who" that opens a sentence or a clause (after a
- * comma, semicolon, colon or dash) to the end of that sentence. "The AC is dead again, who's the engineer here?" →
- * "who's the engineer here?"; "Who's the payroll manager? My overtime is wrong" → "Who's the payroll manager?". The
+ * comma, semicolon, colon or dash) to the end of that sentence. "The boiler is leaking, who is the caretaker here?" →
+ * "who is the caretaker here?"; "Who is the bursar? My invoice bounced" → "Who is the bursar?". The
  * whole input when no such clause is found, or when it is the whole input. Linear.
  */
 export function askingClause(input: string): string {
