@@ -65,7 +65,9 @@ function load(): Map<string, readonly string[]> {
 function baseForms(word: string): string[] {
   const out: string[] = [];
   const add = (w: string) => {
-    if (w.length >= 3 && w !== word && !out.includes(w)) out.push(w);
+    // Three-letter keys are mostly abbreviations ("wed" for Wednesday, "sat"): an inflected word is never read as one
+    // ("wedded" is not "wed" + -ed here).
+    if (w.length >= 4 && w !== word && !out.includes(w)) out.push(w);
   };
   if (word.endsWith('ies')) add(word.slice(0, -3) + 'y');
   if (word.endsWith('es')) add(word.slice(0, -2));

@@ -279,7 +279,10 @@ export async function analyzeQuery(db: Db, assistant: string, principals: readon
       continue;
     }
     const alt = await closestLexeme(db, assistant, principals, t.lexeme, isEnglishWord(t.text));
-    if (alt) for (const a of alt) push({ lexeme: a.lexeme, text: t.text, alts: [[a.lexeme]] }, a.df);
+    // Two words written as one ("payday") are found only written as those two words, side by side ("pay day"): their
+    // halves alone ("clipboard" → clip, board) would match passages about something else.
+    if (alt?.length === 2) push({ lexeme: `${alt[0]!.lexeme} ${alt[1]!.lexeme}`, text: t.text, alts: [[alt[0]!.lexeme, alt[1]!.lexeme]] }, Math.min(alt[0]!.df, alt[1]!.df));
+    else if (alt) for (const a of alt) push({ lexeme: a.lexeme, text: t.text, alts: [[a.lexeme]] }, a.df);
     else push(t, 0);
   }
   for (const p of backoff?.phrases ?? []) push(p, p.df, true);

@@ -146,6 +146,10 @@ describe('offline engine: sentence choice', () => {
     const plain = unitsOf('The park opens at 8. Parking opens at 9.');
     bridgeUnits('when does the park open?', plain);
     assert.ok(!plain[1]!.bridged?.size);
+    // A full word whose stem is short ("wedding" → wed) is not a clipped form of a longer word ("Wednesday").
+    const days = unitsOf('Induction runs on Wednesday mornings.');
+    bridgeUnits('can I take a day off for a wedding?', days);
+    assert.ok(!days[0]!.bridged?.size, JSON.stringify([...(days[0]!.bridged ?? [])]));
   });
 
   it('lets a sentence holding the form retrieval repaired a question word to hold that word ("aproved", "FMLA")', () => {

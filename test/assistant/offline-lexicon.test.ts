@@ -18,6 +18,9 @@ describe('back-off lexicon: the map', () => {
   it('maps everyday words, slang and their inflections to the words policies use', () => {
     assert.ok(backoffOf('puke').includes('vomiting'));
     assert.ok(backoffOf('puking').includes('vomiting'), 'an inflection finds its base form');
+    // …but never a three-letter key, which is mostly an abbreviation ("wed" is Wednesday; "wedded" is not it + -ed).
+    assert.ok(backoffOf('wed').includes('wednesday'));
+    assert.ok(!backoffOf('wedded').includes('wednesday'), JSON.stringify(backoffOf('wedded')));
     assert.ok(backoffOf('puked').includes('vomiting'));
     assert.ok(backoffOf('gran').includes('grandparent'));
     assert.ok(backoffOf('grandad').includes('grandparent'));

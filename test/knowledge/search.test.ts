@@ -86,6 +86,7 @@ describe('search', () => {
         mk('pay', 'Employees in the United Kingdom are paid on the 25th of each month.'),
         mk('kingdom', 'The kingdom of fungi is large.'),
         mk('desk', 'Book a hot desk for the day in the desk app.'),
+        mk('notice', 'Pin the rota to the board with a clip.'),
       ],
     });
     const k = createKnowledge(db);
@@ -97,6 +98,8 @@ describe('search', () => {
     assert.equal(uk?.coverage, 1);
     const [desk] = await k.search(own, ['*'], 'hotdesk');
     assert.equal(desk?.url, 'https://kb.example.test/desk');
+    // Only side by side: a passage with the halves apart is not about a "clipboard".
+    assert.deepEqual(await k.search(own, ['*'], 'clipboard'), []);
   });
 
   it('finds nothing for stop words only, and nothing for an unknown assistant', async () => {

@@ -236,7 +236,9 @@ const WORDS_OF = /[\p{L}\p{N}]+/gu;
 function bridgeShortForms(question: string, units: readonly Unit[], present: ReadonlySet<string>): void {
   const q = question.slice(0, 2000);
   const acronyms = [...new Set([...q.matchAll(/\b(\p{Lu}{2,5})s?\b/gu)].map((m) => m[1]!))].slice(0, 8);
-  const clipped = [...new Set(contentStems(queryWords(q).join(' ')))].filter((st) => st.length >= 3 && st.length <= 6 && !present.has(st) && !/\d/.test(st)).slice(0, 8);
+  // A clipped word is typed short ("surg", "meds"); a full word whose stem is short ("wedding" → wed) is not one.
+  const typedShort = new Set(queryWords(q).filter((w) => w.length <= 7).flatMap((w) => contentStems(w).filter((st) => w.length <= st.length + 1)));
+  const clipped = [...typedShort].filter((st) => st.length >= 3 && st.length <= 6 && !present.has(st) && !/\d/.test(st)).slice(0, 8);
   // Contractions by their consonants ("mgr" → manager, "dept" → department): the commonest candidate word that
   // starts and ends with the same letters and holds the rest in order.
   const contracted = new Map<string, string>();
