@@ -25,7 +25,7 @@ interface RoleEntry {
   depth: number;
   reports: number;
   /**
-   * Number of full-weight terms of the title's main part (before a comma or bracket: "Practice Manager, Millbrook" has
+   * Number of full-weight terms of the title's main part (before a comma or bracket: "Practice Manager, Ashgrove" has
    * two), so a site or team named after the comma does not make one holder of a title fit it less than another.
    */
   primary: number;

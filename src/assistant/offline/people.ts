@@ -5,6 +5,7 @@ import { normalizeName } from '../../knowledge/fuzzy.ts';
 import { AnswerBuilder } from './compose.ts';
 import { peopleCitedIn, personCitation, type OfflineKnowledge } from './directory-cite.ts';
 import { mostlyRole, mostSenior, pickRole, roleText, type RoleCandidate } from './people-role.ts';
+import { contentStems } from './extract.ts';
 import { askingClause, exclusionOf, FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
 
 export interface PeopleOutcome {
@@ -36,7 +37,10 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   const strict = !cue.strong || FIRST_PERSON.test(q);
   // A role is looked up in the clause that asks for it ("The boiler is leaking, who is the caretaker at Elm Street?",
   // "Who is the bursar? My invoice bounced"): the rest of the message is the story, not the role.
-  const ask = askingClause(main);
+  // A clause that only points back ("…the infection nurse at the clinic, who is that?") names nothing: the whole
+  // message holds the role.
+  const clause = askingClause(main);
+  const ask = contentStems(clause).length ? clause : main;
   const askCue = ask === main ? cue : (peopleCueOf(ask) ?? cue);
   const askQ = ask === main ? q : normalizeQuestion(ask);
   // "Who is the CTO?", "Who is the Payroll Manager?": a whole title, before "manager" is read as a reporting question.
