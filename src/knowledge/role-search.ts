@@ -3,7 +3,7 @@
  * the vocabulary. A question word the directory never uses carries no evidence; a rare word ("payroll") weighs more
  * than a common one ("manager"). Plain in-memory work, linear in the directory size times the question's words.
  */
-import { fieldTerms, questionTerms } from './role-terms.ts';
+import { fieldTerms, questionTerms, titleAcronyms } from './role-terms.ts';
 
 export interface RoleRow {
   id: string;
@@ -24,7 +24,10 @@ interface RoleEntry {
   /** Steps below the top of the reporting tree (0 = no manager). */
   depth: number;
   reports: number;
-  /** Number of full-weight title terms. */
+  /**
+   * Number of full-weight terms of the title's main part (before a comma or bracket: "Practice Manager, Ashgrove" has
+   * two), so a site or team named after the comma does not make one holder of a title fit it less than another.
+   */
   primary: number;
 }
 
@@ -36,6 +39,8 @@ export interface RoleIndex {
   postings: Map<string, number[]>;
   /** Person id → position in `entries`. */
   positions: Map<string, number>;
+  /** An acronym the directory's titles spell ("gm" for General Manager) → the title terms it stands for. */
+  acronyms: Map<string, string[][]>;
 }
 
 export interface RoleSearchOptions {
@@ -131,7 +136,7 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
     const e: RoleEntry = {
       id: r.id,
       title,
-      primary: [...title.values()].filter((v) => v === 1).length,
+      primary: Math.max(1, new Set(terms(mainPart(cut < 0 ? r.title : r.title.slice(0, cut)))).size),
       head: headOf(r.title, terms),
       department: new Set(terms(r.department)),
       location: new Set(terms(r.location)),
@@ -147,7 +152,21 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
     }
     return e;
   });
-  return { entries, df, postings, positions: new Map(entries.map((e, i) => [e.id, i])) };
+  // Acronyms of the titles themselves: "the RVNs" finds the Registered Veterinary Nurses, "the SMs" the Studio Managers.
+  const acronyms = new Map<string, string[][]>();
+  for (const title of new Set(rows.map((r) => r.title))) {
+    for (const { acronym, terms } of titleAcronyms(title)) {
+      const list = acronyms.get(acronym) ?? [];
+      if (!list.some((t) => t.join(' ') === terms.join(' '))) list.push(terms);
+      acronyms.set(acronym, list);
+    }
+  }
+  return { entries, df, postings, positions: new Map(entries.map((e, i) => [e.id, i])), acronyms };
+}
+
+/** The title before a comma or bracket ("General Manager, Old Town" → "General Manager"). */
+function mainPart(title: string): string {
+  return title.split(/[,(]/)[0] ?? title;
 }
 
 /** The head word of a title as a term: the last word before "of", "to" or a comma ("Director of Pharmacy" → director). */
@@ -168,7 +187,10 @@ export function searchRoles(index: RoleIndex, question: string, opts: RoleSearch
   const idf = (t: string) => Math.log(1 + n / (index.df.get(t) ?? n));
   const groups = terms
     .map((g) => {
-      const alts = g.alternatives.filter((a) => a.length > 0 && a.every((t) => index.df.has(t)));
+      let alts = g.alternatives.filter((a) => a.length > 0 && a.every((t) => index.df.has(t)));
+      // An abbreviation the tables do not know, or whose expansions this directory never uses, is read as the initials
+      // of one of its titles ("PMs": practice managers where there are no product managers).
+      if (g.acronym && !alts.length) alts = (index.acronyms.get(g.acronym) ?? []).filter((a) => a.every((t) => index.df.has(t)));
       return { word: g.word, alts, weight: Math.max(0, ...alts.map((a) => a.reduce((s, t) => s + idf(t), 0))) };
     })
     .filter((g) => g.alts.length > 0);

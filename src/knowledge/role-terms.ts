@@ -183,6 +183,41 @@ export interface TermGroup {
   /** Index of the word in the question, for phrase-level decisions. */
   at: number;
   alternatives: string[][];
+  /**
+   * The word typed in capitals ("SM", "SMs", "RVN"), singular and lower-case ("sm", "rvn"): it may spell the initials of
+   * one of the directory's titles.
+   */
+  acronym?: string;
+}
+
+/** A capitalised abbreviation, or its plural ("VPs"), as typed: 2 to 6 capitals. */
+const CAPS = /^\p{Lu}{2,6}$/u;
+const CAPS_PLURAL = /^\p{Lu}{2,6}s$/u;
+
+/** The words title acronyms are made of are those of the title's main part, connectors optional. */
+const CONNECTORS = new Set(['of', 'and', 'the', 'to', 'for', 'in', 'at', 'on', 'a', 'an']);
+
+/**
+ * The acronyms a directory title may be typed as, lower-case, with the terms they stand for: the initials of its main
+ * part (before a comma or bracket: "General Manager, Old Town" → gm), with and without connectors ("Director of
+ * Nursing" → dn, don), a word already in capitals kept whole ("HR Business Partner" → hrbp). At least two words.
+ */
+export function titleAcronyms(title: string): { acronym: string; terms: string[] }[] {
+  const main = title.split(/[,(]|\s[-–—]\s/)[0] ?? '';
+  const ws = words(main);
+  if (ws.length < 2) return [];
+  // Every word but a connector must stand for a term ("People Manager" is not just any manager).
+  if (ws.some((w) => !CONNECTORS.has(w.toLowerCase()) && !fieldTerms(w).length)) return [];
+  const terms = fieldTerms(main);
+  const initial = (w: string) => (CAPS.test(w) ? w.toLowerCase() : w.charAt(0).toLowerCase());
+  const all = ws.map(initial).join('');
+  const bare = ws.filter((w) => !CONNECTORS.has(w.toLowerCase())).map(initial).join('');
+  const out: { acronym: string; terms: string[] }[] = [];
+  for (const acronym of new Set([bare, all])) {
+    // Not an ordinary short word ("Imaging Technician" is not "IT", "Operations Nurse" not "ON").
+    if (acronym.length >= 2 && acronym.length <= 6 && /^[a-z]+$/.test(acronym) && !STOP.has(acronym) && ws.filter((w) => !CONNECTORS.has(w.toLowerCase())).length >= 2) out.push({ acronym, terms });
+  }
+  return out;
 }
 
 /** The question's words as term groups, at most `limit` of them; function words dropped. Linear in the input. */
@@ -194,9 +229,12 @@ export function questionTerms(text: string, limit = Infinity): TermGroup[] {
     const low = raw.toLowerCase();
     at++;
     const alternatives: string[][] = [];
-    const exp = ABBREVIATIONS[low];
-    if (exp && (!CASE_ONLY.has(low) || (raw === raw.toUpperCase() && raw.length > 1))) {
-      alternatives.push([low]);
+    // "VPs", "CFOs": the plural of an abbreviation typed in capitals.
+    const acronym = CAPS.test(raw) ? low : CAPS_PLURAL.test(raw) ? low.slice(0, -1) : undefined;
+    const key = acronym ?? low;
+    const exp = ABBREVIATIONS[key];
+    if (exp && (!CASE_ONLY.has(key) || (acronym !== undefined && key.length > 1))) {
+      alternatives.push([key]);
       for (const e of exp) alternatives.push(e.split(' ').filter((w) => !STOP.has(w)).map(termOf));
     } else {
       if (STOP.has(low)) continue;
@@ -204,7 +242,7 @@ export function questionTerms(text: string, limit = Infinity): TermGroup[] {
     }
     const duty = DUTIES[low];
     if (duty) for (const d of duty) alternatives.push(d.split(' ').map(termOf));
-    out.push({ word: low, at, alternatives });
+    out.push(acronym ? { word: low, at, alternatives, acronym } : { word: low, at, alternatives });
   }
   return out;
 }
@@ -216,8 +254,9 @@ function words(text: string): string[] {
     const w = m[0].replace(/['’]s$/i, '').replace(/['’]/g, '');
     const folded = normalizeName(w).replace(/ /g, '');
     if (!folded) continue;
-    // Keep the capitalisation as typed for case-sensitive abbreviations ("IT" vs "it").
-    out.push(w === w.toUpperCase() && /\p{L}/u.test(w) ? folded.toUpperCase() : folded);
+    // Keep the capitalisation as typed for case-sensitive abbreviations ("IT" vs "it", "VPs" vs "vps").
+    if (CAPS_PLURAL.test(w)) out.push(folded.slice(0, -1).toUpperCase() + 's');
+    else out.push(w === w.toUpperCase() && /\p{L}/u.test(w) ? folded.toUpperCase() : folded);
   }
   return out;
 }

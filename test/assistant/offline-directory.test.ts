@@ -135,3 +135,90 @@ describe('offline engine: the directory as data', () => {
     assert.match(t.final.text, /^\*\*Tobias Wren\*\* \(Payroll Specialist\)/);
   });
 });
+
+// A second invented directory (a group of veterinary clinics), for people asked for by role inside a longer message,
+// by an abbreviation the engine was never told (the directory's own titles spell it), by a relation word, or by
+// what someone is responsible for.
+const VETS = fileURLToPath(new URL('./fixtures/vets/', import.meta.url));
+const VET_DIR = 'https://directory.acme.example/people/';
+
+async function ingestVets(db: Db, assistant: string) {
+  const docs = await parseSources(VETS + 'kb');
+  const people = await parseSources(VETS + 'people.csv');
+  return applyIngest(db, { assistant, root: docs.root, prune: false, documents: docs.documents, people: people.people });
+}
+
+describe('offline engine: roles, relations and responsibilities', () => {
+  let f: Awaited<ReturnType<typeof fixtureAssistant>>;
+  before(async () => {
+    f = await fixtureAssistant(ingestVets);
+  });
+
+  it('looks a role up in the clause that asks for it, not only at the start of the message', async () => {
+    const after = await f.ask('The x-ray printer has jammed twice this morning, so who is the imaging technician here?');
+    assert.match(after.final.text, /^\*\*Noor Haddad\*\*/);
+    assert.equal(cited(after)[0], VET_DIR + 'v13');
+    const before = await f.ask('Who is the payroll officer? I think my last payslip is short.');
+    assert.match(before.final.text, /^\*\*Anselm Grey\*\*/);
+    assert.deepEqual(citationProblems(before.final), []);
+  });
+
+  it('still sends a story ending in "who do I tell?" to the knowledge base', async () => {
+    const t = await f.ask('I broke some clinic equipment this morning, who do I tell?');
+    assert.equal(cited(t)[0], 'https://kb.fernleigh.test/clinics/equipment-faults');
+  });
+
+  it('reads an abbreviation the directory\'s titles spell, singular or plural', async () => {
+    const all = await f.ask('who are the RVNs?');
+    for (const name of ['Tobias Renfrew', 'Carys Pendle']) assert.ok(all.final.text.includes(name), name);
+    assert.ok(cited(all).length > 0 && cited(all).every((u) => u.startsWith(VET_DIR)), cited(all).join(', '));
+    const one = await f.ask("who's the RVN at Hollins Cross?");
+    assert.match(one.final.text, /^\*\*Carys Pendle\*\*/);
+  });
+
+  it('answers the common manager of everyone holding a title, or each one\'s manager', async () => {
+    const same = await f.ask('Who do all the PMs report to?');
+    assert.match(same.final.text, /Rowan Attwater/);
+    assert.match(same.final.text, /Marek Sobczak/);
+    assert.match(same.final.text, /Ingrid Falkner/);
+    assert.doesNotMatch(same.final.text, /Which one do you mean/);
+    assert.deepEqual(citationProblems(same.final), []);
+    const each = await f.ask('who do the RVNs report to?');
+    assert.match(each.final.text, /Tobias Renfrew\*\* reports to \*\*Marek Sobczak/);
+    assert.match(each.final.text, /Carys Pendle\*\* reports to \*\*Ingrid Falkner/);
+  });
+
+  it('reads team leader, team lead, line manager and supervisor of a named person as their manager', async () => {
+    const leader = await f.ask("Who is Lila Marchbank's team leader?");
+    assert.match(leader.final.text, /Lila Marchbank\*\* reports to \*\*Ossian Blackwood\*\*/);
+    assert.deepEqual(cited(leader), [VET_DIR + 'v09', VET_DIR + 'v08']);
+    assert.match((await f.ask("who's lila's team lead")).final.text, /reports to \*\*Ossian Blackwood\*\*/);
+    assert.match((await f.ask("who is Noor Haddad's line manager")).final.text, /reports to \*\*Marek Sobczak\*\*/);
+    assert.match((await f.ask("Who is Tobias Renfrew's supervisor?")).final.text, /reports to \*\*Marek Sobczak\*\*/);
+    // A team is still the team.
+    assert.match((await f.ask("Who is on Ossian Blackwood's team?")).final.text, /Lila Marchbank/);
+  });
+
+  it('reads the role from the whole message when the asking clause only points back ("who is that?")', async () => {
+    assert.match((await f.ask('I need to get hold of the imaging technician at Ashgrove, who is that?')).final.text, /^\*\*Noor Haddad\*\*/);
+  });
+
+  it('finds who handles, deals with, takes care of or is responsible for a task or department', async () => {
+    assert.match((await f.ask('who deals with recruitment?')).final.text, /^\*\*Femi Adeyinka\*\*/);
+    assert.match((await f.ask('Who takes care of facilities?')).final.text, /Jasper Vane/);
+    assert.match((await f.ask('who handles imaging at Ashgrove?')).final.text, /^\*\*Noor Haddad\*\*/);
+    assert.match((await f.ask('who is responsible for payroll')).final.text, /^\*\*Anselm Grey\*\*/);
+    // "Over" leads right after "who is", and only there (see the story below).
+    assert.match((await f.ask("who's over client care at Ashgrove?")).final.text, /^\*\*Ossian Blackwood\*\*/);
+  });
+
+  it('leaves policy questions about approvals and stories that mention a department to the knowledge base', async () => {
+    for (const q of [
+      'Who has to approve a shift swap?',
+      "my parents are coming over next month. someone said nursing can't swap shifts over bank holidays, is that true?",
+    ]) {
+      const t = await f.ask(q);
+      assert.equal(cited(t)[0], 'https://kb.fernleigh.test/clinics/shift-swaps', q);
+    }
+  });
+});

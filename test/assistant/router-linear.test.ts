@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { answerPeople } from '../../src/assistant/offline/people.ts';
 import { roleText } from '../../src/assistant/offline/people-role.ts';
-import { exclusionOf, nameSpans, peopleCueOf, smallTalkOf, trimEnd, withoutGreeting, type PeopleCue } from '../../src/assistant/offline/router.ts';
+import { askingClause, exclusionOf, nameSpans, peopleCueOf, smallTalkOf, trimEnd, withoutGreeting, type PeopleCue } from '../../src/assistant/offline/router.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
 import { parseSources } from '../../src/knowledge/parse.ts';
@@ -69,5 +69,16 @@ describe('router and people answers on huge questions', () => {
     assert.equal(trimEnd('who is the CFO??!'), 'who is the CFO');
     assert.equal(smallTalkOf('thanks!!!'), 'thanks');
     assert.equal(peopleCueOf('Who does the CFO report to???')?.intent, 'manager');
+  });
+
+  it('finds the clause of a message that asks for a person', () => {
+    assert.equal(askingClause('The boiler is leaking again, who is the caretaker at Elm Street?'), 'who is the caretaker at Elm Street?');
+    assert.equal(askingClause('Who is the bursar?? My invoice bounced. Twice.'), 'Who is the bursar??');
+    assert.equal(askingClause('Sorry to bother you - so who runs the canteen'), 'who runs the canteen');
+    assert.equal(askingClause('Who is Dr. Amsel? She signed my form.'), 'Who is Dr. Amsel?');
+    assert.equal(askingClause('Who leads Sales, Marketing and Legal?'), 'Who leads Sales, Marketing and Legal?');
+    assert.equal(askingClause('My form was signed by someone. Is that normal?'), 'My form was signed by someone. Is that normal?');
+    const long = ','.repeat(20_000) + ' who is the caretaker';
+    assert.equal(askingClause(long), 'who is the caretaker');
   });
 });

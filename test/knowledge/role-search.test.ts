@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildRoleIndex, searchRoles, type RoleRow } from '../../src/knowledge/role-search.ts';
-import { fieldTerms, questionTerms } from '../../src/knowledge/role-terms.ts';
+import { fieldTerms, questionTerms, titleAcronyms } from '../../src/knowledge/role-terms.ts';
 
 const ROWS: RoleRow[] = [
   { id: 'a', title: 'Managing Partner', department: 'Leadership', location: 'Main Studio', managerId: null },
@@ -56,6 +56,21 @@ describe('role search', () => {
     assert.equal(ids('production', { seniority: true })[0], 'f');
     assert.deepEqual(ids('sound engineer', { within: ['e'] }), ['e']);
     assert.ok(!ids('sound engineer', { exclude: ['e'] }).includes('e'));
+  });
+
+  it('reads an abbreviation in capitals, or its plural, as the initials of the directory\'s own titles', () => {
+    assert.deepEqual(titleAcronyms('Studio Manager, Lakeside').map((a) => a.acronym), ['sm']);
+    assert.deepEqual(titleAcronyms('Director of Nursing').map((a) => a.acronym), ['dn', 'don']);
+    assert.deepEqual(titleAcronyms('HR Business Partner').map((a) => a.acronym), ['hrbp']);
+    assert.deepEqual(titleAcronyms('Bookkeeper'), []);
+    assert.deepEqual(titleAcronyms('Imaging Technician'), [], 'not the ordinary word "it"');
+    assert.equal(questionTerms('the SSEs')[0]?.acronym, 'sse');
+    assert.equal(questionTerms('the sses')[0]?.acronym, undefined, 'only typed in capitals');
+    assert.deepEqual(ids('who is the SSE?'), ['f']);
+    assert.deepEqual(ids('the SMs').slice(0, 1), ['d']);
+    assert.deepEqual(ids('who are the sms'), [], 'lower case is a word, not initials');
+    // The tables' own expansions come first when the directory uses them ("COOs" are chief operating officers).
+    assert.equal(ids('the COOs')[0], 'b');
   });
 
   it('survives reporting cycles', () => {

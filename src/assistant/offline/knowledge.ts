@@ -162,9 +162,7 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
         for (const u of x.units) if (u.score > 0 && (!wanted || u.typed) && u.score > (best?.unit.score ?? 0)) best = { hit: x.c.hit, unit: u };
       }
       if (!best || picks.some((p) => p.units.some((u) => u.text === best.unit.text))) continue;
-      const pick = picks.find((p) => p.hit.chunkId === best.hit.chunkId);
-      if (pick) pick.units = [...pick.units, best.unit].sort((a, b) => a.order - b.order);
-      else picks.push({ hit: best.hit, units: [best.unit] });
+      quoteToo(picks, best.hit, best.unit);
     }
   }
 
@@ -172,25 +170,22 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   // sentence or row of the lead's article that does (another passage's timetable) is quoted too, when it is close
   // enough to the best to be about the question.
   const times = questionTimes(ask.question);
-  const fits = (clockOnly: boolean) => (u: Unit) => (clockOnly ? clockFit(times, u.row ?? u.text) : timeFit(times, u.row ?? u.text) > 0);
-  // A quoted sentence that holds the time only by a part of the day ("overnight") still leaves room for the hours.
-  const partOnly = picks.some((p) => p.units.some(fits(false)));
-  if (picks.length && times.length && !picks.some((p) => p.units.some(fits(true)))) {
-    // Hours on the clock that hold the time ("00:30 to 05:15") first, then a part of the day ("night shift").
+  const byClock = (u: Unit) => clockFit(times, u.row ?? u.text);
+  const byAny = (u: Unit) => timeFit(times, u.row ?? u.text) > 0;
+  if (picks.length && times.length && !picks.some((p) => p.units.some(byClock))) {
+    // A quoted sentence that holds the time only by a part of the day ("overnight") still leaves room for the
+    // hours; otherwise hours on the clock ("00:30 to 05:15") come first, then a part of the day ("night shift").
+    const fits = picks.some((p) => p.units.some(byAny)) ? byClock : byAny;
     let best: { hit: KnowledgeHit; unit: Unit; clock: boolean } | null = null;
     for (const c of scored) {
       if (c.hit.documentId !== lead.hit.documentId) continue;
       for (const u of c.units) {
-        if (u.score < TIME_KEEP * lead.best || !fits(partOnly)(u)) continue;
-        const clock = clockFit(times, u.row ?? u.text);
+        if (u.score < TIME_KEEP * lead.best || !fits(u)) continue;
+        const clock = byClock(u);
         if (!best || (clock && !best.clock) || (clock === best.clock && u.score > best.unit.score)) best = { hit: c.hit, unit: u, clock };
       }
     }
-    if (best) {
-      const pick = picks.find((p) => p.hit.chunkId === best.hit.chunkId);
-      if (pick) pick.units = [...pick.units, best.unit].sort((a, b) => a.order - b.order);
-      else picks.push({ hit: best.hit, units: [best.unit] });
-    }
+    if (best) quoteToo(picks, best.hit, best.unit);
   }
 
   // One citation per document; when two passages of it are quoted, its body holds both.
@@ -217,6 +212,13 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   }
   if (!a.length) return { reasoning, answer: nothingFound(terms, ask.alsoSearched), found: false, signals };
   return { reasoning, answer: a, found: true, signals, unseenWords: lead.hit.unseenWords };
+}
+
+/** Quotes a unit too: inside its passage's pick when that passage is quoted already, else as a pick of its own. */
+function quoteToo(picks: { hit: KnowledgeHit; units: Unit[] }[], hit: KnowledgeHit, unit: Unit): void {
+  const pick = picks.find((p) => p.hit.chunkId === hit.chunkId);
+  if (pick) pick.units = [...pick.units, unit].sort((a, b) => a.order - b.order);
+  else picks.push({ hit, units: [unit] });
 }
 
 const DOC_WEIGHT = 2;

@@ -16,7 +16,8 @@ const NOT_ROLE = new Set(
   run runs running oversee oversees overseeing directs department departments dept team teams division group`.split(/\s+/),
 );
 /** In a leadership question these words ask for the leader; as title words they would find "Team Lead"s. */
-const LEAD_WORDS = new Set(['lead', 'leads', 'leading', 'leader', 'leaders', 'leadership', 'head', 'heads', 'heading', 'manage', 'manages', 'managing', 'supervises', 'boss', 'top', 'charge', 'looks', 'look', 'after', 'most', 'senior', 'highest', 'ranking']);
+const LEAD_WORDS = new Set(['lead', 'leads', 'leading', 'leader', 'leaders', 'leadership', 'head', 'heads', 'heading', 'manage', 'manages', 'managing', 'supervises', 'boss', 'top', 'charge', 'looks', 'look', 'after', 'most', 'senior', 'highest', 'ranking',
+  'handles', 'handle', 'handling', 'deals', 'deal', 'dealing', 'takes', 'take', 'taking', 'care', 'sorts', 'sort', 'responsible']);
 const MY_STOP = new Set(['is', 'are', 'was', 'has', 'have', 'had', 'and', 'or', 'but', 'to', 'for', 'at', 'in', 'on', 'who', 'that', 'says', 'said', 'wants', 'asked', 'asks']);
 const SUBJECT_VERBS = new Set(['is', 'are', 'was', 'were', 'has', 'had', 'says', 'said', 'wants', 'wanted', 'asked', 'asks', 'keeps', 'needs', 'told', 'thinks', 'starts', 'started']);
 const RELATION_WORDS = new Set(['manager', 'managers', 'boss', 'bosses', 'supervisor', 'supervisors']);

@@ -5,7 +5,8 @@ import { normalizeName } from '../../knowledge/fuzzy.ts';
 import { AnswerBuilder } from './compose.ts';
 import { peopleCitedIn, personCitation, type OfflineKnowledge } from './directory-cite.ts';
 import { mostlyRole, mostSenior, pickRole, roleText, type RoleCandidate } from './people-role.ts';
-import { exclusionOf, FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
+import { contentStems } from './extract.ts';
+import { askingClause, exclusionOf, FIRST_PERSON, nameSpans, normalizeQuestion, peopleCueOf, type Field, type PeopleCue } from './router.ts';
 
 export interface PeopleOutcome {
   reasoning: string[];
@@ -34,10 +35,18 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   const q = normalizeQuestion(main);
   // Only a clearly personal question may match a lone lower-case word loosely ("where do I park" is not about Julian Park).
   const strict = !cue.strong || FIRST_PERSON.test(q);
+  // A role is looked up in the clause that asks for it ("The boiler is leaking, who is the caretaker at Elm Street?",
+  // "Who is the bursar? My invoice bounced"): the rest of the message is the story, not the role.
+  // A clause that only points back ("…the infection nurse at the clinic, who is that?") names nothing: the whole
+  // message holds the role.
+  const clause = askingClause(main);
+  const ask = contentStems(clause).length ? clause : main;
+  const askCue = ask === main ? cue : (peopleCueOf(ask) ?? cue);
+  const askQ = ask === main ? q : normalizeQuestion(ask);
   // "Who is the CTO?", "Who is the Payroll Manager?": a whole title, before "manager" is read as a reporting question.
-  if (!excluded && /^(who|whom)( is|'s| are)? (the|our) /i.test(q)) {
-    const role = await resolveByRole(ctx, main);
-    if (role) return answerFor(ctx, role, { ...cue, intent: 'profile' });
+  if (!excluded && /^(who|whom)( is|'s| are)? (the|our) /i.test(askQ)) {
+    const role = await resolveByRole(ctx, ask);
+    if (role) return answerFor(ctx, role, { ...askCue, intent: 'profile' });
   }
   const exclude = excluded ? await excludedIds(ctx, excluded) : [];
   const who = await resolveByName(ctx, main, strict, cue.weak === true);
@@ -51,9 +60,9 @@ export async function answerPeople(ctx: Ctx, input: string, cue: PeopleCue): Pro
   }
   // Described by role, department or site.
   // "Tell my manager": the asker's own manager is not a role to look up.
-  const relation = cue.intent === 'manager' || cue.intent === 'reports';
-  if (!(relation && FIRST_PERSON.test(q)) && (!cue.weak || cue.describes || relation)) {
-    const byRole = await answerByRole(ctx, main, cue, exclude, relation);
+  const relation = askCue.intent === 'manager' || askCue.intent === 'reports';
+  if (!(relation && FIRST_PERSON.test(askQ)) && (!askCue.weak || askCue.describes || relation)) {
+    const byRole = await answerByRole(ctx, ask, askCue, exclude, relation);
     if (byRole) return byRole;
   }
   if (cue.weak) return null;
@@ -110,6 +119,8 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
       if (cue.intent === 'reports') return answerReports(ctx, one.person, input, null);
       return answerFor(ctx, { kind: 'one', person: one.person, typed: text }, cue);
     }
+    // "Who do the RVNs report to?": several people hold the role; their manager(s) answer it without guessing one.
+    if (picked.length > 1 && cue.intent === 'manager') return answerManagersOf(ctx, picked, found.known.join(' '));
     if (picked.length > 1) return clarify(picked.map((p) => ({ person: p.person, score: p.score })), found.known.join(' '));
     // "The manager of the Old Town site": a place, so its leader.
     if (cue.intent === 'manager') {
@@ -121,6 +132,32 @@ async function answerByRole(ctx: Ctx, input: string, cue: PeopleCue, exclude: st
   const picked = pickRole(found.matches, { lead, weak: cue.weak === true, asksForPerson: cue.describes === true });
   if (!picked.length) return null;
   return answerRoleList(picked, found.known, withContact(cue), lead);
+}
+
+/**
+ * Whom several holders of a role report to: their common manager when they share one ("All 4 people matching “gms”
+ * report to …"), otherwise each one's manager, one line each.
+ */
+async function answerManagersOf(ctx: Ctx, people: RoleCandidate[], described: string): Promise<PeopleOutcome> {
+  const shown = people.slice(0, MAX_LISTED);
+  const managerIds = [...new Set(shown.map((c) => c.person.managerId ?? ''))];
+  const reasoning = [`Looking up “${described}” in the directory by title, department and site`, 'Looking up whom they report to'];
+  const a = new AnswerBuilder();
+  const common = managerIds.length === 1 && managerIds[0] ? await ctx.k.getPerson(ctx.assistant, managerIds[0]) : null;
+  if (common && people.length === shown.length) {
+    a.add(`${shown.length === 2 ? 'Both' : `All ${shown.length}`} people matching “${described}” report to **${common.name}**${common.title ? `, ${common.title}` : ''}:`, [personCitation(common)]);
+    shown.forEach((c, i) => a.item(`- **${c.person.name}**, ${[c.person.title, c.person.department, c.person.location].filter(Boolean).join(', ')}`, [personCitation(c.person)], i === 0));
+    return { reasoning, answer: a };
+  }
+  a.add(`${people.length} people match “${described}” in the directory:`);
+  for (const [i, c] of shown.entries()) {
+    const p = c.person;
+    const m = p.managerId ? await ctx.k.getPerson(ctx.assistant, p.managerId) : null;
+    const line = m ? `- **${p.name}** reports to **${m.name}**${m.title ? `, ${m.title}` : ''}` : `- **${p.name}** has no manager listed`;
+    a.item(line, m ? [personCitation(p), personCitation(m)] : [personCitation(p)], i === 0);
+  }
+  if (people.length > shown.length) a.item(`- …and ${people.length - shown.length} more`);
+  return { reasoning, answer: a };
 }
 
 /** One or several people found by role, with what was asked (or their contact details). */

@@ -103,9 +103,43 @@ function possessive(words: readonly string[]): boolean {
 const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'their', 'theirs', 'this person', 'that person', 'the same person'];
 /** Verbs of reaching someone; the field words (email, phone, number) are fields, not a request for a person. */
 const CONTACT = ['reach', 'contact', 'get hold of', 'get a hold of', 'get ahold of', 'get in touch', 'talk to', 'speak to', 'speak with', 'talk with', 'ring', 'message', 'ping'];
-const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'over', 'top', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
+const LEAD_VERBS = ['runs', 'run', 'running', 'leads', 'heads', 'heads up', 'manages', 'oversees', 'supervises', 'directs', 'in charge', 'responsible for', 'head of', 'leader of', 'director of', 'boss of', 'lead of', 'leadership of', 'looks after', 'look after', 'most senior', 'senior-most', 'highest-ranking', 'highest ranking'];
+/**
+ * "Who handles / deals with / takes care of / is responsible for X": whoever's job X is, found by role like "who runs
+ * X". Only right after "who", where the verb is the question's own ("how do I handle a complaint" is not).
+ */
+const RESPONSIBLE_FOR = /\bwho(?:'s| is| are)?(?: (?:usually|normally|actually|generally|currently|now|mainly))? (?:handles?|deals? with|takes? care of|looks? after|sorts? out|(?:is |are )?responsible for)\b/;
+/** "Who's over housekeeping?", "who is at the top of finance": "over" and "top" lead only right after "who is". */
+const WHO_IS_OVER = /\b(?:who|whom|who's|whos)(?: is| are| was)? (?:in charge )?(?:over|(?:at )?(?:the )?top(?: of)?)\b/;
 const ASKS_FOR_PERSON = ['who', 'whom', "who's", 'whos', 'whoever', 'someone', 'somebody', 'anyone', 'anybody', 'person', 'people', 'staff', 'colleague'];
-const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager'];
+/** "Someone told me…", "people say…": the word is the teller of a story, not the person asked for. */
+const REPORTED = new Set(['told', 'said', 'says', 'say', 'tells', 'reckons', 'reckoned', 'mentioned', 'thinks', 'thought', 'heard', 'claims', 'claimed', 'swears', 'keeps']);
+
+/** Words asking for a person, not counting one who only tells the story ("someone said nursing can't…"). Linear. */
+function asksForPerson(words: readonly string[]): boolean {
+  for (let i = 0; i < words.length; i++) {
+    if (!ASKS_FOR_PERSON.includes(words[i]!)) continue;
+    if (!REPORTED.has(words[i + 1] ?? '')) return true;
+  }
+  return false;
+}
+const MANAGER_WORDS = ['manager', 'boss', 'supervisor', 'line manager', 'team leader', 'team lead', 'superior'];
+/**
+ * "X's team leader", "her line manager", "Ada's lead": a relation noun right after a possessive names X's manager
+ * ("X's team" alone is X's team). Linear.
+ */
+const RELATION_NOUNS = new Set(['manager', 'boss', 'supervisor', 'superior', 'leader', 'lead']);
+const RELATION_MODIFIERS = new Set(['direct', 'line', 'team', 'reporting', 'immediate']);
+function relationAfterPossessive(words: readonly string[]): boolean {
+  for (let i = 0; i + 1 < words.length; i++) {
+    const w = words[i]!;
+    const owner = ['his', 'her', 'their'].includes(w) || (w.endsWith("'s") && w.length > 2 && !NOT_POSSESSIVE.has(w.slice(0, -2))) || (w.length > 2 && w.endsWith("s'"));
+    if (!owner) continue;
+    const next = RELATION_MODIFIERS.has(words[i + 1]!) ? words[i + 2] : words[i + 1];
+    if (next && RELATION_NOUNS.has(next)) return true;
+  }
+  return false;
+}
 
 /** People-question wording, or null when the question does not read as one. Linear in the input. */
 export function peopleCueOf(input: string): PeopleCue | null {
@@ -120,7 +154,8 @@ export function peopleCueOf(input: string): PeopleCue | null {
   if (any(line, ['department', 'dept', 'division', 'which team', 'what team', 'which org', 'what org', 'which group', 'what group', 'which unit', 'what unit'])) fields.push('department');
   if (any(line, ['where', 'located', 'location', 'based', 'which office', 'what office', 'which city', 'what city', 'which site', 'what site', 'which building', 'what building', 'sit', 'sits'])) fields.push('location');
   const contact = any(line, CONTACT);
-  const lead = any(line, LEAD_VERBS) && (any(line, ASKS_FOR_PERSON) || words[0] === 'who');
+  const asks = asksForPerson(words);
+  const lead = (any(line, LEAD_VERBS) && (asks || words[0] === 'who')) || RESPONSIBLE_FOR.test(t) || WHO_IS_OVER.test(t);
 
   // "report(s) to X" (X's team) versus "does X report to" / "reports to?" (X's manager).
   let reportsToSomeone = false;
@@ -132,7 +167,7 @@ export function peopleCueOf(input: string): PeopleCue | null {
     const after = line.slice(at + p.length).trim();
     if (after && !/^(now|currently|today|these days)$/.test(after)) reportsToSomeone = true;
   }
-  const managerWord = any(line, MANAGER_WORDS);
+  const managerWord = any(line, MANAGER_WORDS) || relationAfterPossessive(words);
   // The manager word names a relation ("Maya's manager", "his boss", "manager of Ada"), not part of a title.
   const managerRelation = managerWord && (possessive(words) || pronoun || first || any(line, ['manager of', 'boss of', 'supervisor of', 'manager for', 'managed by', 'reporting line']));
 
@@ -141,7 +176,7 @@ export function peopleCueOf(input: string): PeopleCue | null {
   if (
     reportsToSomeone ||
     any(line, ['direct reports', 'reportees', 'team members', 'who works for', 'who works under', 'works for', 'works under', 'people under', 'people managed by', 'reports of', 'team of']) ||
-    /'s (direct )?(reports|team)\b/.test(t) ||
+    /'s (direct )?(reports|team)\b(?! (leader|lead|manager|boss|supervisor)s?\b)/.test(t) ||
     (words[0] === 'who' && words[1] === 'does' && words.at(-1) === 'manage') ||
     ((words[0] === 'does' || words[0] === 'do') && any(line, ['have reports', 'have any reports', 'have direct reports', 'have any direct reports']))
   ) {
@@ -163,13 +198,85 @@ export function peopleCueOf(input: string): PeopleCue | null {
     intent = 'profile';
     strong = /^(who is|who's|whos|tell me about|look up|lookup)\b/.test(t);
   }
-  const describes = contact || any(line, ASKS_FOR_PERSON);
+  const describes = contact || asks;
   if (intent) return { intent, fields, pronoun, strong, contact, lead: lead || intent === 'manages' || intent === 'head', describes, weak: false };
   // Contact wording, a "who" question or a capitalised word inside the sentence: maybe a person; the directory decides.
   if (describes || hasInnerCapital(input)) {
     return { intent: 'profile', fields, pronoun, strong: false, contact, lead: false, describes, weak: true };
   }
   return null;
+}
+
+/** Words after which a full stop does not end a sentence ("Dr. Oyama", "St. Mary's"). */
+const NO_SENTENCE_END = new Set(['dr', 'mr', 'mrs', 'ms', 'mx', 'prof', 'st', 'no', 'vs', 'etc', 'approx', 'dept', 'ext', 'e.g', 'i.e']);
+/** Words that may open the asking clause before "who" ("…, so who's the duty manager?"). */
+const CLAUSE_OPENERS = new Set(['so', 'but', 'and', 'then', 'anyway', 'also', 'ok', 'okay', 'well', 'just', 'please', 'now']);
+const WHO_WORDS = new Set(['who', 'whom', "who's", 'whos', "who're"]);
+
+/**
+ * The clause of a longer message that asks for a person: from a "who" that opens a sentence or a clause (after a
+ * comma, semicolon, colon or dash) to the end of that sentence. "The boiler is leaking, who is the caretaker here?" →
+ * "who is the caretaker here?"; "Who is the bursar? My invoice bounced" → "Who is the bursar?". The
+ * whole input when no such clause is found, or when it is the whole input. Linear.
+ */
+export function askingClause(input: string): string {
+  const text = input.replace(/[’‘`]/g, "'");
+  const n = text.length;
+  let clauseStart = 0;
+  let found = -1;
+  for (let i = 0; i <= n; i++) {
+    const sentenceEnd = endsSentence(text, i);
+    if (!sentenceEnd && !endsClause(text, i)) continue;
+    if (found < 0) found = whoAt(text, clauseStart, i);
+    if (found >= 0 && sentenceEnd) {
+      // The sentence's closing punctuation ("??") goes with it.
+      let end = i;
+      while (end < n && /[?!.]/.test(text[end]!)) end++;
+      const clause = text.slice(found, end).trim();
+      return clause.length < input.trim().length ? clause : input;
+    }
+    clauseStart = i + 1;
+  }
+  return input;
+}
+
+/** Position `i` ends a sentence: "?", "!", a line break, the end, or a full stop before a space (not "Dr. ", "J. "). */
+function endsSentence(text: string, i: number): boolean {
+  if (i >= text.length) return true;
+  const c = text[i]!;
+  if (c === '?' || c === '!' || c === '\n') return true;
+  if (c !== '.' || (i + 1 < text.length && !/\s/.test(text[i + 1]!))) return false;
+  const before = wordBefore(text, i);
+  return before.length > 1 && !NO_SENTENCE_END.has(before);
+}
+
+/** Position `i` ends a clause: a comma, semicolon or colon, or a dash between spaces. */
+function endsClause(text: string, i: number): boolean {
+  const c = text[i]!;
+  if (c === ',' || c === ';' || c === ':') return true;
+  return (c === '-' || c === '–' || c === '—') && /\s/.test(text[i - 1] ?? '') && /\s/.test(text[i + 1] ?? '');
+}
+
+/** The lower-cased word that ends right before position `at` (a few letters at most). */
+function wordBefore(text: string, at: number): string {
+  let a = at;
+  while (a > 0 && at - a < 8 && /[\p{L}.]/u.test(text[a - 1]!)) a--;
+  return text.slice(a, at).toLowerCase().replace(/^\.+/, '');
+}
+
+/** Where the clause text[from, to) starts with "who" (after at most two openers such as "so"), or -1. */
+function whoAt(text: string, from: number, to: number): number {
+  let i = from;
+  for (let k = 0; k < 3; k++) {
+    while (i < to && !/[\p{L}]/u.test(text[i]!)) i++;
+    if (i >= to) return -1;
+    const start = i;
+    while (i < to && /[\p{L}']/u.test(text[i]!)) i++;
+    const w = text.slice(start, i).toLowerCase();
+    if (WHO_WORDS.has(w)) return start;
+    if (!CLAUSE_OPENERS.has(w)) return -1;
+  }
+  return -1;
 }
 
 /** A capitalised word after the first word ("which site is Dana Ruiz at?"): a name, if the directory knows it. */
