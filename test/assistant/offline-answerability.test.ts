@@ -57,6 +57,9 @@ describe('offline engine: deciding whether a passage answers', () => {
   it('counts unknown words used as nouns, not unknown verbs', () => {
     assert.equal(unknownNouns('Is my ferret allowed in the studio?', ['ferret']), 1);
     assert.equal(unknownNouns('When is the annual canoe trip?', ['canoe']), 1);
+    // A short form in capitals is not another topic: the passages may write it out or abbreviate it another way.
+    assert.equal(unknownNouns('When is the QMS audit due?', ['qms']), 0);
+    assert.equal(unknownNouns('When is the qms audit due?', ['qms']), 1);
     assert.equal(unknownNouns('Can I reupholster it myself?', ['reupholster']), 0);
     // Words about the asker's circumstances are never the topic.
     assert.equal(unknownNouns('Can I leave early for my cousin’s birthday?', ['cousin', 'birthday']), 0);

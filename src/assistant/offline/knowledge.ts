@@ -358,9 +358,12 @@ export function unknownNouns(sentence: string, unseenWords: readonly string[]): 
   const unknown = new Set(unseenWords.filter((w) => !isLightWord(w) && !isSituationWord(w)));
   if (!unknown.size) return 0;
   const words = sentence.slice(0, 2000).toLowerCase().replace(/['’]s\b/g, '').split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  // A word written in capitals ("the QMS audit") is a short form, usually of something the passages write out or
+  // abbreviate another way: not, like an unknown ordinary noun ("my ferret"), a sign of another topic.
+  const acronyms = new Set([...sentence.slice(0, 2000).matchAll(/\b(\p{Lu}{2,6})s?\b/gu)].map((m) => m[1]!.toLowerCase()));
   let n = 0;
   for (let i = 0; i < words.length; i++) {
-    if (!unknown.has(words[i]!)) continue;
+    if (!unknown.has(words[i]!) || acronyms.has(words[i]!)) continue;
     if ((i >= 1 && DETERMINER.test(words[i - 1]!)) || (i >= 2 && DETERMINER.test(words[i - 2]!))) n++;
   }
   return n;
