@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { answerType, askedStems, bridgeRepairs, bridgeUnits, contentStems, hasAnswerType, phraseStems, rateOf, scoreUnits, selectUnits, stemWeights, unitsOf } from '../../src/assistant/offline/extract.ts';
-import { askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
+import { answerKnowledge, askClause, askingParts, unknownNouns } from '../../src/assistant/offline/knowledge.ts';
 import { applyIngest } from '../../src/knowledge/ingest.ts';
 import { createKnowledge } from '../../src/knowledge/knowledge.ts';
 import { analyzeQuery, isLightWord, queryWords } from '../../src/knowledge/query.ts';
@@ -42,6 +42,18 @@ describe('offline engine: deciding whether a passage answers', () => {
     const m = await ask(assistant, 'What time does the Riverside office open on weekdays?');
     assert.equal(m.citations[0]?.url, 'https://intranet.example.test/office/hours');
     assert.match(m.text, /07:30 to 19:00/);
+  });
+
+  it('gives back the support discount of an unknown word a sentence says another way (an acronym spelled out)', async () => {
+    const own = uniq('asst');
+    await applyIngest(await testDb(), { assistant: own, root: '/r', prune: false, people: [], documents: [
+      doc('quality/audit', 'Quality audits', '# Quality audits\n\nThe quality management system is audited every March by an outside assessor.'),
+      doc('hr/leave', 'Annual leave', '# Annual leave\n\nFull-time staff get 25 days of annual leave a year.'),
+    ] });
+    const out = await answerKnowledge({ k: createKnowledge(await testDb()), assistant: own, principals: ['*'], question: 'when is the QMS audit?' });
+    // Retrieval never saw "QMS" and discounted support for it; the sentence spells it out, so it is known after all.
+    assert.equal(out.signals?.support, out.signals?.coverage);
+    assert.match(out.answer.snapshot().text, /every March/);
   });
 
   it('answers each ask of a message that asks two things', async () => {

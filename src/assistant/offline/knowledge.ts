@@ -130,7 +130,13 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   const said = new Set<string>();
   for (const c of candidates) for (const u of c.units) for (const st of u.bridged ?? []) said.add(st);
   const unseenWords = (lead.hit.unseenWords ?? []).filter((w) => !contentStems(w).every((st) => said.has(st)));
-  const signals = signalsOf(ask.question, { ...lead, hit: { ...lead.hit, unseenWords } }, weight, totalWeight, hits);
+  // Support counted the unknown topic words against the passage; those a sentence says another way are known after
+  // all, so their share of that discount is given back.
+  const unknownTopic = (ws: readonly string[]) => ws.filter((w) => !isSituationWord(w)).length;
+  const before = unknownTopic(lead.hit.unseenWords ?? []);
+  let support = lead.hit.support;
+  if (before > 0 && support !== undefined && lead.hit.coverage !== undefined) support = lead.hit.coverage - (lead.hit.coverage - support) * (unknownTopic(unseenWords) / before);
+  const signals = signalsOf(ask.question, { ...lead, hit: { ...lead.hit, unseenWords, ...(support !== undefined ? { support } : {}) } }, weight, totalWeight, hits);
   if (signals.confidence < (ask.gate ?? CONFIDENT)) {
     const answer = signals.confidence >= SUGGEST ? mayHelp(terms, scored.map((c) => c.hit)) : nothingFound(terms, ask.alsoSearched);
     return { reasoning, answer, found: false, signals, unseenWords: lead.hit.unseenWords };
