@@ -284,6 +284,12 @@ describe('retrieval: fewer false matches', () => {
     assert.ok(typo.some((t) => t.seen && t.lexeme.startsWith('print')), JSON.stringify(typo));
   });
 
+  it('drops function words PostgreSQL keeps ("since", "till"): they join a story, they name no topic', () => {
+    const words = queryWords('off sick since the weekend, and till Friday unless the doctor says otherwise');
+    for (const w of ['since', 'till', 'unless']) assert.ok(!words.includes(w), w);
+    assert.ok(words.includes('sick') && words.includes('doctor'));
+  });
+
   it('reads "ID" as an identity card, and "id" as "I\'d" typed without its apostrophe', () => {
     assert.ok(queryWords('I left my ID at home, can I still get in?').includes('id'));
     assert.ok(!queryWords('id like to book a room').includes('id'));
