@@ -6,7 +6,7 @@ import { splitSentences } from '../../knowledge/sentences.ts';
 import { parseBlocks } from '../../knowledge/chunk.ts';
 import { stem } from './stem.ts';
 import { isLightWord, queryWords } from '../../knowledge/query.ts';
-import { segments } from '../../knowledge/thesaurus.ts';
+import { alternativesOf, segments } from '../../knowledge/thesaurus.ts';
 import { backoffOf, backoffWithSynonyms, isParticle, lexiconSpans } from '../../knowledge/lexicon.ts';
 import { questionTimes, timeFit } from './clock.ts';
 
@@ -372,16 +372,28 @@ const ASKS: [RegExp, AnswerType][] = [
   [/\bwhere\b|\bwhich (room|floor|building|lot|office|site|entrance|desk|website|page|app|portal)\b/i, 'place'],
   [/\b(phone|telephone) number\b|\bnumber (for|of|to call)\b|\bemail address\b|\bhow (do|can|should) (i|we) (reach|contact|call)\b|\bwho (do|should|can) (i|we) (call|contact|phone|email|ring)\b/i, 'contact'],
   [/\bwho\b|\bwhom\b|\bwhich (team|department|person|group|office)\b/i, 'person'],
-  // "Will I have to pay for it?": a yes-or-no question about paying is answered by the amount (after the wh-words,
-  // so "where do I pay for parking?" still asks for a place).
-  [/\b(have|has|need|needs|got) to pay\b|\b(charged|charge me|pay) for (it|this|that|the|a|an|my|them|those|these)\b/i, 'amount'],
+  // "Will I have to pay for it?", "do they charge for it?": a yes-or-no question about paying is answered by the
+  // amount (after the wh-words, so "where do I pay for parking?" still asks for a place).
+  [/\b(have|has|need|needs|got) to pay\b|\b(charged|charge me|charge us|pay) for (it|this|that|the|a|an|my|them|those|these)\b/i, 'amount'],
 ];
 
 /** A question about money: its "how much" wants an amount of money, not of time. */
-const MONEY = /[$€£¥]|\b(pay|paid|pays|paychecks?|paycheques?|payslips?|pay ?stubs?|earnings|cost|costs|price|fee|fees|charge|charged|money|dollars?|euros?|pounds?|cents?|reimburs\w*|allowance|stipend|rate|salary|wages?|budget|spend|spent|per diem|differential|premium|bonus|refund|fine|owe)\b/i;
+const MONEY = /[$€£¥]|\b(pay|paid|pays|cost|costs|price|fee|fees|charge|charged|money|dollars?|euros?|pounds?|cents?|reimburs\w*|allowance|stipend|rate|salary|wages?|budget|spend|spent|per diem|differential|premium|bonus|refund|fine|owe)\b/i;
 
 /** "How much leave / time / notice": how much of a thing, not "how much is it" (a price). */
 const QUANTITY_OF = /\bhow much(?!\s+(is|are|was|were|will|would|does|do|did|can|could|should|it|that|this)\b)(\s+\p{L}+|\s*[?.!,]|\s*$)/iu;
+
+/**
+ * A question about money: a money word, or a word the thesaurus or the back-off lexicon says is one ("paycheque" →
+ * payslip, pay): the word lists need not repeat every name of the pay packet.
+ */
+function aboutMoney(q: string): boolean {
+  if (MONEY.test(q)) return true;
+  return queryWords(q).slice(0, MAX_QUESTION_STEMS).some((w) => w.length > 3 && [...alternativesOf(w), ...backoffOf(w).slice(0, 4)].some((a) => MONEY_WORD.test(a)));
+}
+
+/** A single money word (a thesaurus or lexicon target), as MONEY reads them. */
+const MONEY_WORD = /^(pay|salary|wages?|money|cost|fee|price|allowance|stipend|reimbursement)$/;
 
 /** The kind of fact the question asks for, if it asks for one. */
 export function answerType(question: string): AnswerType | null {
@@ -389,7 +401,7 @@ export function answerType(question: string): AnswerType | null {
   for (const [re, type] of ASKS) {
     if (!re.test(q)) continue;
     // "How much" of something that is not money (leave, time off, notice) is answered in hours or days.
-    if (type === 'amount' && QUANTITY_OF.test(q) && !MONEY.test(q)) return 'quantity';
+    if (type === 'amount' && QUANTITY_OF.test(q) && !aboutMoney(q)) return 'quantity';
     return type;
   }
   return null;
