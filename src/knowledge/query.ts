@@ -21,8 +21,8 @@ const FILLER = new Set([
   'minimum', 'maximum', 'length', 'happen', 'happens', 'exactly', 'currently', 'usually', 'normally', 'typically',
   'still', 'supposed', 'required', 'longest', 'shortest', 'soonest', 'earliest', 'latest', 'fastest', 'quickest',
   'somewhere', 'anywhere', 'everywhere', 'towards', 'toward',
-  // Function words PostgreSQL's stop list lacks: they join a story's clauses ("since spring", "till Friday"), never
-  // name a topic.
+  // Function words PostgreSQL's stop list lacks (conjunctions and prepositions of the SMART stop list): they join a
+  // story's clauses ("since spring", "till Friday"), never name a topic.
   'since', 'till', 'unless', 'although', 'whether', 'onto', 'upon', 'whereas',
   // Chat: intensifiers, hedges, feelings and time-of-telling words say how someone asks, not what about.
   'just', 'really', 'totally', 'pretty', 'super', 'very', 'quite', 'so', 'again', 'already', 'even', 'always',
