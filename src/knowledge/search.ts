@@ -92,8 +92,6 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   const unseenWords = analyzed.filter((t) => !t.seen).map((t) => t.text);
   // Question words found only through the back-off lexicon's words (diagnostics).
   const backoffWords = analyzed.filter((t) => t.backoff).map((t) => t.text);
-  // Single words and the lexeme searched for each (its stem, or a repair: a typo fixed, "FMLA" read as "fml").
-  const repaired = terms.filter((t) => !t.backoff && !t.text.includes(' ') && !t.lexeme.includes(' ') && t.text !== t.lexeme).map((t) => ({ word: t.text, lexeme: t.lexeme }));
   const lexemes = allLexemes(terms);
   const fetch = Math.max(p.limit, 10);
   // ts_rank_cd knows nothing of rarity: partial matches rank by the summed weight of the terms they contain.
@@ -160,7 +158,7 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
     // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
     // (Adding a share of the article's coverage to the rank was tried: it made unanswerable questions look
     // convincing on an independent set; see the decision record.)
-    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(docCov), unseen, unseenWords, ...(backoffWords.length ? { backoffWords } : {}), ...(repaired.length ? { repaired } : {}) });
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(docCov), unseen, unseenWords, ...(backoffWords.length ? { backoffWords } : {}) });
   }
 
   if (densePending) {

@@ -42,11 +42,6 @@ export interface KnowledgeHit {
    * instead (see lexicon.ts), at a reduced weight: the same for every hit of one search.
    */
   backoffWords?: string[];
-  /**
-   * Question words and the lexeme searched for each where the two differ: a stem, or a repair (a typo fixed, "FMLA"
-   * read as "fml"), so sentence choice can count a sentence holding the repaired form. The same for every hit.
-   */
-  repaired?: { word: string; lexeme: string }[];
   /** Cosine similarity to the query when dense retrieval is configured and this passage was a dense match. */
   similarity?: number;
 }

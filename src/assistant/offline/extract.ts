@@ -126,19 +126,6 @@ export function bridgeUnits(question: string, units: readonly Unit[]): void {
   }
 }
 
-/**
- * Question words retrieval searched for in a repaired form (a typo fixed, a longer acronym read as the one the
- * passages use: "aproved" → approv, "FMLA" → fml): a unit holding the repaired form holds the asker's word, as
- * another way of saying it. Pairs where the repair is only the word's own stem change nothing.
- */
-export function bridgeRepairs(units: readonly Unit[], repaired: readonly { word: string; lexeme: string }[]): void {
-  for (const { word, lexeme } of repaired.slice(0, 16)) {
-    const own = contentStems(word);
-    if (own.length !== 1 || own[0] === lexeme || lexeme.length < 2) continue;
-    for (const u of units) if (!u.stems.has(own[0]!) && u.stems.has(lexeme)) bridge(u, own[0]!);
-  }
-}
-
 /** Another way of saying a question word: its stems, and its words in order when it must be said as written. */
 interface Saying {
   stems: string[];

@@ -5,7 +5,7 @@ import { isLightWord, isSituationWord, queryWords } from '../../knowledge/query.
 import { AnswerBuilder } from './compose.ts';
 import type { OfflineKnowledge } from './directory-cite.ts';
 import { clockFit, questionTimes, timeFit } from './clock.ts';
-import { answerType, bridgeRepairs, bridgeUnits, contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
+import { answerType, bridgeUnits, contentStems, isProcedural, properStems, scoreUnits, selectUnits, stemWeights, unitsOf, type Unit } from './extract.ts';
 
 export interface KnowledgeOutcome {
   reasoning: string[];
@@ -92,7 +92,6 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   // Every sentence of every relevant passage competes; the passage holding the best one leads.
   const candidates = relevant.slice(0, 8).map((hit, rank) => ({ hit, rank, units: unitsOf(hit.text) }));
   bridgeUnits(ask.question, candidates.flatMap((c) => c.units));
-  bridgeRepairs(candidates.flatMap((c) => c.units), hits[0]?.repaired ?? []);
   const weight = stemWeights(ask.question, candidates.flatMap((c) => c.units));
   const procedural = isProcedural(ask.question);
   const totalWeight = [...weight.values()].reduce((x, y) => x + y, 0) || 1;
