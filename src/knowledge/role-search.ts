@@ -3,7 +3,7 @@
  * the vocabulary. A question word the directory never uses carries no evidence; a rare word ("payroll") weighs more
  * than a common one ("manager"). Plain in-memory work, linear in the directory size times the question's words.
  */
-import { fieldTerms, questionTerms, titleAcronyms } from './role-terms.ts';
+import { fieldTerms, questionTerms, titleAcronyms, titleMainPart } from './role-terms.ts';
 
 export interface RoleRow {
   id: string;
@@ -136,7 +136,7 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
     const e: RoleEntry = {
       id: r.id,
       title,
-      primary: Math.max(1, new Set(terms(mainPart(cut < 0 ? r.title : r.title.slice(0, cut)))).size),
+      primary: Math.max(1, new Set(terms(titleMainPart(cut < 0 ? r.title : r.title.slice(0, cut)))).size),
       head: headOf(r.title, terms),
       department: new Set(terms(r.department)),
       location: new Set(terms(r.location)),
@@ -164,10 +164,6 @@ export function buildRoleIndex(rows: readonly RoleRow[]): RoleIndex {
   return { entries, df, postings, positions: new Map(entries.map((e, i) => [e.id, i])), acronyms };
 }
 
-/** The title before a comma or bracket ("General Manager, Old Town" → "General Manager"). */
-function mainPart(title: string): string {
-  return title.split(/[,(]/)[0] ?? title;
-}
 
 /** The head word of a title as a term: the last word before "of", "to" or a comma ("Director of Pharmacy" → director). */
 function headOf(title: string, terms: (text: string) => string[] = fieldTerms): string | null {

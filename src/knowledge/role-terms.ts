@@ -194,6 +194,11 @@ export interface TermGroup {
 const CAPS = /^\p{Lu}{2,6}$/u;
 const CAPS_PLURAL = /^\p{Lu}{2,6}s$/u;
 
+/** The title before a comma, bracket or spaced dash ("General Manager, Old Town" → "General Manager"). */
+export function titleMainPart(title: string): string {
+  return title.split(/[,(]|\s[-–—]\s/)[0] ?? '';
+}
+
 /** The words title acronyms are made of are those of the title's main part, connectors optional. */
 const CONNECTORS = new Set(['of', 'and', 'the', 'to', 'for', 'in', 'at', 'on', 'a', 'an']);
 
@@ -203,7 +208,7 @@ const CONNECTORS = new Set(['of', 'and', 'the', 'to', 'for', 'in', 'at', 'on', '
  * Nursing" → dn, don), a word already in capitals kept whole ("HR Business Partner" → hrbp). At least two words.
  */
 export function titleAcronyms(title: string): { acronym: string; terms: string[] }[] {
-  const main = title.split(/[,(]|\s[-–—]\s/)[0] ?? '';
+  const main = titleMainPart(title);
   const ws = words(main);
   if (ws.length < 2) return [];
   // Every word but a connector must stand for a term ("People Manager" is not just any manager).

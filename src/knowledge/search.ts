@@ -154,11 +154,8 @@ export async function searchPassages(db: Db, p: SearchParams): Promise<Knowledge
   const hits = new Map<string, KnowledgeHit>();
   for (const r of rows) {
     const cov = coverage(r.matched ?? []);
-    const docCov = coverage([...docMatched.get(r.document_id)!]);
     // Coverage decides (how much of the question the passage speaks to); the stage's rank orders equal coverage.
-    // (Adding a share of the article's coverage to the rank was tried: it made unanswerable questions look
-    // convincing on an independent set; see the decision record.)
-    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(docCov), unseen, unseenWords, ...(backoffWords.length ? { backoffWords } : {}) });
+    hits.set(r.id, { ...toHit(r, round(cov, 2) + 0.01 * r.rank), coverage: round(cov), support: round(support(r.matched ?? [])), specificity: round(specificity(r.matched ?? [])), matchedTerms: countPresent(r.matched ?? []), docCoverage: round(coverage([...docMatched.get(r.document_id)!])), unseen, unseenWords, ...(backoffWords.length ? { backoffWords } : {}) });
   }
 
   if (densePending) {

@@ -57,6 +57,8 @@ export interface Unit {
   typed?: boolean;
   /** Holds a question word itself (set by `scoreUnits`; a neighbour's share of relevance does not count). */
   holds?: boolean;
+  /** How the hours it states fit the question's times of day (`timeFit`; set by `scoreUnits` for a unit that scores). */
+  hours?: -1 | 0 | 1;
   /** Question stems the unit holds in another sense than the question's (part of a backed-off phrase): no credit. */
   misread?: Set<string>;
 }
@@ -376,11 +378,8 @@ const QUANTITY_OF = /\bhow much(?!\s+(is|are|was|were|will|would|does|do|did|can
  */
 function aboutMoney(q: string): boolean {
   if (MONEY.test(q)) return true;
-  return queryWords(q).slice(0, MAX_QUESTION_STEMS).some((w) => w.length > 3 && [...alternativesOf(w), ...backoffOf(w).slice(0, 4)].some((a) => MONEY_WORD.test(a)));
+  return queryWords(q).slice(0, MAX_QUESTION_STEMS).some((w) => w.length > 3 && [...alternativesOf(w), ...backoffOf(w).slice(0, 4)].some((a) => MONEY.test(a)));
 }
-
-/** A single money word (a thesaurus or lexicon target), as MONEY reads them. */
-const MONEY_WORD = /^(pay|salary|wages?|money|cost|fee|price|allowance|stipend|reimbursement)$/;
 
 /** The kind of fact the question asks for, if it asks for one. */
 export function answerType(question: string): AnswerType | null {
@@ -483,6 +482,7 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
     if (!own[i]!.holds) score = NEIGHBOUR * Math.max(own[i - 1]?.score ?? 0, own[i + 1]?.score ?? 0);
     u.typed = false;
     u.holds = own[i]!.holds;
+    u.hours = 0;
     if (score > 0) {
       // Sentences under a heading that repeats the question share a little of its relevance.
       score += 0.3 * (opts.heading ?? 0);
@@ -497,7 +497,7 @@ export function scoreUnits(units: Unit[], question: string, weight: Map<string, 
       }
       if (subjectRe?.test(u.text)) score += avg;
       if (times.length) {
-        const fit = timeFit(times, u.row ?? u.text);
+        const fit = (u.hours = timeFit(times, u.row ?? u.text));
         if (fit > 0) score += avg;
         else if (fit < 0) score *= 0.6;
       }

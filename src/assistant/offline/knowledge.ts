@@ -176,17 +176,19 @@ export async function answerKnowledge(ask: KnowledgeAsk): Promise<KnowledgeOutco
   // enough to the best to be about the question.
   const times = questionTimes(ask.question);
   const byClock = (u: Unit) => clockFit(times, u.row ?? u.text);
-  const byAny = (u: Unit) => timeFit(times, u.row ?? u.text) > 0;
   if (picks.length && times.length && !picks.some((p) => p.units.some(byClock))) {
     // A quoted sentence that holds the time only by a part of the day ("overnight") still leaves room for the
     // hours; otherwise hours on the clock ("00:30 to 05:15") come first, then a part of the day ("night shift").
-    const fits = picks.some((p) => p.units.some(byAny)) ? byClock : byAny;
+    const clockOnly = picks.some((p) => p.units.some((u) => timeFit(times, u.row ?? u.text) > 0));
     let best: { hit: KnowledgeHit; unit: Unit; clock: boolean } | null = null;
     for (const c of scored) {
       if (c.hit.documentId !== lead.hit.documentId) continue;
       for (const u of c.units) {
-        if (u.score < TIME_KEEP * lead.best || !fits(u)) continue;
+        // scoreUnits read each scoring unit's hours against these times already (hours on the clock that hold the
+        // time fit too).
+        if (u.score < TIME_KEEP * lead.best || u.hours !== 1) continue;
         const clock = byClock(u);
+        if (clockOnly && !clock) continue;
         if (!best || (clock && !best.clock) || (clock === best.clock && u.score > best.unit.score)) best = { hit: c.hit, unit: u, clock };
       }
     }

@@ -150,9 +150,12 @@ async function answerManagersOf(ctx: Ctx, people: RoleCandidate[], described: st
     return { reasoning, answer: a };
   }
   a.add(`${people.length} people match “${described}” in the directory:`);
+  // Each manager is read once, however many of them report to one.
+  const managers = new Map<string, Person | null>();
+  for (const id of managerIds) if (id) managers.set(id, await ctx.k.getPerson(ctx.assistant, id));
   for (const [i, c] of shown.entries()) {
     const p = c.person;
-    const m = p.managerId ? await ctx.k.getPerson(ctx.assistant, p.managerId) : null;
+    const m = p.managerId ? (managers.get(p.managerId) ?? null) : null;
     const line = m ? `- **${p.name}** reports to **${m.name}**${m.title ? `, ${m.title}` : ''}` : `- **${p.name}** has no manager listed`;
     a.item(line, m ? [personCitation(p), personCitation(m)] : [personCitation(p)], i === 0);
   }

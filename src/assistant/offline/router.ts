@@ -97,7 +97,12 @@ const any = (line: string, phrases: readonly string[]) => phrases.some((p) => li
 /** "Maya's email": a possessive on a word that can be a name (not "there's", "what's", "it's"). */
 const NOT_POSSESSIVE = new Set(['there', 'here', 'what', 'who', 'that', 'it', 'let', 'where', 'how', 'when', 'today', 'company', 'someone', 'somebody', 'everyone', 'one']);
 function possessive(words: readonly string[]): boolean {
-  return words.some((w) => (w.endsWith("'s") && w.length > 2 && !NOT_POSSESSIVE.has(w.slice(0, -2))) || (w.length > 2 && w.endsWith("s'")));
+  return words.some(possessiveWord);
+}
+
+/** One word that is a possessive ("maya's", "the managers'"). */
+function possessiveWord(w: string): boolean {
+  return (w.endsWith("'s") && w.length > 2 && !NOT_POSSESSIVE.has(w.slice(0, -2))) || (w.length > 2 && w.endsWith("s'"));
 }
 
 const PRONOUNS = ['he', 'she', 'him', 'his', 'her', 'hers', 'they', 'them', 'their', 'theirs', 'this person', 'that person', 'the same person'];
@@ -133,7 +138,7 @@ const RELATION_MODIFIERS = new Set(['direct', 'line', 'team', 'reporting', 'imme
 function relationAfterPossessive(words: readonly string[]): boolean {
   for (let i = 0; i + 1 < words.length; i++) {
     const w = words[i]!;
-    const owner = ['his', 'her', 'their'].includes(w) || (w.endsWith("'s") && w.length > 2 && !NOT_POSSESSIVE.has(w.slice(0, -2))) || (w.length > 2 && w.endsWith("s'"));
+    const owner = ['his', 'her', 'their'].includes(w) || possessiveWord(w);
     if (!owner) continue;
     const next = RELATION_MODIFIERS.has(words[i + 1]!) ? words[i + 2] : words[i + 1];
     if (next && RELATION_NOUNS.has(next)) return true;
